@@ -1,0 +1,17 @@
+from ninja.security import HttpBearer, django_auth
+
+from . import services
+
+
+class BearerToken(HttpBearer):
+    """`Authorization: Bearer <token>` from POST /api/auth/token or `manage.py issue_token`."""
+
+    def authenticate(self, request, token):
+        user = services.api_token_authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+# Browser pages call the API with their session (and CSRF token); other clients with a token.
+api_auth = [BearerToken(), django_auth]

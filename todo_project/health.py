@@ -1,0 +1,73 @@
+"""GET /healthz: the state of every component the app depends on.
+
+HTTP 200 while the web tier can serve (the database answers), 503 when it cannot,
+so a Kubernetes probe restarts or drains only what is really broken; a degraded
+broker, Redis or worker shows in the body ("status": "degraded").
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import redis
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+
+from workers.kafka import broker_reachable
+
+
+def _database() -> tuple[bool, str]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True, connection.vendor
+    except Exception as exc:  # any failure is the answer we report
+        return False, str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    finally:
+        connection.close()  # this runs in a helper thread; do not leak its connection
+
+
+def _redis() -> tuple[bool, str]:
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+        client.ping()
+        return True, "ping ok"
+    except redis.RedisError as exc:
+        return False, str(exc)
+
+
+def _celery() -> tuple[bool, str]:
+    from todo_project.celery import app
+
+    redis_ok, detail = _redis()
+    if not redis_ok:
+        return False, f"broker unreachable: {detail}"
+    replies = app.control.ping(timeout=1.0)
+    if not replies:
+        return False, "no worker answered"
+    return True, f"{len(replies)} worker(s)"
+
+
+CHECKS = {"database": _database, "redis": _redis, "kafka": broker_reachable, "celery": _celery}
+
+
+def healthz(request):
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=len(CHECKS)) as pool:
+        futures = {name: pool.submit(check) for name, check in CHECKS.items()}
+        results = {}
+        for name, future in futures.items():
+            try:
+                ok, detail = future.result()
+            except Exception as exc:
+                ok, detail = False, f"{type(exc).__name__}: {exc}"
+            results[name] = {"ok": ok, "detail": detail}
+    all_ok = all(result["ok"] for result in results.values())
+    body = {
+        "status": "ok" if all_ok else "degraded",
+        "components": results,
+        "elapsed_ms": round((time.monotonic() - started) * 1000, 1),
+    }
+    return JsonResponse(body, status=200 if results["database"]["ok"] else 503)
