@@ -1,5 +1,5 @@
 from django.contrib.auth import authenticate
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import Field
 
@@ -19,7 +19,7 @@ def register(request, payload: CredentialsIn):
         raise HttpError(403, str(exc)) from None
     except services.UsernameTaken as exc:
         raise HttpError(409, str(exc)) from None
-    return 201, user
+    return Status(201, user)
 
 
 @auth_router.post("/token", response=TokenOut, auth=None)
@@ -47,7 +47,7 @@ def list_tasks(request, query: Query[TaskListQuery]):
 
 @router.post("/tasks", response={201: TaskOut})
 def create_task(request, payload: TaskCreateIn):
-    return 201, services.task_create(user=request.user, **payload.dict())
+    return Status(201, services.task_create(user=request.user, **payload.dict()))
 
 
 @router.get("/tasks/{int:task_id}", response=TaskOut)
@@ -63,7 +63,7 @@ def update_task(request, task_id: int, payload: TaskUpdateIn):
 @router.delete("/tasks/{int:task_id}", response={204: None})
 def delete_task(request, task_id: int):
     services.task_delete(task=_task(request, task_id))
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/tasks/{int:task_id}/complete", response=TaskOut)
