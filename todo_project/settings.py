@@ -25,8 +25,9 @@ def _load_devstack_env(path: Path) -> None:
         line = line.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
-        key, value = line.split("=", 1)
-        os.environ.setdefault(key.strip(), value.strip())
+        key, value = (part.strip() for part in line.split("=", 1))
+        if not os.environ.get(key):
+            os.environ[key] = value
 
 
 _load_devstack_env(DATA_DIR / "devstack.env")

@@ -1,0 +1,54 @@
+"""Operators manage tasks in the admin, through the same services as every other interface."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from tasks_app import services
+from tasks_app.models import Tag, Task
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def operator_client(client):
+    operator = get_user_model().objects.create_superuser("operator", "op@example.com", "op-Password-1")
+    client.force_login(operator)
+    return client
+
+
+def test_changelists_load_with_search_and_filters(operator_client, alice):
+    services.task_create(user=alice, title="Quarterly report", priority="P1", tags=["work"])
+    for url in ["/admin/tasks_app/task/", "/admin/tasks_app/task/?q=report", "/admin/tasks_app/task/?priority__exact=P1",
+                "/admin/tasks_app/task/?completed__exact=0", "/admin/tasks_app/task/?due_at__isnull=True",
+                "/admin/tasks_app/tag/", "/admin/tasks_app/apitoken/", "/admin/auth/user/"]:
+        response = operator_client.get(url)
+        assert response.status_code == 200, url
+    assert b"Quarterly report" in operator_client.get("/admin/tasks_app/task/?q=report").content
+
+
+def test_adding_a_task_in_the_admin_validates_and_sets_tags(operator_client, alice):
+    work = Tag.objects.create(user=alice, name="work")
+    response = operator_client.post("/admin/tasks_app/task/add/", {
+        "user": alice.pk, "title": "From admin", "description": "", "priority": "P2", "tags": [work.pk],
+        "due_at_0": "2027-01-10", "due_at_1": "09:00:00", "recurrence": "weekly", "reminder_minutes_before": "15",
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    task = Task.objects.get(title="From admin")
+    assert task.recurrence == "FREQ=WEEKLY"  # normalized by the service
+    assert list(task.tags.values_list("name", flat=True)) == ["work"]
+
+
+def test_admin_refuses_another_users_tag(operator_client, alice, bob):
+    bobs_tag = Tag.objects.create(user=bob, name="bob-only")
+    response = operator_client.post("/admin/tasks_app/task/add/", {
+        "user": alice.pk, "title": "Mixed", "priority": "P3", "tags": [bobs_tag.pk]})
+    assert response.status_code == 200
+    assert b"belong to another user" in response.content
+    assert not Task.objects.filter(title="Mixed").exists()
+
+
+def test_complete_action_uses_the_service(operator_client, alice):
+    task = services.task_create(user=alice, title="Close me")
+    operator_client.post("/admin/tasks_app/task/", {"action": "complete_selected", "_selected_action": [task.pk]})
+    task.refresh_from_db()
+    assert task.completed and task.completed_at is not None
