@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -56,33 +57,73 @@ def service_env() -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
 
 
-@pytest.fixture
-def celery_worker_process(transactional_db, service_env, tmp_path):
-    """A real `celery worker` process on the test Redis and the test database."""
-    log_path = tmp_path / "worker.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "todo_project", "worker", "--loglevel=INFO",
-             "--pool=prefork", "--concurrency=2", f"--hostname=test-{os.getpid()}@%h", "--without-mingle",
-             "--without-gossip"],
-            cwd=BASE_DIR, env=service_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    from todo_project.celery import app
+class CeleryProcesses:
+    """Real `celery worker` / `celery beat` processes on the test Redis and database."""
 
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"celery worker exited early:\n{log_path.read_text()}")
-        if app.control.ping(timeout=0.5):
-            break
-    else:
-        process.kill()
-        raise RuntimeError(f"celery worker did not answer a ping:\n{log_path.read_text()}")
-    process.log_path = log_path
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    def __init__(self, base_env: dict[str, str], tmp_path: Path):
+        self.base_env, self.tmp_path, self.processes = base_env, tmp_path, []
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None) -> subprocess.Popen:
+        log_path = self.tmp_path / f"{name}-{len(self.processes)}.log"
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen([sys.executable, "-m", "celery", "-A", "todo_project", *argv], cwd=BASE_DIR,
+                                       env={**self.base_env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+        process.log_path = log_path
+        process.output = lambda: log_path.read_text(errors="replace")
+        self.processes.append(process)
+        return process
+
+    def worker(self, env: dict[str, str] | None = None, concurrency: int = 2) -> subprocess.Popen:
+        hostname = f"test-{os.getpid()}-{len(self.processes)}@%h"
+        process = self._spawn("worker", ["worker", "--loglevel=INFO", "--pool=prefork", f"--concurrency={concurrency}",
+                                         f"--hostname={hostname}", "--without-mingle", "--without-gossip"], env)
+        self.wait_ready(process)
+        return process
+
+    def beat(self, env: dict[str, str] | None = None) -> subprocess.Popen:
+        schedule = self.tmp_path / f"beat-{len(self.processes)}"
+        return self._spawn("beat", ["beat", "--loglevel=INFO", f"--schedule={schedule}"], env)
+
+    @staticmethod
+    def wait_ready(process: subprocess.Popen, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"celery exited early:\n{process.output()}")
+            if " ready." in process.output():
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"celery worker not ready in {timeout}s:\n{process.output()}")
+
+    @staticmethod
+    def kill(process: subprocess.Popen) -> None:
+        """SIGKILL the worker and its pool children, as an OOM kill or a node loss would."""
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         process.wait()
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, signal.SIGTERM)
+                    process.wait(timeout=20)
+                except (subprocess.TimeoutExpired, ProcessLookupError):
+                    self.kill(process)
+
+
+@pytest.fixture
+def celery_processes(transactional_db, service_env, tmp_path):
+    processes = CeleryProcesses({**service_env, "WORKER_METRICS_PORT": "0"}, tmp_path)
+    yield processes
+    processes.stop_all()
+
+
+@pytest.fixture
+def celery_worker_process(celery_processes):
+    """One running worker (the common case)."""
+    return celery_processes.worker()
+

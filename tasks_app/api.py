@@ -1,11 +1,11 @@
 from django.contrib.auth import authenticate
-from ninja import Query, Router, Schema, Status
+from ninja import Query, Router, Status
 from ninja.errors import HttpError
-from pydantic import Field
 
 from . import selectors, services
 from .models import Task
-from .schemas import CredentialsIn, TagOut, TaskCreateIn, TaskOut, TaskPageOut, TaskUpdateIn, TokenOut, UserOut
+from .schemas import (CredentialsIn, TagOut, TagRenameIn, TaskCreateIn, TaskListQuery, TaskOut, TaskPageOut,
+                      TaskUpdateIn, TokenOut, UserOut)
 
 auth_router = Router(tags=["auth"])
 router = Router(tags=["tasks"])
@@ -35,14 +35,17 @@ def _task(request, task_id: int) -> Task:
     return selectors.task_get(user=request.user, task_id=task_id)
 
 
-class TaskListQuery(Schema):
-    completed: bool | None = None
-    limit: int = Field(selectors.DEFAULT_PAGE_SIZE, ge=1, le=selectors.MAX_PAGE_SIZE)
-
-
-@router.get("/tasks", response=TaskPageOut)
+@router.get("/tasks", response=TaskPageOut, summary="List and search tasks")
 def list_tasks(request, query: Query[TaskListQuery]):
-    return selectors.task_list(user=request.user, completed=query.completed, limit=query.limit)
+    """Your tasks, one page at a time: `{"items": [...], "next_cursor": "…" | null, "count": N}`.
+
+    Every filter combines with `q` and with the others. Follow `next_cursor` (same parameters)
+    for the next page. A bad value is a 422 naming the parameter."""
+    return selectors.task_list(
+        user=request.user, q=query.q, priorities=query.priority or None, tags=query.tag or None,
+        completed=query.completed, due_before=query.due_before, due_after=query.due_after,
+        overdue=query.overdue, has_due=query.has_due, sort=query.sort, cursor=query.cursor, limit=query.limit,
+    )
 
 
 @router.post("/tasks", response={201: TaskOut})
@@ -78,4 +81,21 @@ def reopen_task(request, task_id: int):
 
 @router.get("/tags", response=list[TagOut])
 def list_tags(request):
+    """Your tags with the number of tasks carrying each, by name."""
     return selectors.tag_list(user=request.user)
+
+
+# `path:` so that a tag name containing "/" (sent as %2F) still reaches the endpoint.
+@router.patch("/tags/{path:name}", response=TagOut)
+def rename_tag(request, name: str, payload: TagRenameIn):
+    """Rename a tag (matched in any case) on all your tasks. Renaming it to the name of another
+    of your tags merges the two: every task of either ends up with the one tag."""
+    tag = services.tag_rename(user=request.user, name=name, new_name=payload.name)
+    return selectors.tag_get(user=request.user, name=tag.name)
+
+
+@router.delete("/tags/{path:name}", response={204: None})
+def delete_tag(request, name: str):
+    """Remove a tag from all your tasks and delete it; the tasks themselves stay."""
+    services.tag_delete(user=request.user, name=name)
+    return Status(204, None)

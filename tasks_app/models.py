@@ -1,4 +1,6 @@
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -46,8 +48,20 @@ class Task(models.Model):
     recurrence = models.CharField(max_length=500, null=True, blank=True)
     reminder_minutes_before = models.PositiveIntegerField(null=True, blank=True)
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    # due_at - reminder_minutes_before, set by a database trigger (migration 0003_events)
+    # so that no write path can forget it; the reminder scan's index key.
+    remind_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The completed occurrence this one was spawned from.  Unique: a completed
+    # occurrence has at most one next occurrence, whatever the job redeliveries.
+    previous_occurrence = models.OneToOneField(
+        "self", null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="next_occurrence"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Title (weight A), description (B) and tag names (C), kept current by database
+    # triggers (migration 0002_search) on every write, tag changes included: never
+    # set it from Python; whatever is written here is recomputed.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -56,6 +70,24 @@ class Task(models.Model):
             models.Index(fields=["user", "-created_at", "-id"], name="task_user_created"),
             # Lists filtered by completion and ordered by due date ("what's next").
             models.Index(fields=["user", "completed", "due_at", "id"], name="task_user_open_due"),
+            # Search: `user_id = %s AND search_vector @@ websearch_to_tsquery(...)` (selectors.task_list
+            # with q).  btree_gin puts user_id in the same GIN index, so one user's matches are found
+            # without visiting the other users' rows that contain the word.
+            GinIndex(fields=["user", "search_vector"], name="task_user_search"),
+            # The reminder scan: `remind_at <= now() AND reminder_sent_at IS NULL AND NOT completed`
+            # (workers.reminders).  Partial, so its size and cost follow the reminders still to
+            # send, not the table.
+            models.Index(
+                fields=["remind_at"],
+                name="task_reminder_pending",
+                condition=Q(reminder_sent_at__isnull=True, completed=False, remind_at__isnull=False),
+            ),
+            # The recurrence sweeper: completed recurring tasks (few) checked for a missing next occurrence.
+            models.Index(
+                fields=["completed_at"],
+                name="task_recurring_completed",
+                condition=Q(completed=True, recurrence__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(title=""), name="task_title_not_empty"),
@@ -91,3 +123,84 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+
+class OutboxEvent(models.Model):
+    """A domain event, written in the same transaction as the change it describes.
+
+    The Kafka sink (workers.outbox) publishes rows in id order and sets
+    published_at; `payload` is the complete CloudEvent, so a retry sends the very
+    same message (same `id`) and consumers can drop repeats.
+    """
+
+    event_id = models.UUIDField(unique=True, editable=False)
+    type = models.CharField(max_length=64)
+    topic = models.CharField(max_length=100)
+    key = models.CharField(max_length=64, help_text="Kafka message key: the task id, for per-task ordering.")
+    # Not foreign keys: the event outlives a deleted task or user.
+    user_id = models.BigIntegerField(null=True, db_index=False)
+    task_id = models.BigIntegerField(null=True)
+    payload = models.JSONField()
+    created_at = models.DateTimeField()
+    published_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            # The sink and the lag gauge: `published_at IS NULL ORDER BY id`.
+            models.Index(fields=["id"], name="outbox_unpublished", condition=Q(published_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.key} ({self.event_id})"
+
+
+class AuditLog(models.Model):
+    """One row per domain event, recorded by a Celery job after commit."""
+
+    event_id = models.UUIDField(unique=True, help_text="The CloudEvents id; a redelivered job records nothing twice.")
+    type = models.CharField(max_length=64)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    task_id = models.BigIntegerField(null=True)
+    data = models.JSONField()
+    occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            # Admin filters: by user, by type, by task, newest first.
+            models.Index(fields=["user", "-occurred_at"], name="audit_user_time"),
+            models.Index(fields=["type", "-occurred_at"], name="audit_type_time"),
+            models.Index(fields=["task_id", "-occurred_at"], name="audit_task_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} task {self.task_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class Notification(models.Model):
+    """What a user is told, e.g. a due reminder; shown in the app until read."""
+
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", "Reminder"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.REMINDER)
+    message = models.CharField(max_length=300)
+    due_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # GET /api/notifications: one user's, unread first filterable, newest first.
+            models.Index(fields=["user", "read_at", "-created_at"], name="notification_user_unread"),
+        ]
+
+    def __str__(self) -> str:
+        return self.message

@@ -5,6 +5,7 @@ from ninja import Field, Schema
 from pydantic import StringConstraints
 
 from .models import MAX_REMINDER_MINUTES, TITLE_MAX_LENGTH
+from .selectors import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_QUERY_LENGTH, SORTS
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX_LENGTH)]
 Minutes = Annotated[int, Field(ge=0, le=MAX_REMINDER_MINUTES)]
@@ -54,15 +55,60 @@ class TaskUpdateIn(Schema):
     reminder_minutes_before: Minutes | None = None
 
 
+class TaskListQuery(Schema):
+    """GET /api/tasks parameters; the descriptions are the API documentation (/api/docs)."""
+
+    q: str | None = Field(
+        None,
+        description='Full-text search over title, description and tag names, stemmed ("meeting" finds '
+        '"meetings"). Web-search syntax: "quoted phrase", -excluded, word or other. Sorts by relevance '
+        f"unless `sort` is given. At most {MAX_QUERY_LENGTH} characters.",
+    )
+    priority: list[str] = Field(
+        default_factory=list, description="Only these priorities; repeat for several: priority=P1&priority=P2"
+    )
+    tag: list[str] = Field(
+        default_factory=list,
+        description="Only tasks carrying every one of these tags (case-insensitive): tag=work&tag=urgent",
+    )
+    completed: bool | None = Field(None, description="true: only completed tasks; false: only open ones")
+    due_before: datetime | None = Field(
+        None, description="Due strictly before this ISO 8601 date-time (a time without offset is in the "
+        "user's zone). Tasks without a due date never match."
+    )
+    due_after: datetime | None = Field(
+        None, description="Due at or after this ISO 8601 date-time; with due_before, a half-open range."
+    )
+    overdue: bool | None = Field(None, description="true: open tasks whose due date has passed; false: the others")
+    has_due: bool | None = Field(None, description="true: only tasks with a due date; false: only those without")
+    sort: str | None = Field(
+        None,
+        description=f"One of {', '.join(SORTS)}. Default: relevance with q, else -created_at (newest "
+        "first). priority puts P1 first; title ignores case; tasks without a due date come last in both "
+        "due-date orders; ties are broken by id.",
+    )
+    cursor: str | None = Field(
+        None, description="next_cursor from the previous page, with the same other parameters. Pages never "
+        "skip or repeat a task, even while tasks are added."
+    )
+    limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="Tasks per page")
+
+
 class TaskPageOut(Schema):
     items: list[TaskOut]
-    next_cursor: str | None
-    count: int
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
+    count: int = Field(description="Tasks matching the filters, over all pages")
 
 
 class TagOut(Schema):
     name: str
     task_count: int
+
+
+class TagRenameIn(Schema):
+    name: str = Field(
+        description="The new name. If another of your tags already has it (in any case), the two are merged."
+    )
 
 
 class CredentialsIn(Schema):

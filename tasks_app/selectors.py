@@ -1,16 +1,47 @@
 """Every read of tasks and tags for a user.  Callers pass the user; nothing here
-takes a user id from a request."""
+takes a user id from a request.
+
+task_list is the one query surface for lists: the REST API and the chat/MCP
+tools both call it.  Bad values raise django.core.exceptions.ValidationError
+naming the parameter ({"sort": [...]}, {"cursor": [...]}), never a database error.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, datetime, time
+from functools import reduce
+from operator import or_
+from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.contrib.postgres.search import SearchConfig, SearchQuery, SearchRank
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Exists, F, FloatField, Func, OuterRef, Q, QuerySet
+from django.db.models.functions import Cast, Lower
+from django.utils import timezone
 
-from .models import Tag, Task
+from . import services
+from .models import TAG_MAX_LENGTH, Priority, Tag, Task
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+MAX_QUERY_LENGTH = 500
+MAX_CURSOR_LENGTH = 1000
+
+# Every `sort` value; ties are broken by id in the same direction, so each order is total.
+SORTS = ("-created_at", "created_at", "due_at", "-due_at", "priority", "-priority", "title", "relevance")
+DEFAULT_SORT = "-created_at"
+DEFAULT_SEARCH_SORT = "relevance"
+
+# The text-search configuration the triggers used for the stored vectors (migration
+# 0002_search): queries must be stemmed the same way.  An IMMUTABLE function, so
+# PostgreSQL folds websearch_to_tsquery(...) to a constant when planning.
+SEARCH_CONFIG = SearchConfig(Func(function="tasks_app_search_config", template="%(function)s()"))
 
 
 @dataclass(frozen=True)
@@ -21,7 +52,8 @@ class TaskPage:
 
 
 def _user_tasks(user) -> QuerySet[Task]:
-    return Task.objects.filter(user=user).prefetch_related("tags")
+    # The vector is for the database to search, not for callers: don't ship it to Python.
+    return Task.objects.filter(user=user).defer("search_vector").prefetch_related("tags")
 
 
 def task_get(*, user, task_id: int) -> Task:
@@ -29,14 +61,268 @@ def task_get(*, user, task_id: int) -> Task:
     return _user_tasks(user).get(pk=task_id)
 
 
-def task_list(*, user, completed: bool | None = None, limit: int = DEFAULT_PAGE_SIZE) -> TaskPage:
+def task_list(
+    *,
+    user,
+    q: str | None = None,
+    priorities: list[str] | None = None,
+    tags: list[str] | None = None,
+    completed: bool | None = None,
+    due_before: datetime | None = None,
+    due_after: datetime | None = None,
+    overdue: bool | None = None,
+    has_due: bool | None = None,
+    sort: str | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_PAGE_SIZE,
+) -> TaskPage:
+    """One page of the user's tasks matching every given filter.
+
+    `q` is web-search syntax (`"team meeting"`, `-standup`, `dentist or doctor`) over title,
+    description and tag names, stemmed.  `tags` must all be present (case-insensitive).
+    `due_after` is inclusive and `due_before` exclusive, so adjacent ranges neither overlap
+    nor leave gaps; naive date-times are read in the user's zone.  `overdue` means open
+    and due before now.  `sort` defaults to relevance with `q`, else newest first; tasks
+    without a due date come last in both due-date orders.  `count` is the number of
+    matching tasks (all pages); `next_cursor`, when not None, fetches the page after this
+    one with the same arguments, and keeps working while tasks are added.
+    """
+    query = _clean_q(q)
+    sort = _clean_sort(sort, searching=query is not None)
+    limit = _clean_limit(limit)
+    after = _decode_cursor(cursor, sort)
+    tz = services.user_timezone(user)
+    flags = {name: _clean_bool(name, value) for name, value in
+             (("completed", completed), ("overdue", overdue), ("has_due", has_due))}
+
     tasks = _user_tasks(user)
-    if completed is not None:
-        tasks = tasks.filter(completed=completed)
+    if query is not None:
+        tasks = tasks.filter(search_vector=query)
+    if priorities is not None:
+        tasks = tasks.filter(priority__in=_clean_priorities(priorities))
+    if tags is not None:
+        tasks = _having_all_tags(tasks, user, _clean_tag_filter(tags))
+    if flags["completed"] is not None:
+        tasks = tasks.filter(completed=flags["completed"])
+    if due_before is not None:
+        tasks = tasks.filter(due_at__lt=_clean_datetime("due_before", due_before, tz))
+    if due_after is not None:
+        tasks = tasks.filter(due_at__gte=_clean_datetime("due_after", due_after, tz))
+    if flags["overdue"] is not None:
+        is_overdue = Q(completed=False, due_at__lt=timezone.now())
+        tasks = tasks.filter(is_overdue if flags["overdue"] else ~is_overdue)
+    if flags["has_due"] is not None:
+        tasks = tasks.filter(due_at__isnull=not flags["has_due"])
+
     count = tasks.count()
-    return TaskPage(items=list(tasks.order_by("-created_at", "-id")[:limit]), next_cursor=None, count=count)
+    key, descending = _sort_key(sort, query)
+    tasks = tasks.annotate(sort_key=key)
+    if after is not None:
+        tasks = tasks.filter(_after(after, descending=descending, nullable=sort in ("due_at", "-due_at")))
+    if sort in ("due_at", "-due_at"):
+        ordering = [F("sort_key").desc(nulls_last=True) if descending else F("sort_key").asc(nulls_last=True)]
+    else:
+        ordering = [F("sort_key").desc() if descending else F("sort_key").asc()]
+    ordering.append(F("id").desc() if descending else F("id").asc())
+    # One row more than asked for tells whether there is a next page.
+    rows = list(tasks.order_by(*ordering)[: limit + 1])
+    items = rows[:limit]
+    next_cursor = _encode_cursor(sort, items[-1]) if len(rows) > limit else None
+    return TaskPage(items=items, next_cursor=next_cursor, count=count)
 
 
 def tag_list(*, user) -> QuerySet[Tag]:
     """The user's tags with `task_count`, by name."""
-    return Tag.objects.filter(user=user).annotate(task_count=Count("tasks")).order_by("name")
+    return Tag.objects.filter(user=user).annotate(task_count=Count("tasks")).order_by(Lower("name"), "id")
+
+
+def tag_get(*, user, name: str) -> Tag:
+    """The user's tag called `name` in any case, with `task_count`; Tag.DoesNotExist if none."""
+    return tag_list(user=user).get(name__iexact=name)
+
+
+# --------------------------------------------------------------------------- cleaning arguments
+
+
+def _clean_text(field: str, value: Any, *, max_length: int) -> str:
+    if not isinstance(value, str):
+        raise ValidationError({field: [f"must be text, not {type(value).__name__}"]})
+    if "\x00" in value:
+        raise ValidationError({field: ["must not contain NUL characters"]})
+    if len(value) > max_length:
+        raise ValidationError({field: [f"must be at most {max_length} characters"]})
+    return value
+
+
+def _clean_q(q: Any) -> SearchQuery | None:
+    if q is None:
+        return None
+    text = _clean_text("q", q, max_length=MAX_QUERY_LENGTH).strip()
+    if not text:
+        return None
+    return SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
+
+
+def _clean_sort(sort: Any, *, searching: bool) -> str:
+    if sort is None or sort == "":
+        return DEFAULT_SEARCH_SORT if searching else DEFAULT_SORT
+    if sort not in SORTS:
+        raise ValidationError({"sort": [f"{sort!r} is not one of {', '.join(SORTS)}"]})
+    if sort == "relevance" and not searching:
+        raise ValidationError({"sort": ["relevance needs a search query (q)"]})
+    return sort
+
+
+def _clean_limit(limit: Any) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
+        raise ValidationError({"limit": [f"must be a whole number from 1 to {MAX_PAGE_SIZE}"]})
+    return limit
+
+
+def _clean_bool(field: str, value: Any) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise ValidationError({field: ["must be true or false"]})
+    return value
+
+
+def _clean_datetime(field: str, value: Any, tz) -> datetime:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime.combine(value, time.min)  # a day means its start
+    if not isinstance(value, datetime):
+        raise ValidationError({field: ["must be an ISO 8601 date-time"]})
+    return timezone.make_aware(value, tz) if timezone.is_naive(value) else value
+
+
+def _as_list(field: str, values: Any) -> list:
+    # A bare string is one value, not a sequence of characters.
+    if isinstance(values, str):
+        return [values]
+    if not isinstance(values, Iterable):
+        raise ValidationError({field: ["must be a list"]})
+    return list(values)
+
+
+def _clean_priorities(priorities: Any) -> list[str]:
+    cleaned = []
+    for value in _as_list("priority", priorities):
+        normalized = value.strip().upper() if isinstance(value, str) else value
+        if normalized not in Priority.values:
+            raise ValidationError({"priority": [f"{value!r} is not one of {', '.join(Priority.values)}"]})
+        cleaned.append(normalized)
+    return cleaned
+
+
+def _clean_tag_filter(tags: Any) -> list[str]:
+    names = []
+    for value in _as_list("tag", tags):
+        # Written the way tags are entered ("#work"); longer than a tag can be simply matches nothing.
+        name = _clean_text("tag", value, max_length=TAG_MAX_LENGTH + 100).strip().lstrip("#").strip()
+        if not name:
+            raise ValidationError({"tag": ["a tag name must not be empty"]})
+        names.append(name)
+    return names
+
+
+def _having_all_tags(tasks: QuerySet[Task], user, names: list[str]) -> QuerySet[Task]:
+    if not names:
+        return tasks
+    # Case-insensitive, as services._tags_for matches names when tagging.
+    matches = reduce(or_, (Q(name__iexact=name) for name in names))
+    tag_ids = set(Tag.objects.filter(matches, user=user).values_list("id", flat=True))
+    wanted = {name.casefold() for name in names}
+    if len(tag_ids) < len(wanted):
+        return tasks.none()  # a tag the user does not have: no task carries it
+    link = Task.tags.through.objects
+    for tag_id in tag_ids:
+        tasks = tasks.filter(Exists(link.filter(task_id=OuterRef("pk"), tag_id=tag_id)))
+    return tasks
+
+
+# --------------------------------------------------------------------------- sorting and cursors
+
+
+def _sort_key(sort: str, query: SearchQuery | None):
+    """(expression, descending) for a `sort` value."""
+    descending = sort.startswith("-") or sort == "relevance"
+    name = sort.lstrip("-")
+    if name == "relevance":
+        # ts_rank with the default weights: a title (A) match outranks description (B) and tags (C).
+        # As double precision: ts_rank's real reaches Python rounded to its shortest text, and that
+        # value, sent back in a cursor, would no longer equal the rank it came from.
+        return Cast(SearchRank(F("search_vector"), query), FloatField()), descending
+    if name == "title":
+        return Lower("title"), descending
+    # P1 < P2 < P3 < P4 as text, so ascending priority is P1 first.
+    return F(name), descending
+
+
+def _after(after: tuple[Any, int], *, descending: bool, nullable: bool) -> Q:
+    """Rows strictly after the cursor's (sort_key, id) in the page order.
+
+    `key <= c AND (key < c OR id < i)` rather than only the OR: the first part
+    bounds an index range scan, the second settles ties.  NULL keys (tasks without
+    a due date) come last whatever the direction."""
+    key, last_id = after
+    before, id_before = ("sort_key__lt", "id__lt") if descending else ("sort_key__gt", "id__gt")
+    if key is None:
+        return Q(sort_key__isnull=True, **{id_before: last_id})
+    at_or_past = "sort_key__lte" if descending else "sort_key__gte"
+    following = Q(**{at_or_past: key}) & (Q(**{before: key}) | Q(**{id_before: last_id}))
+    return following | Q(sort_key__isnull=True) if nullable else following
+
+
+# A cursor is base64url(JSON [sort, key, id]): opaque to clients, and checked on the way
+# back in because it comes from them.
+
+
+def _encode_cursor(sort: str, task: Task) -> str:
+    key = task.sort_key
+    if isinstance(key, datetime):
+        key = key.isoformat()
+    payload = json.dumps([sort, key, task.pk], separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: Any, sort: str) -> tuple[Any, int] | None:
+    if cursor is None or cursor == "":
+        return None
+    invalid = ValidationError({"cursor": ["is not a cursor from a previous page of this list"]})
+    if not isinstance(cursor, str) or len(cursor) > MAX_CURSOR_LENGTH:
+        raise invalid
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError):
+        raise invalid from None
+    if not isinstance(payload, list) or len(payload) != 3:
+        raise invalid
+    cursor_sort, key, last_id = payload
+    if cursor_sort != sort:
+        raise ValidationError({"cursor": [f"was issued for sort={cursor_sort!r}; send the same sort with it"]})
+    if isinstance(last_id, bool) or not isinstance(last_id, int) or not 0 < last_id < 2**63:
+        raise invalid
+    try:
+        return _decode_key(sort.lstrip("-"), key), last_id
+    except (TypeError, ValueError):
+        raise invalid from None
+
+
+def _decode_key(name: str, key: Any) -> Any:
+    if name in ("created_at", "due_at"):
+        if key is None and name == "due_at":
+            return None
+        value = datetime.fromisoformat(key)
+        if timezone.is_naive(value):
+            raise ValueError("naive date-time in cursor")
+        return value
+    if name == "priority":
+        if key not in Priority.values:
+            raise ValueError("unknown priority in cursor")
+        return key
+    if name == "title":
+        if not isinstance(key, str) or "\x00" in key:
+            raise ValueError("bad title in cursor")
+        return key
+    # relevance
+    if isinstance(key, bool) or not isinstance(key, (int, float)) or not math.isfinite(key):
+        raise ValueError("bad rank in cursor")
+    return float(key)

@@ -8,9 +8,12 @@ django.core.exceptions.ValidationError with a message per field.
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
+from datetime import timezone as dt_timezone
 from typing import Any
 
 from django.conf import settings
@@ -18,13 +21,17 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .models import MAX_REMINDER_MINUTES, MAX_TAGS_PER_TASK, TAG_MAX_LENGTH, ApiToken, Priority, Tag, Task
-from .recurrence import InvalidRecurrence, normalize_rrule
+from . import events
+from .models import (MAX_REMINDER_MINUTES, MAX_TAGS_PER_TASK, TAG_MAX_LENGTH, ApiToken, AuditLog, Notification,
+                     OutboxEvent, Priority, Tag, Task)
+from .recurrence import InvalidRecurrence, normalize_rrule, parse_rrule
+from .signals import task_completed
 
 User = get_user_model()
+audit_logger = logging.getLogger("todo.audit")
 
 # Fields a caller may change with task_update; the rest are derived.
 UPDATABLE_FIELDS = ("title", "description", "priority", "tags", "due_at", "recurrence", "reminder_minutes_before")
@@ -121,6 +128,7 @@ def task_create(
     due_at: datetime | None = None,
     recurrence: str | None = None,
     reminder_minutes_before: int | None = None,
+    previous_occurrence: Task | None = None,
 ) -> Task:
     task = Task(
         user=user,
@@ -130,11 +138,13 @@ def task_create(
         due_at=_clean_due_at(due_at, user),
         recurrence=_clean_recurrence(recurrence),
         reminder_minutes_before=_clean_reminder(reminder_minutes_before),
+        previous_occurrence=previous_occurrence,
     )
     tag_objects = _tags_for(user, tags)
-    task.full_clean(exclude=["user"])
+    task.full_clean(exclude=["user", "previous_occurrence"])
     task.save()
     task.tags.set(tag_objects)
+    events.record(events.TASK_CREATED, task)
     return task
 
 
@@ -145,6 +155,8 @@ def task_update(*, task: Task, **changes: Any) -> Task:
     if unknown:
         raise ValidationError({name: ["cannot be changed"] for name in sorted(unknown)})
     task = Task.objects.select_for_update().get(pk=task.pk)
+    before = events.task_snapshot(task)
+    reminder_before = (task.due_at, task.reminder_minutes_before)
     cleaners = {
         "title": _clean_title,
         "description": lambda value: (value or "").strip(),
@@ -157,13 +169,18 @@ def task_update(*, task: Task, **changes: Any) -> Task:
         if name in changes:
             setattr(task, name, clean(changes[name]))
     new_tags = _tags_for(task.user, changes["tags"] or []) if "tags" in changes else None
-    if {"due_at", "reminder_minutes_before"} & set(changes):
+    if (task.due_at, task.reminder_minutes_before) != reminder_before:
         # A new due date or lead time is a new reminder: arm it again.
         task.reminder_sent_at = None
-    task.full_clean(exclude=["user"])
+    task.full_clean(exclude=["user", "previous_occurrence"])
     task.save()
     if new_tags is not None:
         task.tags.set(new_tags)
+    after = events.task_snapshot(task)
+    changed = {name: {"old": before[name], "new": after[name]} for name in UPDATABLE_FIELDS
+               if before[name] != after[name]}
+    if changed:
+        events.record(events.TASK_UPDATED, task, snapshot=after, changes=changed)
     return task
 
 
@@ -174,6 +191,8 @@ def task_complete(*, task: Task) -> Task:
         task.completed = True
         task.completed_at = timezone.now()
         task.save(update_fields=["completed", "completed_at", "updated_at"])
+        events.record(events.TASK_COMPLETED, task)
+        task_completed.send(sender=Task, task=task)
     return task
 
 
@@ -184,12 +203,140 @@ def task_reopen(*, task: Task) -> Task:
         task.completed = False
         task.completed_at = None
         task.save(update_fields=["completed", "completed_at", "updated_at"])
+        events.record(events.TASK_REOPENED, task)
     return task
 
 
 @transaction.atomic
 def task_delete(*, task: Task) -> None:
-    Task.objects.filter(pk=task.pk).delete()
+    # Locked like every other write, so this task's events stay in commit order.
+    task = Task.objects.select_for_update().get(pk=task.pk)
+    snapshot = events.task_snapshot(task)
+    task.delete()
+    task.pk = snapshot["id"]
+    events.record(events.TASK_DELETED, task, snapshot=snapshot)
+
+
+def next_occurrence_due(task: Task, *, now: datetime | None = None) -> datetime | None:
+    """When the occurrence after completed `task` is due, or None when the rule has ended.
+
+    Counted from the previous due date (or the completion time when there was
+    none), in the user's zone so that a 09:00 meeting stays at 09:00 across
+    daylight-saving changes; occurrences already in the past are skipped.
+    """
+    now = now or timezone.now()
+    zone = user_timezone(task.user)
+    start = (task.due_at or task.completed_at or now).astimezone(zone)
+    rule = parse_rrule(task.recurrence, start)
+    following = rule.after(max(start, now.astimezone(zone)), inc=False)
+    return following.astimezone(dt_timezone.utc) if following else None
+
+
+def task_spawn_next_occurrence(*, task_id: int) -> Task | None:
+    """Create the next occurrence of completed recurring task `task_id`, once.
+
+    Safe to call any number of times, concurrently too: the unique
+    previous_occurrence link makes the database refuse a second one.
+    """
+    with transaction.atomic():
+        task = Task.objects.select_for_update().select_related("user").filter(pk=task_id).first()
+        if task is None or not task.completed or not task.recurrence:
+            return None
+        existing = Task.objects.filter(previous_occurrence=task).first()
+        if existing is not None:
+            return existing
+        due_at = next_occurrence_due(task)
+        if due_at is None:
+            return None
+        try:
+            with transaction.atomic():  # a savepoint: losing the race must not spoil the outer transaction
+                return task_create(
+                    user=task.user,
+                    title=task.title,
+                    description=task.description,
+                    priority=task.priority,
+                    tags=[tag.name for tag in task.tags.all()],
+                    due_at=due_at,
+                    recurrence=task.recurrence,
+                    reminder_minutes_before=task.reminder_minutes_before,
+                    previous_occurrence=task,
+                )
+        except IntegrityError:
+            return Task.objects.filter(previous_occurrence=task).first()
+
+
+# --------------------------------------------------------------------------- reminders and notifications
+
+
+def reminders_claim_due(*, now: datetime | None = None, limit: int = 500) -> list[Notification]:
+    """Claim tasks whose reminder time has passed: mark them sent, store a
+    Notification and a `todo.reminder.due` event, all in one transaction.
+
+    FOR UPDATE SKIP LOCKED: concurrent scans (two beats, two workers) split the
+    rows between them and never claim one twice.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            Task.objects.select_for_update(skip_locked=True)
+            .filter(remind_at__lte=now, reminder_sent_at__isnull=True, completed=False, remind_at__isnull=False)
+            .order_by("remind_at")[:limit]
+        )
+        notifications = []
+        for task in due:
+            task.reminder_sent_at = now
+            task.save(update_fields=["reminder_sent_at", "updated_at"])
+            when = "now" if task.reminder_minutes_before == 0 else f"in {task.reminder_minutes_before} min"
+            notification = Notification.objects.create(
+                user_id=task.user_id, task=task, kind=Notification.Kind.REMINDER,
+                message=f"Reminder: {task.title} is due {when}"[:300], due_at=task.due_at,
+            )
+            events.record(events.REMINDER_DUE, task, notification_id=notification.pk,
+                          remind_at=task.remind_at.isoformat(), message=notification.message)
+            notifications.append(notification)
+        return notifications
+
+
+def notification_mark_read(*, user, notification_id: int) -> Notification:
+    notification = Notification.objects.get(pk=notification_id, user=user)
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+def notifications_mark_all_read(*, user) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
+
+
+# --------------------------------------------------------------------------- audit
+
+
+def audit_record(*, event_id) -> AuditLog | None:
+    """The AuditLog row of outbox event `event_id` (a UUID), plus one JSON log line.
+
+    Idempotent: a redelivered job finds the row and writes nothing.
+    """
+    event = OutboxEvent.objects.filter(event_id=event_id).first()
+    if event is None:
+        return None
+    entry, created = AuditLog.objects.get_or_create(
+        event_id=event.event_id,
+        defaults={
+            "type": event.type,
+            "user_id": event.user_id if User.objects.filter(pk=event.user_id).exists() else None,
+            "task_id": event.task_id,
+            "data": event.payload["data"],
+            "occurred_at": event.created_at,
+        },
+    )
+    if created:
+        audit_logger.info(json.dumps({
+            "audit": True, "event_id": str(event.event_id), "type": event.type, "user_id": event.user_id,
+            "task_id": event.task_id, "time": event.created_at.isoformat(),
+            "changes": sorted(event.payload["data"].get("changes", {})),
+        }))
+    return entry
 
 
 # --------------------------------------------------------------------------- accounts and tokens
@@ -258,3 +405,53 @@ def demo_user_ensure(*, username: str = "demo", password: str = "demo") -> Abstr
     user.is_staff = user.is_superuser = True
     user.save()
     return user
+
+
+# --------------------------------------------------------------------------- tags
+
+
+def _tag_for_update(user, name: str) -> Tag:
+    """The user's tag called `name` (any case, '#' optional), locked; Tag.DoesNotExist if none."""
+    name = name.strip().lstrip("#").strip() if isinstance(name, str) else ""
+    return Tag.objects.select_for_update().get(user=user, name__iexact=name)
+
+
+@transaction.atomic
+def tag_rename(*, user, name: str, new_name: str) -> Tag:
+    """Rename the user's tag `name` to `new_name`, on all their tasks.
+
+    When they already have another tag called `new_name` in any case, the two
+    merge: its tasks and this tag's tasks end up with one tag, spelt `new_name`.
+    The tasks' search vectors follow through database triggers."""
+    try:
+        [new_name] = clean_tag_names([new_name])
+    except ValidationError as exc:
+        raise ValidationError({"name": exc.message_dict["tags"]}) from None
+    tag = _tag_for_update(user, name)
+    survivor = Tag.objects.select_for_update().filter(user=user, name__iexact=new_name).exclude(pk=tag.pk).first()
+    if survivor is None:
+        try:
+            with transaction.atomic():
+                Tag.objects.filter(pk=tag.pk).update(name=new_name)
+        except IntegrityError:
+            # Another request created `new_name` since the lookup above (the unique index noticed).
+            survivor = Tag.objects.select_for_update().get(user=user, name__iexact=new_name)
+        else:
+            tag.name = new_name
+            return tag
+    links = Task.tags.through.objects
+    task_ids = links.filter(tag_id=tag.pk).values_list("task_id", flat=True)
+    # A task that had both tags keeps one link (the through table's unique constraint).
+    links.bulk_create([links.model(task_id=task_id, tag_id=survivor.pk) for task_id in task_ids],
+                      ignore_conflicts=True)
+    tag.delete()
+    if survivor.name != new_name:
+        survivor.name = new_name
+        survivor.save(update_fields=["name"])
+    return survivor
+
+
+@transaction.atomic
+def tag_delete(*, user, name: str) -> None:
+    """Remove the user's tag `name` (any case) from all their tasks and delete it."""
+    _tag_for_update(user, name).delete()

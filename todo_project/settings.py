@@ -248,3 +248,53 @@ LOGGING = {
 # In development, WhiteNoise serves static files straight from the apps (no collectstatic).
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# --------------------------------------------------------------------------- search (tasks_app, issue 3)
+
+# PostgreSQL text-search configuration for task search: stemming and stop words
+# ("english": "meetings" matches "meeting").  `migrate` writes it into the
+# database, where the search triggers and queries read it, so documents and
+# queries always agree; after changing it on an existing database run
+# `manage.py search_reindex` to apply it and recompute every task's vector.
+SEARCH_CONFIG = env_str("SEARCH_CONFIG", "english")
+if not (SEARCH_CONFIG.count(".") <= 1 and all(part.isidentifier() for part in SEARCH_CONFIG.split("."))):
+    raise ImproperlyConfigured(f"SEARCH_CONFIG={SEARCH_CONFIG!r} is not a text-search configuration name")
+
+# --------------------------------------------------------------------------- events (outbox, Kafka, jobs)
+
+# CloudEvents `source` of every event this deployment emits.
+EVENT_SOURCE = env_str("EVENT_SOURCE", "urn:todo-app:tasks")
+# Rows the Kafka sink publishes per round trip (one flush, one UPDATE).
+OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 1000, minimum=1)
+# How long the sink waits for the broker to acknowledge a batch before it gives up on this round.
+KAFKA_DELIVERY_TIMEOUT_SECONDS = env_int("KAFKA_DELIVERY_TIMEOUT_SECONDS", 10, minimum=1)
+# Beat intervals (seconds): the outbox sweeper re-sends what an after-commit dispatch lost.
+OUTBOX_SWEEP_INTERVAL = env_int("OUTBOX_SWEEP_INTERVAL", 5, minimum=1)
+REMINDER_SCAN_INTERVAL = env_int("REMINDER_SCAN_INTERVAL", 30, minimum=1)
+# Jobs (audit, recurrence) whose dispatch was lost are re-dispatched after this many seconds.
+JOB_SWEEP_INTERVAL = env_int("JOB_SWEEP_INTERVAL", 60, minimum=1)
+JOB_SWEEP_GRACE_SECONDS = env_int("JOB_SWEEP_GRACE_SECONDS", 30, minimum=0)
+# Prometheus metrics of the Celery worker (the web process serves its own on /metrics).
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 9808, minimum=0)
+
+CELERY_TASK_ACKS_LATE = False  # set per task: only idempotent jobs ack late
+CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env_int("CELERY_VISIBILITY_TIMEOUT", 600, minimum=60)
+CELERY_BEAT_SCHEDULE = {
+    "outbox-sweep": {"task": "workers.publish_outbox", "schedule": OUTBOX_SWEEP_INTERVAL,
+                     "options": {"expires": OUTBOX_SWEEP_INTERVAL}},
+    "reminder-scan": {"task": "workers.scan_reminders", "schedule": REMINDER_SCAN_INTERVAL,
+                      "options": {"expires": REMINDER_SCAN_INTERVAL}},
+    "job-sweep": {"task": "workers.sweep_lost_jobs", "schedule": JOB_SWEEP_INTERVAL,
+                  "options": {"expires": JOB_SWEEP_INTERVAL}},
+}
+# Where the worker serves its metrics; a pod sets 0.0.0.0 (the Helm chart does).
+WORKER_METRICS_ADDR = env_str("WORKER_METRICS_ADDR", "127.0.0.1")
+
+# --------------------------------------------------------------------------- chat (chat_app, issue 5)
+
+# With a key the chat runs an OpenAI Agents SDK agent over the MCP tools; without one,
+# the built-in offline assistant answers.  OPENAI_BASE_URL points at any OpenAI-compatible
+# server (Ollama, vLLM, …), used through the Chat Completions API.
+OPENAI_API_KEY = env_str("OPENAI_API_KEY")
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
+OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")

@@ -30,3 +30,51 @@ def broker_reachable(timeout: float = 2.0) -> tuple[bool, str]:
     except KafkaException as exc:
         return False, str(exc.args[0]) if exc.args else "unreachable"
     return True, f"{len(metadata.brokers)} broker(s)"
+
+
+def ensure_topics(timeout: float = 10.0) -> list[str]:
+    """Create the app's topics with the configured partition count; return those created.
+
+    Done explicitly at start-up (and whenever the sink reconnects): a topic the
+    broker auto-creates on first write gets the broker's default partition count.
+    """
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    from tasks_app.events import TOPICS
+
+    admin = AdminClient(client_config())
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    missing = [name for name in TOPICS if name not in existing]
+    if not missing:
+        return []
+    futures = admin.create_topics(
+        [NewTopic(name, num_partitions=settings.KAFKA_TOPIC_PARTITIONS,
+                  replication_factor=settings.KAFKA_TOPIC_REPLICATION_FACTOR) for name in missing],
+        operation_timeout=timeout, request_timeout=timeout,
+    )
+    created = []
+    for name, future in futures.items():
+        try:
+            future.result()
+            created.append(name)
+        except KafkaException as exc:
+            if exc.args and exc.args[0].name() == "TOPIC_ALREADY_EXISTS":
+                continue  # another process created it meanwhile
+            raise
+    return created
+
+
+def new_producer():
+    """An idempotent producer: acks=all, retries without duplicates or reordering per partition."""
+    from confluent_kafka import Producer
+
+    return Producer(client_config(**{
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": 5,
+        "compression.type": "lz4",
+        # Give up on a message after this long, so a dead broker surfaces as delivery
+        # errors that the sink can act on instead of an endless wait.
+        "message.timeout.ms": settings.KAFKA_DELIVERY_TIMEOUT_SECONDS * 1000,
+    }))

@@ -1,0 +1,291 @@
+{{/* Names ------------------------------------------------------------------------------- */}}
+
+{{- define "todo-app.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Release-scoped base name; components append -web, -worker, ... (kept under 63 chars). */}}
+{{- define "todo-app.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 50 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "todo-app.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "todo-app.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "todo-app.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "todo-app.secretName" -}}
+{{- default (include "todo-app.fullname" .) .Values.secrets.existingSecret -}}
+{{- end -}}
+
+{{- define "todo-app.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag | toString) -}}
+{{- end -}}
+
+{{/* Labels ------------------------------------------------------------------------------
+Call with (dict "ctx" $ "component" "web"). */}}
+
+{{- define "todo-app.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "todo-app.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+{{- with .component }}
+app.kubernetes.io/component: {{ . }}
+{{- end }}
+{{- end -}}
+
+{{- define "todo-app.labels" -}}
+helm.sh/chart: {{ include "todo-app.chart" .ctx }}
+{{ include "todo-app.selectorLabels" . }}
+app.kubernetes.io/version: {{ default .ctx.Chart.AppVersion .ctx.Values.image.tag | toString | trunc 63 | quote }}
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+app.kubernetes.io/part-of: todo-app
+{{- end -}}
+
+{{/* Service addresses (in-cluster services or the values) ----------------------------- */}}
+
+{{- define "todo-app.postgresqlHost" -}}
+{{- printf "%s-postgresql" (include "todo-app.fullname" .) -}}
+{{- end -}}
+
+{{- define "todo-app.redisHost" -}}
+{{- printf "%s-redis" (include "todo-app.fullname" .) -}}
+{{- end -}}
+
+{{- define "todo-app.redpandaHost" -}}
+{{- printf "%s-redpanda" (include "todo-app.fullname" .) -}}
+{{- end -}}
+
+{{- define "todo-app.kafkaBootstrapServers" -}}
+{{- if .Values.kafka.bootstrapServers -}}
+{{- .Values.kafka.bootstrapServers -}}
+{{- else if .Values.redpanda.enabled -}}
+{{- printf "%s:9092" (include "todo-app.redpandaHost" .) -}}
+{{- else -}}
+{{- fail "todo-app: set kafka.bootstrapServers (host:port of your Kafka) or redpanda.enabled=true for an in-cluster broker" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Generated secrets -----------------------------------------------------------------
+Values left empty are taken from the Secret already in the cluster (so upgrades keep them) or
+generated once per render and shared by every template of that render. */}}
+{{- define "todo-app.generated" -}}
+{{- if not (hasKey .Values "__generated") -}}
+{{- $fullname := include "todo-app.fullname" . -}}
+{{- $app := (lookup "v1" "Secret" .Release.Namespace $fullname).data | default dict -}}
+{{- $pg := (lookup "v1" "Secret" .Release.Namespace (printf "%s-postgresql" $fullname)).data | default dict -}}
+{{- $djangoKey := .Values.secrets.djangoSecretKey | default (get $app "DJANGO_SECRET_KEY" | b64dec) | default (randAlphaNum 64) -}}
+{{- $pgPassword := .Values.postgresql.password | default (get $pg "POSTGRES_PASSWORD" | b64dec) | default (randAlphaNum 32) -}}
+{{- $_ := set .Values "__generated" (dict "djangoSecretKey" $djangoKey "postgresqlPassword" $pgPassword) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "todo-app.djangoSecretKey" -}}
+{{- include "todo-app.generated" . -}}
+{{- .Values.__generated.djangoSecretKey -}}
+{{- end -}}
+
+{{- define "todo-app.postgresqlPassword" -}}
+{{- include "todo-app.generated" . -}}
+{{- .Values.__generated.postgresqlPassword -}}
+{{- end -}}
+
+{{- define "todo-app.databaseUrl" -}}
+{{- if .Values.secrets.databaseUrl -}}
+{{- .Values.secrets.databaseUrl -}}
+{{- else if .Values.postgresql.enabled -}}
+{{- printf "postgresql://%s:%s@%s:5432/%s" .Values.postgresql.username (include "todo-app.postgresqlPassword" . | urlquery) (include "todo-app.postgresqlHost" .) .Values.postgresql.database -}}
+{{- else -}}
+{{- fail "todo-app: set secrets.databaseUrl (postgresql://user:password@host:5432/db), or secrets.existingSecret, or postgresql.enabled=true — see docs/deploy.md#secrets" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "todo-app.redisUrl" -}}
+{{- if .Values.secrets.redisUrl -}}
+{{- .Values.secrets.redisUrl -}}
+{{- else if .Values.redis.enabled -}}
+{{- printf "redis://%s:6379/0" (include "todo-app.redisHost" .) -}}
+{{- else -}}
+{{- fail "todo-app: set secrets.redisUrl (redis://... or rediss://...), or secrets.existingSecret, or redis.enabled=true — see docs/deploy.md#secrets" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Data of the app Secret (keys are the env var names the settings read). */}}
+{{- define "todo-app.secretData" -}}
+DJANGO_SECRET_KEY: {{ include "todo-app.djangoSecretKey" . | b64enc | quote }}
+DATABASE_URL: {{ include "todo-app.databaseUrl" . | b64enc | quote }}
+REDIS_URL: {{ include "todo-app.redisUrl" . | b64enc | quote }}
+{{- with .Values.secrets.kafkaSaslUsername }}
+KAFKA_SASL_USERNAME: {{ . | b64enc | quote }}
+{{- end }}
+{{- with .Values.secrets.kafkaSaslPassword }}
+KAFKA_SASL_PASSWORD: {{ . | b64enc | quote }}
+{{- end }}
+{{- with .Values.secrets.openaiApiKey }}
+OPENAI_API_KEY: {{ . | b64enc | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Ingress hosts as a list (possibly empty). */}}
+{{- define "todo-app.ingressHosts" -}}
+{{- if .Values.ingress.enabled -}}
+{{- toJson .Values.ingress.hosts -}}
+{{- else -}}
+[]
+{{- end -}}
+{{- end -}}
+
+{{/* Data of the ConfigMap: settings that are not secret. */}}
+{{- define "todo-app.configData" -}}
+{{- $hosts := include "todo-app.ingressHosts" . | fromJsonArray -}}
+{{- $scheme := ternary "https" "http" (and .Values.ingress.enabled .Values.ingress.tls.enabled) -}}
+{{- $origins := list -}}
+{{- range $hosts }}{{ $origins = append $origins (printf "%s://%s" $scheme .) }}{{ end -}}
+{{- $origins = concat $origins .Values.django.csrfTrustedOrigins | uniq -}}
+DJANGO_DEBUG: {{ .Values.django.debug | toString | quote }}
+ALLOW_SIGNUP: {{ .Values.django.allowSignup | toString | quote }}
+LOG_LEVEL: {{ .Values.django.logLevel | quote }}
+TIME_ZONE: {{ .Values.django.timeZone | quote }}
+SECURE_SSL_REDIRECT: {{ .Values.django.secureSslRedirect | toString | quote }}
+SECURE_HSTS_SECONDS: {{ .Values.django.hstsSeconds | int | toString | quote }}
+SECURE_HSTS_PRELOAD: {{ .Values.django.hstsPreload | toString | quote }}
+{{- with $origins }}
+CSRF_TRUSTED_ORIGINS: {{ join "," . | quote }}
+{{- end }}
+KAFKA_BOOTSTRAP_SERVERS: {{ include "todo-app.kafkaBootstrapServers" . | quote }}
+KAFKA_SECURITY_PROTOCOL: {{ .Values.kafka.securityProtocol | quote }}
+{{- with .Values.kafka.saslMechanism }}
+KAFKA_SASL_MECHANISM: {{ . | quote }}
+{{- end }}
+KAFKA_TOPIC_PARTITIONS: {{ .Values.kafka.topicPartitions | int | toString | quote }}
+KAFKA_TOPIC_REPLICATION_FACTOR: {{ .Values.kafka.topicReplicationFactor | int | toString | quote }}
+{{- with .Values.openai.baseUrl }}
+OPENAI_BASE_URL: {{ . | quote }}
+{{- end }}
+{{- with .Values.openai.model }}
+OPENAI_MODEL: {{ . | quote }}
+{{- end }}
+WORKER_METRICS_PORT: {{ .Values.worker.metrics.port | int | toString | quote }}
+CELERY_CONCURRENCY: {{ .Values.worker.concurrency | int | toString | quote }}
+{{- /* uvicorn: trust X-Forwarded-* from the ingress controller (pods are reached only through the cluster network). */}}
+FORWARDED_ALLOW_IPS: "*"
+{{- range $name, $value := .Values.extraEnv }}
+{{ $name }}: {{ $value | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* ALLOWED_HOSTS: configured hosts, ingress hosts, the web Service's names and the pod's own IP
+($(POD_IP) is expanded by the kubelet), so probes and Prometheus scrapes by IP are accepted. */}}
+{{- define "todo-app.allowedHosts" -}}
+{{- $web := printf "%s-web" (include "todo-app.fullname" .) -}}
+{{- $hosts := concat .Values.django.allowedHosts (include "todo-app.ingressHosts" . | fromJsonArray) -}}
+{{- $hosts = concat $hosts (list $web (printf "%s.%s.svc" $web .Release.Namespace) (printf "%s.%s.svc.cluster.local" $web .Release.Namespace) "$(POD_IP)") -}}
+{{- join "," ($hosts | uniq) -}}
+{{- end -}}
+
+{{/* Environment shared by every app container (web, worker, beat, migrate).
+Call with (dict "ctx" $ "secretName" name); secretName defaults to the app Secret. */}}
+{{- define "todo-app.env" -}}
+{{- $secret := .secretName | default (include "todo-app.secretName" .ctx) -}}
+- name: POD_IP
+  valueFrom:
+    fieldRef:
+      fieldPath: status.podIP
+- name: ALLOWED_HOSTS
+  value: {{ include "todo-app.allowedHosts" .ctx | quote }}
+{{- range $key := list "DJANGO_SECRET_KEY" "DATABASE_URL" "REDIS_URL" }}
+- name: {{ $key }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ $key }}
+{{- end }}
+{{- range $key := list "KAFKA_SASL_USERNAME" "KAFKA_SASL_PASSWORD" "OPENAI_API_KEY" }}
+- name: {{ $key }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ $key }}
+      optional: true
+{{- end }}
+{{- end -}}
+
+{{/* Checksums that roll the pods when settings or secrets change. */}}
+{{- define "todo-app.checksums" -}}
+checksum/config: {{ include "todo-app.configData" . | sha256sum }}
+{{- if not .Values.secrets.existingSecret }}
+checksum/secret: {{ include "todo-app.secretData" . | sha256sum }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod-level pieces shared by the app Deployments and the migrate Job. */}}
+{{- define "todo-app.podCommon" -}}
+serviceAccountName: {{ include "todo-app.serviceAccountName" . }}
+automountServiceAccountToken: {{ .Values.serviceAccount.automountToken }}
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- end -}}
+
+{{- define "todo-app.volumes" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: {{ .Values.tmpVolume.sizeLimit }}
+{{- with .Values.extraVolumes }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "todo-app.volumeMounts" -}}
+- name: tmp
+  mountPath: /tmp
+{{- with .Values.extraVolumeMounts }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Scheduling: the component's own settings win over the chart-wide ones. Call with (dict "ctx" $ "c" .Values.web). */}}
+{{- define "todo-app.scheduling" -}}
+{{- with (.c.nodeSelector | default .ctx.Values.nodeSelector) }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with (.c.tolerations | default .ctx.Values.tolerations) }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with (.c.affinity | default .ctx.Values.affinity) }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* PromQL label matchers for this release's scrape targets (jobs are named after the Services). */}}
+{{- define "todo-app.promWeb" -}}
+namespace="{{ .Release.Namespace }}", job="{{ include "todo-app.fullname" . }}-web"
+{{- end -}}
+
+{{- define "todo-app.promApp" -}}
+namespace="{{ .Release.Namespace }}", job=~"{{ include "todo-app.fullname" . }}-(web|worker-metrics)"
+{{- end -}}

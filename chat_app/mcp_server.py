@@ -1,0 +1,312 @@
+"""The MCP tools: the one way the chat (and any MCP client) reads and changes tasks.
+
+Each tool is a thin wrapper over tasks_app.services / tasks_app.selectors.  The
+user is never a tool argument: a server is either built for one user
+(`build_server(user=...)`: `manage.py mcp_stdio`, the chat's in-process
+session) or, for streamable HTTP at /mcp, resolves the owner of the request's
+Bearer token (the same API tokens as the REST API).
+
+Tools are `async` and reach the ORM through `sync_to_async(thread_sensitive=True)`:
+called from a Django request or command (through `async_to_sync`), the ORM work
+runs on that same thread and connection; under an ASGI server it runs on the one
+thread Django uses for sync code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.utils import timezone
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.auth.provider import AccessToken
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import ToolAnnotations
+from pydantic import BaseModel, ConfigDict, Field
+
+from tasks_app import selectors, services
+from tasks_app.models import MAX_REMINDER_MINUTES, TITLE_MAX_LENGTH
+from tasks_app.schemas import TagOut, TaskOut
+
+T = TypeVar("T")
+
+SERVER_NAME = "todo"
+INSTRUCTIONS = (
+    "Tools for one person's todo list. Tasks have a title, description, priority (P1 critical … P4 low), "
+    "tags, an optional due date-time, an optional recurrence (RFC 5545 RRULE such as FREQ=WEEKLY;BYDAY=MO, "
+    "or daily/weekly/monthly/yearly) and an optional reminder (minutes before the due time). Find a task's id "
+    "with list_tasks (use q to search by words) before changing it. Times without an offset are read in the "
+    "user's time zone."
+)
+# list_tasks answers go to a language model: a smaller default page than the REST API's.
+LIST_DEFAULT_LIMIT = 20
+
+Priority = Literal["P1", "P2", "P3", "P4"]
+SortKey = Literal["due_at", "-due_at", "priority", "-priority", "created_at", "-created_at", "title", "relevance"]
+ClearableField = Literal["description", "due_at", "recurrence", "reminder_minutes_before"]
+
+TaskId = Annotated[int, Field(description="The task's id, as returned by add_task or list_tasks", ge=1)]
+TitleArg = Annotated[str, Field(description="Short title of the task", min_length=1, max_length=TITLE_MAX_LENGTH)]
+TagsArg = Annotated[list[str], Field(description="Tag names, e.g. ['work', 'meetings']; at most 10")]
+DueArg = Annotated[
+    datetime | None,
+    Field(description="ISO 8601 date-time, e.g. 2027-01-15T17:00; without an offset it is the user's local time"),
+]
+RecurrenceArg = Annotated[
+    str | None,
+    Field(description="RRULE body such as FREQ=WEEKLY, FREQ=WEEKLY;INTERVAL=2, FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR, "
+                      "or one of daily, weekly, monthly, yearly, weekdays"),
+]
+ReminderArg = Annotated[
+    int | None,
+    Field(description="Remind this many minutes before the due time (0 = at the due time)",
+          ge=0, le=MAX_REMINDER_MINUTES),
+]
+
+
+class TaskList(BaseModel):
+    items: list[TaskOut]
+    next_cursor: str | None = Field(description="Pass as cursor to list_tasks for the next page; null on the last")
+    count: int = Field(description="How many tasks match, over all pages")
+
+
+class DeletedTask(BaseModel):
+    deleted: bool
+    id: int
+    title: str
+
+
+class TagList(BaseModel):
+    tags: list[TagOut]
+
+
+class NotificationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    task_id: int | None
+    message: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+class NotificationList(BaseModel):
+    items: list[NotificationOut]
+    count: int
+
+
+# --------------------------------------------------------------------------- user binding and errors
+
+
+class ApiTokenVerifier:
+    """Bearer tokens of /mcp are the REST API's tokens (`manage.py issue_token`, POST /api/auth/token)."""
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        user = await sync_to_async(services.api_token_authenticate, thread_sensitive=True)(token)
+        if user is None:
+            return None
+        return AccessToken(token=token, client_id="api-token", subject=str(user.pk), scopes=[])
+
+
+def _token_owner():
+    access = get_access_token()
+    if access is None or access.subject is None:
+        # Unreachable behind RequireAuthMiddleware; a server without a bound user never serves anonymously.
+        raise ToolError("not authenticated")
+    try:
+        return get_user_model().objects.get(pk=int(access.subject), is_active=True)
+    except ObjectDoesNotExist:
+        raise ToolError("not authenticated") from None
+
+
+def _error_message(exc: ValidationError) -> str:
+    if hasattr(exc, "error_dict"):
+        return "; ".join(f"{field}: {message}" for field, messages in exc.message_dict.items() for message in messages)
+    return "; ".join(exc.messages)
+
+
+def _runner(resolve_user: Callable[[], Any]):
+    """Run `work(user)` on Django's sync thread, mapping domain errors to MCP tool errors."""
+
+    def run_sync(work: Callable[[Any], T]) -> T:
+        user = resolve_user()
+        try:
+            return work(user)
+        except ValidationError as exc:
+            raise ToolError(f"invalid input: {_error_message(exc)}") from None
+        except ObjectDoesNotExist as exc:
+            # A missing task and another user's task read the same: existence is not revealed.
+            model = type(exc).__qualname__.split(".")[0].lower()
+            raise ToolError(f"{model if model != 'objectdoesnotexist' else 'object'} not found") from None
+
+    async def run(work: Callable[[Any], T]) -> T:
+        return await sync_to_async(run_sync, thread_sensitive=True)(work)
+
+    return run
+
+
+def _aware(value: datetime | None, user) -> datetime | None:
+    if value is not None and timezone.is_naive(value):
+        return timezone.make_aware(value, services.user_timezone(user))
+    return value
+
+
+def _task_out(task) -> TaskOut:
+    return TaskOut.from_orm(task)
+
+
+# --------------------------------------------------------------------------- the server
+
+
+def build_server(*, user=None) -> MCPServer:
+    """The tools, acting as `user`; with no user, as the owner of the HTTP request's Bearer token."""
+    if user is not None:
+        bound = user
+        server = MCPServer(SERVER_NAME, instructions=INSTRUCTIONS)
+        run = _runner(lambda: bound)
+    else:
+        server = MCPServer(
+            SERVER_NAME,
+            instructions=INSTRUCTIONS,
+            token_verifier=ApiTokenVerifier(),
+            # Resource-server mode only: no OAuth endpoints are served, so the issuer URL is never used.
+            auth=AuthSettings(issuer_url="http://localhost", resource_server_url=None),
+        )
+        run = _runner(_token_owner)
+
+    read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+    writes = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
+    idempotent_write = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
+                                       open_world_hint=False)
+
+    @server.tool(annotations=writes)
+    async def add_task(
+        title: TitleArg,
+        description: Annotated[str, Field(description="Longer notes")] = "",
+        priority: Annotated[Priority, Field(description="P1 critical, P2 high, P3 normal, P4 low")] = "P3",
+        tags: TagsArg = [],  # noqa: B006 - pydantic copies defaults
+        due_at: DueArg = None,
+        recurrence: RecurrenceArg = None,
+        reminder_minutes_before: ReminderArg = None,
+    ) -> TaskOut:
+        """Create a task. Returns the new task with its id."""
+        return await run(lambda user: _task_out(services.task_create(
+            user=user, title=title, description=description, priority=priority, tags=tags,
+            due_at=due_at, recurrence=recurrence, reminder_minutes_before=reminder_minutes_before,
+        )))
+
+    @server.tool(annotations=read_only)
+    async def list_tasks(
+        q: Annotated[str | None, Field(description="Full-text search over title, description and tags; "
+                                                   "web-search syntax: \"exact phrase\", -exclude, or")] = None,
+        priorities: Annotated[list[Priority] | None, Field(description="Only these priorities")] = None,
+        tags: Annotated[list[str] | None, Field(description="Only tasks having all of these tags")] = None,
+        completed: Annotated[bool | None, Field(description="true: done tasks only; false: open only; "
+                                                           "omit for both")] = None,
+        due_before: Annotated[datetime | None, Field(description="Due before this ISO 8601 date-time")] = None,
+        due_after: Annotated[datetime | None, Field(description="Due after this ISO 8601 date-time")] = None,
+        overdue: Annotated[bool | None, Field(description="true: open tasks whose due time has passed")] = None,
+        has_due: Annotated[bool | None, Field(description="true: with a due date; false: without one")] = None,
+        sort: Annotated[SortKey | None, Field(description="Order; '-' means descending. due_at puts undated "
+                                                         "tasks last; default newest first, or relevance with q")] = None,
+        cursor: Annotated[str | None, Field(description="next_cursor from the previous page")] = None,
+        limit: Annotated[int, Field(description="Page size", ge=1, le=selectors.MAX_PAGE_SIZE)] = LIST_DEFAULT_LIMIT,
+    ) -> TaskList:
+        """List and search the user's tasks, with filters, sorting and cursor pagination."""
+
+        def work(user) -> TaskList:
+            filters = {
+                "q": q, "priorities": priorities, "tags": tags, "completed": completed,
+                "due_before": _aware(due_before, user), "due_after": _aware(due_after, user),
+                "overdue": overdue, "has_due": has_due, "sort": sort, "cursor": cursor,
+            }
+            page = selectors.task_list(user=user, limit=limit, **{k: v for k, v in filters.items() if v is not None})
+            return TaskList(items=[_task_out(task) for task in page.items], next_cursor=page.next_cursor,
+                            count=page.count)
+
+        return await run(work)
+
+    @server.tool(annotations=read_only)
+    async def get_task(task_id: TaskId) -> TaskOut:
+        """One task by id."""
+        return await run(lambda user: _task_out(selectors.task_get(user=user, task_id=task_id)))
+
+    @server.tool(annotations=idempotent_write)
+    async def update_task(
+        task_id: TaskId,
+        title: Annotated[str | None, Field(description="New title", min_length=1,
+                                           max_length=TITLE_MAX_LENGTH)] = None,
+        description: Annotated[str | None, Field(description="New description")] = None,
+        priority: Annotated[Priority | None, Field(description="New priority")] = None,
+        tags: Annotated[list[str] | None, Field(description="The complete new tag list (replaces the old one; "
+                                                           "[] removes all tags)")] = None,
+        due_at: DueArg = None,
+        recurrence: RecurrenceArg = None,
+        reminder_minutes_before: ReminderArg = None,
+        clear: Annotated[list[ClearableField], Field(description="Fields to remove, e.g. ['due_at'] to make the "
+                                                                 "task undated")] = [],  # noqa: B006
+    ) -> TaskOut:
+        """Change some fields of a task; fields not given stay as they are."""
+        changes: dict[str, Any] = {name: None for name in clear}
+        given = {"title": title, "description": description, "priority": priority, "tags": tags,
+                 "due_at": due_at, "recurrence": recurrence, "reminder_minutes_before": reminder_minutes_before}
+        changes.update({name: value for name, value in given.items() if value is not None})
+        if not changes:
+            raise ToolError("nothing to change: give at least one field (or list fields in clear)")
+
+        def work(user) -> TaskOut:
+            task = selectors.task_get(user=user, task_id=task_id)
+            return _task_out(services.task_update(task=task, **changes))
+
+        return await run(work)
+
+    @server.tool(annotations=idempotent_write)
+    async def complete_task(task_id: TaskId) -> TaskOut:
+        """Mark a task done. A recurring task's next occurrence is then created in the background."""
+        return await run(lambda user: _task_out(services.task_complete(
+            task=selectors.task_get(user=user, task_id=task_id))))
+
+    @server.tool(annotations=idempotent_write)
+    async def reopen_task(task_id: TaskId) -> TaskOut:
+        """Mark a done task as not done."""
+        return await run(lambda user: _task_out(services.task_reopen(
+            task=selectors.task_get(user=user, task_id=task_id))))
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False,
+                                             open_world_hint=False))
+    async def delete_task(task_id: TaskId) -> DeletedTask:
+        """Delete a task for good."""
+
+        def work(user) -> DeletedTask:
+            task = selectors.task_get(user=user, task_id=task_id)
+            services.task_delete(task=task)
+            return DeletedTask(deleted=True, id=task_id, title=task.title)
+
+        return await run(work)
+
+    @server.tool(annotations=read_only)
+    async def list_tags() -> TagList:
+        """The user's tags with how many tasks carry each."""
+        return await run(lambda user: TagList(tags=[TagOut.from_orm(tag) for tag in selectors.tag_list(user=user)]))
+
+    @server.tool(annotations=read_only)
+    async def list_notifications(
+        unread_only: Annotated[bool, Field(description="Only notifications not yet read")] = False,
+        limit: Annotated[int, Field(description="At most this many, newest first", ge=1, le=200)] = 20,
+    ) -> NotificationList:
+        """The user's notifications (reminders that came due), newest first."""
+
+        def work(user) -> NotificationList:
+            notifications = selectors.notification_list(user=user, unread_only=unread_only)
+            return NotificationList(items=[NotificationOut.model_validate(n) for n in notifications[:limit]],
+                                    count=notifications.count())
+
+        return await run(work)
+
+    return server

@@ -1,0 +1,442 @@
+"""Pieces of everyday English the offline assistant understands, as pure functions.
+
+Each `take_*` function finds one kind of phrase in a text and returns what it
+means together with the text without it, so a sentence can be peeled piece by
+piece until only the task's title is left.  Nothing here touches the database;
+"now" is always passed in, in the user's time zone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from functools import lru_cache
+
+DEFAULT_DUE_TIME = time(9, 0)
+
+NUMBER_WORDS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30,
+    "forty-five": 45, "forty five": 45, "sixty": 60, "ninety": 90,
+}
+NUM = r"(?:\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|" \
+      r"forty[- ]five|sixty|ninety)"
+UNIT_MINUTES = {"minute": 1, "min": 1, "m": 1, "hour": 60, "hr": 60, "h": 60, "day": 1440, "d": 1440, "week": 10080}
+UNIT = r"(?:minutes?|mins?|hours?|hrs?|days?|weeks?|m|h|d)"
+
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+RRULE_DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+WEEKDAY_ABBREVIATIONS = {"mon": 0, "tue": 1, "tues": 1, "wed": 2, "thu": 3, "thur": 3, "thurs": 3, "fri": 4,
+                         "sat": 5, "sun": 6}
+WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)"
+MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|" \
+        r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+
+PRIORITY_WORDS = {
+    "urgent": "P1", "critical": "P1", "top priority": "P1", "highest priority": "P1", "asap": "P1",
+    "high priority": "P2", "high-priority": "P2", "high": "P2", "important": "P2",
+    "medium priority": "P3", "normal priority": "P3", "medium": "P3", "normal": "P3",
+    "low priority": "P4", "low-priority": "P4", "low": "P4", "lowest priority": "P4",
+}
+
+SORT_WORDS = {
+    "due date": "due_at", "due": "due_at", "deadline": "due_at", "date": "due_at",
+    "priority": "priority", "importance": "priority",
+    "created": "created_at", "creation date": "created_at", "date created": "created_at",
+    "creation": "created_at", "age": "created_at",
+    "newest": "-created_at", "latest": "-created_at", "oldest": "created_at",
+    "title": "title", "name": "title", "alphabetically": "title", "alphabetical order": "title",
+    "relevance": "relevance",
+}
+
+# Words that end a list of tags ("tagged work and meetings that recurs weekly").
+_TAG_STOP = (r"(?!(?:and|or|with|that|which|who|due|every|each|recurs?|repeats?|recurring|repeating|remind(?:er)?|"
+             r"priority|by|on|at|in|for|from|sorted|sort|order(?:ed)?|p[1-4]|urgent|high|low|tomorrow|today|tonight|"
+             r"next|this|weekly|daily|monthly|yearly|starting|before|after|about)\b)")
+TAG_WORD = rf"(?:'[^']+'|\"[^\"]+\"|{_TAG_STOP}[\w][\w-]*)"
+TAG_LIST = rf"{TAG_WORD}(?:\s*(?:,\s*and|,|and|&)\s*{TAG_WORD})*"
+
+
+def normalize(text: str) -> str:
+    """Straight quotes, single spaces, no trailing sentence punctuation."""
+    text = (text or "").translate(str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-"}))
+    text = re.sub(r"\s+", " ", text).strip()
+    return re.sub(r"[\s.!?]+$", "", text).strip()
+
+
+def number(word: str) -> int:
+    word = word.lower().strip()
+    return int(word) if word.isdigit() else NUMBER_WORDS[word.replace("-", " ") if word not in NUMBER_WORDS else word]
+
+
+def _cut(text: str, match: re.Match) -> str:
+    return re.sub(r"\s+", " ", (text[: match.start()] + " " + text[match.end():])).strip(" ,")
+
+
+# --------------------------------------------------------------------------- quoted strings
+
+
+QUOTED = re.compile(r"(?<!\w)'([^']+?)'(?!\w)|\"([^\"]+?)\"")
+
+
+def quoted_strings(text: str) -> list[str]:
+    return [single or double for single, double in QUOTED.findall(text)]
+
+
+def unquote(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1].strip()
+    return text
+
+
+# --------------------------------------------------------------------------- priority
+
+
+_PRIORITY_PATTERNS = [
+    (re.compile(r"\b(?:with\s+)?(?:a\s+)?(?:priority\s*(?:of\s+)?)?(p[1-4])\b(?:\s+priority)?", re.I), None),
+    (re.compile(r"\b(?:with\s+)?priority\s+([1-4])\b", re.I), None),
+    (re.compile(r"\b(urgent|critical|top[\s-]priority|highest[\s-]priority|asap)\b", re.I), "P1"),
+    (re.compile(r"\b(high[\s-]priority)\b", re.I), "P2"),
+    (re.compile(r"\b((?:medium|normal)[\s-]priority)\b", re.I), "P3"),
+    (re.compile(r"\b(low(?:est)?[\s-]priority)\b", re.I), "P4"),
+    (re.compile(r"\b(low)\b(?=\s+(?:task|todo|to-do|item)s?\b)", re.I), "P4"),
+]
+
+
+def take_priority(text: str) -> tuple[str | None, str]:
+    for pattern, fixed in _PRIORITY_PATTERNS:
+        match = pattern.search(text)
+        if match:
+            value = fixed or match.group(1).upper()
+            return (value if value.startswith("P") else f"P{value}"), _cut(text, match)
+    return None, text
+
+
+def take_all_priorities(text: str) -> tuple[list[str], str]:
+    found: list[str] = []
+    while True:
+        value, text = take_priority(text)
+        if value is None:
+            return found, text
+        if value not in found:
+            found.append(value)
+
+
+def priority_from_words(words: str) -> str | None:
+    """ "P1", "priority 2", "urgent", "low priority", … → P1–P4."""
+    words = unquote(normalize(words)).lower()
+    words = re.sub(r"^(?:to|as|a|an)\s+", "", words)
+    match = re.fullmatch(r"(?:priority\s+)?p?([1-4])(?:\s+priority)?", words)
+    if match:
+        return f"P{match.group(1)}"
+    return PRIORITY_WORDS.get(words) or PRIORITY_WORDS.get(words.removesuffix(" priority"))
+
+
+# --------------------------------------------------------------------------- tags
+
+
+_HASHTAG = re.compile(r"(?<![\w&#])#([A-Za-z_][\w-]*)")
+_TAG_CLAUSES = [
+    re.compile(rf"\b(?:tagged|labell?ed)\s+(?:as\s+|with\s+)?(?:the\s+tags?\s+)?(?P<list>{TAG_LIST})", re.I),
+    re.compile(rf"\bwith\s+(?:the\s+)?(?:tags?|labels?)\s+(?P<list>{TAG_LIST})", re.I),
+    re.compile(rf"\b(?:tags?|labels?):\s*(?P<list>{TAG_LIST})", re.I),
+]
+
+
+def split_tag_list(text: str) -> list[str]:
+    parts = re.split(r"\s*(?:,\s*and|,|\band\b|&)\s*", text.strip())
+    return [unquote(part).lstrip("#").strip() for part in parts if unquote(part).strip()]
+
+
+def take_tags(text: str) -> tuple[list[str], str]:
+    tags: list[str] = []
+    for pattern in _TAG_CLAUSES:
+        match = pattern.search(text)
+        if match:
+            tags += split_tag_list(match.group("list"))
+            text = _cut(text, match)
+    for match in list(_HASHTAG.finditer(text)):
+        tags.append(match.group(1))
+    text = re.sub(r"\s+", " ", _HASHTAG.sub(" ", text)).strip(" ,")
+    unique: list[str] = []
+    for tag in tags:
+        if tag.casefold() not in {t.casefold() for t in unique}:
+            unique.append(tag)
+    return unique, text
+
+
+# --------------------------------------------------------------------------- reminders
+
+
+_REMINDER_PATTERNS = [
+    re.compile(r"(?:,?\s*(?:and|with)\s+)?(?:an?\s+)?half[\s-]an?[\s-]hour[\s-]+reminder\b(?:\s+before)?", re.I),
+    re.compile(r"(?:,?\s*(?:and\s+)?(?:remind\s+me|notify\s+me|alert\s+me))\s+half\s+an\s+hour\s+"
+               r"(?:before|ahead|early|earlier|in\s+advance|beforehand|prior)", re.I),
+    re.compile(rf"(?:,?\s*(?:and|with)\s+)?(?:an?\s+)?(?P<n>{NUM})[\s-]*(?P<u>{UNIT})[\s-]+(?:advance\s+)?"
+               r"(?:reminder|alert|notification)\b(?:\s+(?:before|ahead))?", re.I),
+    re.compile(rf"(?:,?\s*(?:and|with)\s+)?(?:remind\s+me|notify\s+me|alert\s+me|(?:an?\s+)?reminder|"
+               rf"(?:an?\s+)?alert)\s+(?P<n>{NUM})\s*[\s-]?(?P<u>{UNIT})\s+(?:before|ahead|early|earlier|"
+               r"in\s+advance|beforehand|prior)(?:\s+(?:it'?s\s+)?due)?", re.I),
+]
+_BARE_REMINDER = re.compile(r"(?:,?\s*(?:and|with)\s+)?(?:an?\s+)?reminder\b", re.I)
+
+
+def take_reminder(text: str, *, bare_means_zero: bool = True) -> tuple[int | None, str]:
+    """Minutes before the due time, e.g. "with a 30-minute reminder" → 30."""
+    for pattern in _REMINDER_PATTERNS:
+        match = pattern.search(text)
+        if match:
+            if "n" not in pattern.groupindex:
+                return 30, _cut(text, match)
+            unit = match.group("u").lower().rstrip("s")
+            unit = {"minute": "minute", "min": "min", "hour": "hour", "hr": "hr", "day": "day", "week": "week"}.get(
+                unit, unit)
+            return number(match.group("n")) * UNIT_MINUTES[unit], _cut(text, match)
+    if bare_means_zero:
+        match = _BARE_REMINDER.search(text)
+        if match:
+            return 0, _cut(text, match)
+    return None, text
+
+
+# --------------------------------------------------------------------------- recurrence
+
+
+_RECUR_VERB = r"(?:,?\s*(?:that|which)\s+)?(?:(?:recurs|repeats|recurring|repeating|recur|repeat|happens|occurs)\s+)?"
+_INTERVAL_UNITS = {"day": "DAILY", "week": "WEEKLY", "month": "MONTHLY", "year": "YEARLY"}
+_ADVERBS = {"daily": "FREQ=DAILY", "weekly": "FREQ=WEEKLY", "monthly": "FREQ=MONTHLY", "yearly": "FREQ=YEARLY",
+            "annually": "FREQ=YEARLY", "fortnightly": "FREQ=WEEKLY;INTERVAL=2", "biweekly": "FREQ=WEEKLY;INTERVAL=2",
+            "bi-weekly": "FREQ=WEEKLY;INTERVAL=2", "hourly": "FREQ=HOURLY"}
+_ADVERB_END = (r"(?=\s*(?:$|,|\.|\band\b|\bwith\b|\bat\b|\bon\b|\bstarting\b|\bfrom\b|\bdue\b|\btagged\b|#|"
+               r"\bp[1-4]\b|\bremind|\bevery\b|\bpriority\b|\burgent\b|\bbeginning\b|\bfor\b))")
+WEEKDAY_LIST = rf"{WEEKDAY}s?(?:\s*(?:,\s*and|,|and|&)\s*{WEEKDAY}s?)*"
+
+_RECURRENCE_PATTERNS: list[tuple[re.Pattern, str]] = [
+    (re.compile(_RECUR_VERB + r"(?:every|each|on)\s+weekdays?\b|" + _RECUR_VERB + r"\bweekdays\b", re.I), "weekdays"),
+    (re.compile(_RECUR_VERB + r"(?:every|each|on)\s+weekends?\b", re.I), "weekends"),
+    (re.compile(_RECUR_VERB + r"every\s+(?:other|second)\s+(?P<u>day|week|month|year)\b", re.I), "other"),
+    (re.compile(_RECUR_VERB + rf"every\s+(?P<n>{NUM})\s+(?P<u>day|week|month|year)s?\b", re.I), "interval"),
+    (re.compile(_RECUR_VERB + rf"(?:every|each)\s+(?P<days>{WEEKDAY_LIST})\b", re.I), "days"),
+    (re.compile(_RECUR_VERB + rf"on\s+(?P<days>(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s"
+                              rf"(?:\s*(?:,\s*and|,|and|&)\s*{WEEKDAY}s?)*)\b", re.I), "days"),
+    (re.compile(_RECUR_VERB + r"every\s+(?P<u>day|week|month|year|morning|evening|night|hour)\b", re.I), "unit"),
+    (re.compile(r"(?:,?\s*(?:that|which)\s+)?(?:recurs|repeats|recurring|repeating|recur|repeat)\s+"
+                r"(?P<adv>daily|weekly|monthly|yearly|annually|fortnightly|biweekly|bi-weekly|hourly)\b", re.I), "adverb"),
+    (re.compile(r"\b(?P<adv>daily|weekly|monthly|yearly|annually|fortnightly|biweekly|bi-weekly)\b" + _ADVERB_END,
+                re.I), "adverb"),
+]
+
+
+def weekday_index(word: str) -> int:
+    word = word.lower()
+    if word in WEEKDAY_ABBREVIATIONS:
+        return WEEKDAY_ABBREVIATIONS[word]
+    singular = word.removesuffix("s")
+    if singular in WEEKDAYS:
+        return WEEKDAYS.index(singular)
+    return WEEKDAY_ABBREVIATIONS[singular]
+
+
+def take_recurrence(text: str) -> tuple[str | None, str]:
+    """An RRULE body for "every Monday", "weekly", "every 2 weeks", … and the text without it."""
+    for pattern, kind in _RECURRENCE_PATTERNS:
+        match = pattern.search(text)
+        if not match:
+            continue
+        if kind == "weekdays":
+            rule = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
+        elif kind == "weekends":
+            rule = "FREQ=WEEKLY;BYDAY=SA,SU"
+        elif kind == "other":
+            rule = f"FREQ={_INTERVAL_UNITS[match.group('u').lower()]};INTERVAL=2"
+        elif kind == "interval":
+            interval = number(match.group("n"))
+            rule = f"FREQ={_INTERVAL_UNITS[match.group('u').lower()]}" + (f";INTERVAL={interval}" if interval > 1 else "")
+        elif kind == "days":
+            days = re.findall(WEEKDAY + r"s?", match.group("days"), re.I)
+            indexes = sorted({weekday_index(day) for day in days})
+            rule = "FREQ=WEEKLY;BYDAY=" + ",".join(RRULE_DAYS[i] for i in indexes)
+        elif kind == "unit":
+            unit = match.group("u").lower()
+            rule = {"morning": "FREQ=DAILY", "evening": "FREQ=DAILY", "night": "FREQ=DAILY",
+                    "hour": "FREQ=HOURLY"}.get(unit) or f"FREQ={_INTERVAL_UNITS[unit]}"
+        else:
+            rule = _ADVERBS[match.group("adv").lower()]
+        return rule, _cut(text, match)
+    return None, text
+
+
+def describe_recurrence(rule: str | None) -> str:
+    if not rule:
+        return ""
+    parts = dict(part.split("=", 1) for part in rule.split(";") if "=" in part)
+    freq = parts.get("FREQ", "")
+    interval = int(parts.get("INTERVAL", "1") or 1)
+    days = parts.get("BYDAY", "")
+    if freq == "WEEKLY" and days:
+        if days == "MO,TU,WE,TH,FR":
+            return "every weekday"
+        if days == "SA,SU":
+            return "every weekend"
+        names = [WEEKDAYS[RRULE_DAYS.index(day)].capitalize() for day in days.split(",") if day in RRULE_DAYS]
+        joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return ("every " if interval == 1 else f"every {interval} weeks on ") + joined
+    unit = {"DAILY": "day", "WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year", "HOURLY": "hour"}.get(freq)
+    if unit is None:
+        return f"repeats ({rule})"
+    if interval == 1:
+        return {"day": "daily", "week": "weekly", "month": "monthly", "year": "yearly", "hour": "hourly"}[unit]
+    return f"every {interval} {unit}s"
+
+
+def first_weekday_on_or_after(now: datetime, rule: str) -> datetime | None:
+    """For BYDAY rules: the first matching day at the default time, so the first occurrence fits the rule."""
+    match = re.search(r"BYDAY=([A-Z,]+)", rule)
+    if not match:
+        return None
+    wanted = {RRULE_DAYS.index(day) for day in match.group(1).split(",") if day in RRULE_DAYS}
+    for offset in range(8):
+        candidate = datetime.combine((now + timedelta(days=offset)).date(), DEFAULT_DUE_TIME, tzinfo=now.tzinfo)
+        if candidate.weekday() in wanted and candidate > now:
+            return candidate
+    return None
+
+
+# --------------------------------------------------------------------------- dates and times
+
+
+_DATE_PART = (
+    r"(?:the\s+)?day\s+after\s+tomorrow|today|tonight|tomorrow|tmrw|"
+    r"(?:next|this|coming)\s+(?:week|month|year)|"
+    r"(?:(?:next|this|coming)\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|"
+    rf"in\s+{NUM}\s+(?:minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)|"
+    r"\d{4}-\d{2}-\d{2}(?:[t ]\d{1,2}:\d{2})?|"
+    rf"{MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|"
+    rf"(?:the\s+)?\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH}(?:,?\s+\d{{4}})?|"
+    r"\d{1,2}/\d{1,2}(?:/\d{2,4})?"
+)
+_TIME_PART = r"(?:at\s+)?(?:\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)|\d{1,2}:\d{2}|noon|midnight)|at\s+\d{1,2}\b"
+_LEAD = r"(?:(?:due|by|on|for|starting|from|beginning|until)\s+(?:on\s+)?)?"
+_WHEN = re.compile(
+    rf"\b{_LEAD}(?P<first>{_DATE_PART}|{_TIME_PART})(?:(?:\s*,?\s*|\s+)(?P<second>{_DATE_PART}|{_TIME_PART}))?(?!\w)",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class When:
+    at: datetime
+    has_time: bool
+
+
+def take_when(text: str, now: datetime) -> tuple[When | None, str]:
+    """The first date/time phrase in `text` ("tomorrow 5pm", "next Friday", "in 3 days", "on 2027-01-15")."""
+    for match in _WHEN.finditer(text):
+        phrase = match.group("first") + (" " + match.group("second") if match.group("second") else "")
+        when = parse_when(phrase, now)
+        if when is not None:
+            return when, _cut(text, match)
+    return None, text
+
+
+def parse_when(phrase: str, now: datetime) -> When | None:
+    """A date/time phrase on its own, read in `now`'s zone.  No time given → 09:00 (or later today)."""
+    phrase = normalize(phrase).lower()
+    phrase = re.sub(r"^(?:due|by|on|for|starting|from|until)\s+(?:on\s+)?", "", phrase)
+    phrase = phrase.replace("tmrw", "tomorrow").replace("a.m.", "am").replace("p.m.", "pm")
+    phrase = re.sub(r"\bcoming\s+", "next ", phrase)
+    phrase = re.sub(r"\bat\s+(\d{1,2})$", r"at \1:00", phrase)
+    parsed = _dateparser_parse(phrase, now)
+    if parsed is None:
+        return None
+    at, period = parsed
+    only_time = re.fullmatch(rf"(?:{_TIME_PART})", phrase, re.I) is not None
+    has_time = period == "time" or only_time or re.search(r"\b(?:tonight|noon|midnight)\b|\bin\s+\S+\s+(?:minutes?|mins?|"
+                                                          r"hours?|hrs?)\b", phrase) is not None
+    if not has_time:
+        at = datetime.combine(at.date(), DEFAULT_DUE_TIME, tzinfo=now.tzinfo)
+        if at <= now:  # "today" after nine: the end of the day
+            at = datetime.combine(at.date(), time(23, 59), tzinfo=now.tzinfo)
+    elif only_time and at <= now:
+        at += timedelta(days=1)
+    return When(at=at.replace(second=0, microsecond=0), has_time=has_time)
+
+
+def _dateparser_parse(phrase: str, now: datetime) -> tuple[datetime, str] | None:
+    zone = getattr(now.tzinfo, "key", None) or now.tzname() or "UTC"
+    data = _date_data_parser(zone, now.replace(tzinfo=None, second=0, microsecond=0)).get_date_data(phrase)
+    if data.date_obj is None:
+        return None
+    at = data.date_obj
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=now.tzinfo)
+    return at.astimezone(now.tzinfo), data.period or "day"
+
+
+@lru_cache(maxsize=32)
+def _date_data_parser(zone: str, base: datetime):
+    from dateparser.date import DateDataParser
+
+    return DateDataParser(languages=["en"], settings={
+        "PREFER_DATES_FROM": "future", "RELATIVE_BASE": base, "TIMEZONE": zone, "TO_TIMEZONE": zone,
+        "RETURN_AS_TIMEZONE_AWARE": True, "RETURN_TIME_AS_PERIOD": True, "PREFER_DAY_OF_MONTH": "first",
+        "DATE_ORDER": "MDY",
+    })
+
+
+# --------------------------------------------------------------------------- sorting
+
+
+_SORT = re.compile(
+    r"\b(?:(?:sorted|ordered|sort|order|arranged)\s+)?by\s+(?P<key>due\s+date|deadline|due|priority|importance|"
+    r"creation\s+date|date\s+created|created|creation|age|title|name|relevance|date)"
+    r"(?:\s*,?\s*(?P<dir>asc(?:ending)?|desc(?:ending)?|reversed?|(?:(?:newest|latest|highest|soonest|earliest|"
+    r"oldest|lowest|latest)\s+first)))?|"
+    r"\b(?P<first>newest|latest|oldest|most\s+urgent|soonest|earliest)\s+first\b|"
+    r"\b(?P<alpha>alphabetically|in\s+alphabetical\s+order)\b",
+    re.I,
+)
+
+
+def take_sort(text: str) -> tuple[str | None, str]:
+    match = _SORT.search(text)
+    if not match:
+        return None, text
+    if match.group("alpha"):
+        return "title", _cut(text, match)
+    if match.group("first"):
+        word = re.sub(r"\s+", " ", match.group("first").lower())
+        key = {"newest": "-created_at", "latest": "-created_at", "oldest": "created_at", "most urgent": "priority",
+               "soonest": "due_at", "earliest": "due_at"}[word]
+        return key, _cut(text, match)
+    key = SORT_WORDS[re.sub(r"\s+", " ", match.group("key").lower())]
+    direction = (match.group("dir") or "").lower()
+    if direction.startswith("desc") or direction.startswith("revers") or direction in {"latest first",
+                                                                                      "newest first"}:
+        key = key if key.startswith("-") else f"-{key}"
+        if key == "-relevance":
+            key = "relevance"
+    if key == "priority" and direction in {"lowest first"}:
+        key = "-priority"
+    return key, _cut(text, match)
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def format_when(at: datetime, now: datetime) -> str:
+    at = at.astimezone(now.tzinfo)
+    day = f"{at:%a} {at.day} {at:%b}" + (f" {at.year}" if at.year != now.year else "")
+    return f"{day}, {at:%H:%M}"
+
+
+def format_minutes(minutes: int) -> str:
+    if minutes == 0:
+        return "at the due time"
+    for size, name in ((10080, "week"), (1440, "day"), (60, "hour")):
+        if minutes % size == 0:
+            count = minutes // size
+            return f"{count} {name}{'s' if count != 1 else ''} before"
+    return f"{minutes} minute{'s' if minutes != 1 else ''} before"

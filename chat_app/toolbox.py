@@ -1,0 +1,92 @@
+"""One MCP client session on the tools, bound to a user, recording every call.
+
+The offline assistant and the agent both act through a `ToolSession`: the same
+MCP tools an outside client gets, reached in-process with the SDK's own client,
+so there is one path from the chat to the data and one record of what was done.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import mcp
+from mcp_types import CallToolResult
+
+from .mcp_server import build_server
+
+
+class ToolFailed(Exception):
+    """A tool answered with an error; the message is the tool's, for the user to read."""
+
+
+@dataclass
+class ToolCall:
+    name: str
+    arguments: dict[str, Any]
+    result: dict[str, Any]
+
+    @property
+    def failed(self) -> bool:
+        return set(self.result) == {"error"}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "arguments": self.arguments, "result": self.result}
+
+
+@dataclass
+class ToolSession:
+    user: Any
+    calls: list[ToolCall] = field(default_factory=list)
+    _client: mcp.Client | None = None
+
+    async def __aenter__(self) -> ToolSession:
+        self._client = mcp.Client(build_server(user=self.user))
+        await self._client.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.__aexit__(*exc_info)
+
+    @property
+    def client(self) -> mcp.Client:
+        if self._client is None:
+            raise RuntimeError("ToolSession is not open")
+        return self._client
+
+    async def list_tools(self):
+        return await self.client.list_tools()
+
+    async def call_raw(self, name: str, arguments: dict[str, Any] | None = None) -> CallToolResult:
+        """Call a tool and record it; the MCP result is returned as is (errors included)."""
+        arguments = dict(arguments or {})
+        result = await self.client.call_tool(name, arguments)
+        self.calls.append(ToolCall(name=name, arguments=_jsonable(arguments), result=result_as_dict(name, result)))
+        return result
+
+    async def call(self, name: str, **arguments: Any) -> dict[str, Any]:
+        """Call a tool; its structured result, or ToolFailed with the tool's message."""
+        result = await self.call_raw(name, {key: value for key, value in arguments.items() if value is not None})
+        recorded = self.calls[-1].result
+        if result.is_error:
+            raise ToolFailed(recorded["error"])
+        return recorded
+
+
+def result_as_dict(name: str, result: CallToolResult) -> dict[str, Any]:
+    text = "\n".join(getattr(block, "text", "") for block in result.content)
+    if result.is_error:
+        return {"error": text.removeprefix(f"Error executing tool {name}: ")}
+    if result.structured_content is not None:
+        return result.structured_content
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {"text": text}
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))

@@ -1,0 +1,69 @@
+#!/bin/sh
+# Entry point of the container image: one image, the role is the first argument.
+#
+#   web          ASGI server (HTTP + WebSockets) on $PORT (default 8000)
+#   worker       Celery worker (metrics on $WORKER_METRICS_PORT when the app exposes them)
+#   beat         Celery beat, the one scheduler (run exactly one)
+#   migrate      apply database migrations, then exit
+#   manage ARGS  any `manage.py` command, e.g. `manage createsuperuser`
+#   healthcheck  the image's HEALTHCHECK: probes whatever role PID 1 runs
+#   anything else is executed as given (e.g. `sh` for debugging)
+#
+# Extra arguments after the role are passed on to the process, e.g. `worker --concurrency=4`.
+# The commands are the ones `make run` uses (devstack/__main__.py), so dev and prod run the same way.
+set -eu
+
+role="${1:-web}"
+[ "$#" -gt 0 ] && shift
+
+case "$role" in
+  web)
+    # One uvicorn process per container: scale with replicas, not --workers, so that each
+    # scrape of /metrics sees the whole process (django-prometheus is per process).
+    exec python -m uvicorn todo_project.asgi:application \
+      --host 0.0.0.0 --port "${PORT:-8000}" \
+      --proxy-headers --timeout-graceful-shutdown "${WEB_GRACEFUL_SHUTDOWN_SECONDS:-25}" "$@"
+    ;;
+  worker)
+    exec python -m celery -A todo_project worker \
+      --loglevel="${LOG_LEVEL:-INFO}" --concurrency="${CELERY_CONCURRENCY:-2}" \
+      --hostname="worker@%h" "$@"
+    ;;
+  beat)
+    # The schedule file lives in /tmp: the root file system is read-only in Kubernetes.
+    exec python -m celery -A todo_project beat \
+      --loglevel="${LOG_LEVEL:-INFO}" --schedule="${CELERY_BEAT_SCHEDULE:-/tmp/celerybeat-schedule}" "$@"
+    ;;
+  migrate)
+    exec python manage.py migrate --noinput "$@"
+    ;;
+  manage)
+    exec python manage.py "$@"
+    ;;
+  healthcheck)
+    # PID 1 is the role's process (every branch above execs), so its command line tells the role.
+    cmdline="$(tr '\0' ' ' < /proc/1/cmdline)"
+    case "$cmdline" in
+      *uvicorn*)
+        exec python -c 'import os, sys, urllib.request
+url = "http://127.0.0.1:%s/healthz" % os.environ.get("PORT", "8000")
+try:
+    with urllib.request.urlopen(urllib.request.Request(url, headers={"Host": "localhost"}), timeout=8) as r:
+        sys.exit(0 if r.status == 200 else 1)
+except Exception as exc:
+    print(exc, file=sys.stderr)
+    sys.exit(1)'
+        ;;
+      *celery*" worker"*)
+        exec python -m celery -A todo_project inspect ping --timeout 5 --destination "worker@$(cat /proc/sys/kernel/hostname)"
+        ;;
+      *)
+        # beat, migrate, manage: nothing to probe; the process exiting is the signal.
+        exit 0
+        ;;
+    esac
+    ;;
+  *)
+    exec "$role" "$@"
+    ;;
+esac

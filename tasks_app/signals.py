@@ -1,0 +1,13 @@
+"""Signals sent by tasks_app.services inside the transaction of a change.
+
+Receivers (workers/receivers.py) only hand off to Celery after commit; no
+logic lives in them.
+"""
+
+from django.dispatch import Signal
+
+# A domain event was written to the outbox.  kwargs: event (OutboxEvent).
+event_recorded = Signal()
+
+# A task was marked completed (not sent when it already was).  kwargs: task (Task).
+task_completed = Signal()

@@ -1,0 +1,130 @@
+"""Completing a recurring task creates its next occurrence — computed right, and only once."""
+
+import threading
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+
+from tasks_app import services
+from tasks_app.models import Task
+
+UTC = timezone.utc
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def completed(alice, *, recurrence, due_at=None, completed_at=NOW):
+    task = Task(user=alice, title="t", recurrence=recurrence, due_at=due_at, completed=True,
+                completed_at=completed_at)
+    return task
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "rule, due_at, expected",
+    [
+        ("FREQ=WEEKLY", datetime(2027, 1, 11, 9, 0, tzinfo=UTC), datetime(2027, 1, 18, 9, 0, tzinfo=UTC)),
+        ("FREQ=DAILY", datetime(2026, 11, 26, 18, 0, tzinfo=UTC), datetime(2026, 11, 27, 18, 0, tzinfo=UTC)),
+        # Occurrences already in the past are skipped: the next one after now, on the rule's grid.
+        ("FREQ=WEEKLY", datetime(2026, 10, 1, 9, 0, tzinfo=UTC), datetime(2026, 12, 3, 9, 0, tzinfo=UTC)),
+        ("FREQ=MONTHLY", datetime(2027, 1, 31, 9, 0, tzinfo=UTC), datetime(2027, 3, 31, 9, 0, tzinfo=UTC)),
+        ("FREQ=WEEKLY;BYDAY=MO,WE,FR", datetime(2027, 1, 11, 9, 0, tzinfo=UTC), datetime(2027, 1, 13, 9, 0, tzinfo=UTC)),
+        ("FREQ=WEEKLY;INTERVAL=2", datetime(2027, 1, 11, 9, 0, tzinfo=UTC), datetime(2027, 1, 25, 9, 0, tzinfo=UTC)),
+        ("FREQ=DAILY;UNTIL=20270111T235959Z", datetime(2027, 1, 11, 9, 0, tzinfo=UTC), None),
+    ],
+)
+def test_next_due_date_follows_the_rule_from_the_previous_due_date(alice, rule, due_at, expected):
+    assert services.next_occurrence_due(completed(alice, recurrence=rule, due_at=due_at), now=NOW) == expected
+
+
+@pytest.mark.django_db
+def test_without_a_due_date_the_next_is_counted_from_completion(alice):
+    task = completed(alice, recurrence="FREQ=DAILY", completed_at=NOW - timedelta(hours=1))
+    assert services.next_occurrence_due(task, now=NOW) == NOW + timedelta(hours=23)
+
+
+@pytest.mark.django_db
+def test_a_nine_oclock_meeting_stays_at_nine_across_daylight_saving(alice, settings):
+    settings.TIME_ZONE = "Europe/Berlin"
+    berlin = ZoneInfo("Europe/Berlin")
+    before_switch = datetime(2027, 3, 22, 9, 0, tzinfo=berlin)  # CET, UTC+1; clocks go forward on 28 March
+    task = completed(alice, recurrence="FREQ=WEEKLY", due_at=before_switch.astimezone(UTC))
+    following = services.next_occurrence_due(task, now=datetime(2027, 3, 1, tzinfo=UTC))
+    assert following.astimezone(berlin) == datetime(2027, 3, 29, 9, 0, tzinfo=berlin)
+    assert following - before_switch == timedelta(days=7, hours=-1)
+
+
+@pytest.mark.django_db
+def test_spawning_copies_the_task_and_links_it(alice):
+    task = services.task_create(user=alice, title="Standup", description="Daily sync", priority="P1",
+                                tags=["work", "meetings"], due_at=datetime(2027, 1, 11, 9, 0, tzinfo=UTC),
+                                recurrence="weekly", reminder_minutes_before=30)
+    services.task_complete(task=task)
+    following = services.task_spawn_next_occurrence(task_id=task.pk)
+    assert (following.title, following.description, following.priority, following.recurrence,
+            following.reminder_minutes_before) == ("Standup", "Daily sync", "P1", "FREQ=WEEKLY", 30)
+    assert sorted(following.tags.values_list("name", flat=True)) == ["meetings", "work"]
+    assert following.due_at == datetime(2027, 1, 18, 9, 0, tzinfo=UTC)
+    assert following.previous_occurrence_id == task.pk
+    assert not following.completed and following.reminder_sent_at is None
+
+
+@pytest.mark.django_db
+def test_repeated_jobs_reopen_and_recomplete_spawn_only_one(alice):
+    task = services.task_create(user=alice, title="Water plants", recurrence="daily",
+                                due_at=datetime(2027, 1, 1, 8, 0, tzinfo=UTC))
+    services.task_complete(task=task)
+    first = services.task_spawn_next_occurrence(task_id=task.pk)
+    assert services.task_spawn_next_occurrence(task_id=task.pk) == first
+    services.task_reopen(task=task)
+    assert services.task_spawn_next_occurrence(task_id=task.pk) is None, "an open task spawns nothing"
+    services.task_complete(task=task)
+    assert services.task_spawn_next_occurrence(task_id=task.pk) == first
+    assert Task.objects.filter(title="Water plants").count() == 2
+
+
+@pytest.mark.django_db
+def test_one_off_tasks_spawn_nothing(alice):
+    task = services.task_create(user=alice, title="Once")
+    services.task_complete(task=task)
+    assert services.task_spawn_next_occurrence(task_id=task.pk) is None
+    assert services.task_spawn_next_occurrence(task_id=999_999_999) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_jobs_create_exactly_one_next_occurrence(alice):
+    task = services.task_create(user=alice, title="Race", recurrence="weekly",
+                                due_at=datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+    services.task_complete(task=task)
+    barrier = threading.Barrier(6)
+    results, errors = [], []
+
+    def job():
+        try:
+            barrier.wait()
+            results.append(services.task_spawn_next_occurrence(task_id=task.pk))
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=job) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert len({spawned.pk for spawned in results}) == 1
+    assert Task.objects.filter(previous_occurrence=task).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_a_second_next_occurrence(alice):
+    from django.db import IntegrityError
+
+    task = services.task_create(user=alice, title="Unique", recurrence="daily")
+    services.task_complete(task=task)
+    services.task_spawn_next_occurrence(task_id=task.pk)
+    with pytest.raises(IntegrityError):
+        Task.objects.create(user=alice, title="Sneaky copy", previous_occurrence=task)
