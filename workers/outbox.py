@@ -34,7 +34,7 @@ _producer = None
 def _get_producer():
     global _producer
     if _producer is None:
-        kafka.ensure_topics()
+        kafka.ensure_topics(timeout=settings.KAFKA_DELIVERY_TIMEOUT_SECONDS)
         _producer = kafka.new_producer()
     return _producer
 
