@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from . import services
-from .models import ApiToken, Tag, Task
+from .models import ApiToken, AuditLog, Notification, OutboxEvent, Tag, Task
 
 
 class TaskAdminForm(forms.ModelForm):
@@ -89,3 +89,44 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # issue tokens with `manage.py issue_token` or POST /api/auth/token
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record of what happened: operators look, nobody edits."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(ReadOnlyAdmin):
+    list_display = ["occurred_at", "type", "user", "task_id", "event_id"]
+    list_filter = ["type", ("user", admin.RelatedOnlyFieldListFilter), "occurred_at"]
+    search_fields = ["=task_id", "=event_id", "user__username"]
+    list_select_related = ["user"]
+    date_hierarchy = "occurred_at"
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(ReadOnlyAdmin):
+    list_display = ["id", "type", "topic", "key", "created_at", "published_at", "attempts", "last_error"]
+    list_filter = ["type", "topic", ("published_at", admin.EmptyFieldListFilter)]
+    search_fields = ["=key", "=event_id"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "user", "kind", "message", "read_at"]
+    list_filter = ["kind", ("read_at", admin.EmptyFieldListFilter), ("user", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["message", "user__username"]
+    list_select_related = ["user"]
+    readonly_fields = ["user", "task", "kind", "message", "due_at", "created_at"]
+
+    def has_add_permission(self, request):
+        return False

@@ -4,8 +4,8 @@ from ninja.errors import HttpError
 
 from . import selectors, services
 from .models import Task
-from .schemas import (CredentialsIn, TagOut, TagRenameIn, TaskCreateIn, TaskListQuery, TaskOut, TaskPageOut,
-                      TaskUpdateIn, TokenOut, UserOut)
+from .schemas import (CredentialsIn, NotificationListQuery, NotificationOut, TagOut, TagRenameIn, TaskCreateIn,
+                      TaskListQuery, TaskOut, TaskPageOut, TaskUpdateIn, TokenOut, UserOut)
 
 auth_router = Router(tags=["auth"])
 router = Router(tags=["tasks"])
@@ -99,3 +99,23 @@ def delete_tag(request, name: str):
     """Remove a tag from all your tasks and delete it; the tasks themselves stay."""
     services.tag_delete(user=request.user, name=name)
     return Status(204, None)
+
+
+# --------------------------------------------------------------------------- notifications
+
+
+@router.get("/notifications", response=list[NotificationOut], tags=["notifications"])
+def list_notifications(request, query: Query[NotificationListQuery]):
+    """Your notifications (due reminders), newest first."""
+    return selectors.notification_list(user=request.user, unread_only=query.unread, limit=query.limit)
+
+
+@router.post("/notifications/{int:notification_id}/read", response=NotificationOut, tags=["notifications"])
+def mark_notification_read(request, notification_id: int):
+    return services.notification_mark_read(user=request.user, notification_id=notification_id)
+
+
+@router.post("/notifications/read", response={200: dict}, tags=["notifications"])
+def mark_all_notifications_read(request):
+    """Mark every unread notification read; returns how many were."""
+    return {"marked": services.notifications_mark_all_read(user=request.user)}

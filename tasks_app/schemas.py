@@ -127,3 +127,18 @@ class TokenOut(Schema):
 
 class ErrorOut(Schema):
     detail: str
+
+
+class NotificationOut(Schema):
+    id: int
+    kind: str
+    message: str
+    task_id: int | None
+    due_at: datetime | None
+    created_at: datetime
+    read_at: datetime | None
+
+
+class NotificationListQuery(Schema):
+    unread: bool = Field(False, description="Only notifications not yet marked read")
+    limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)

@@ -26,7 +26,7 @@ from django.db.models.functions import Cast, Lower
 from django.utils import timezone
 
 from . import services
-from .models import TAG_MAX_LENGTH, Priority, Tag, Task
+from .models import TAG_MAX_LENGTH, Notification, Priority, Tag, Task
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -326,3 +326,11 @@ def _decode_key(name: str, key: Any) -> Any:
     if isinstance(key, bool) or not isinstance(key, (int, float)) or not math.isfinite(key):
         raise ValueError("bad rank in cursor")
     return float(key)
+
+
+def notification_list(*, user, unread_only: bool = False, limit: int = DEFAULT_PAGE_SIZE) -> QuerySet[Notification]:
+    """The user's notifications, newest first."""
+    notifications = Notification.objects.filter(user=user)
+    if unread_only:
+        notifications = notifications.filter(read_at__isnull=True)
+    return notifications.order_by("-created_at", "-id")[:limit]

@@ -3,6 +3,7 @@
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from ninja import NinjaAPI
 
+from chat_app.api import router as chat_router
 from tasks_app.api import auth_router, router as tasks_router
 from tasks_app.auth import api_auth
 
@@ -16,6 +17,7 @@ api = NinjaAPI(
 )
 api.add_router("/auth", auth_router)
 api.add_router("/", tasks_router)
+api.add_router("/", chat_router)
 
 
 def validation_error_detail(exc: ValidationError) -> list[dict]:

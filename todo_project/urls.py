@@ -2,13 +2,14 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from chat_app import views as chat_views
 from tasks_app import views as task_views
 
 from .api import api
 from .health import healthz
 
 urlpatterns = [
-    path("", task_views.home, name="home"),
+    path("", chat_views.chat_page, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", task_views.signup, name="signup"),

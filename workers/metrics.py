@@ -94,7 +94,7 @@ class TodoCollector:
         try:
             with connection.cursor() as cursor:
                 cursor.execute(
-                    "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0) "
+                    "SELECT count(*), GREATEST(COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(created_at)), 0), 0) "
                     "FROM tasks_app_outboxevent WHERE published_at IS NULL"
                 )
                 count, age = cursor.fetchone()

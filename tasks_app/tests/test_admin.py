@@ -52,3 +52,25 @@ def test_complete_action_uses_the_service(operator_client, alice):
     operator_client.post("/admin/tasks_app/task/", {"action": "complete_selected", "_selected_action": [task.pk]})
     task.refresh_from_db()
     assert task.completed and task.completed_at is not None
+
+
+def test_event_records_are_browsable_and_filterable(operator_client, alice):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tasks_app.models import OutboxEvent
+
+    task = services.task_create(user=alice, title="Audited", due_at=timezone.now(), reminder_minutes_before=0)
+    services.reminders_claim_due()
+    event = OutboxEvent.objects.filter(task_id=task.pk).first()
+    services.audit_record(event_id=event.event_id)
+    for url in ["/admin/tasks_app/auditlog/", f"/admin/tasks_app/auditlog/?type=todo.task.created&user__id__exact={alice.pk}",
+                f"/admin/tasks_app/auditlog/?q={task.pk}", "/admin/tasks_app/outboxevent/",
+                "/admin/tasks_app/outboxevent/?published_at__isempty=1", "/admin/tasks_app/notification/",
+                "/admin/tasks_app/notification/?read_at__isempty=1"]:
+        response = operator_client.get(url)
+        assert response.status_code == 200, url
+    assert b"todo.task.created" in operator_client.get("/admin/tasks_app/auditlog/").content
+    assert b"Audited" in operator_client.get("/admin/tasks_app/notification/").content
+    assert operator_client.get("/admin/tasks_app/auditlog/add/").status_code == 403

@@ -1,0 +1,107 @@
+"""The chat with a language model: an OpenAI Agents SDK `Agent` over the MCP tools.
+
+Used when OPENAI_API_KEY is set.  OPENAI_BASE_URL (any OpenAI-compatible server:
+Ollama, vLLM, …) switches to the Chat Completions API, which those servers speak;
+without it the Responses API of OpenAI itself is used.  The agent's tools are the
+MCP server's, reached through the SDK's MCP support on the same in-process,
+user-bound ToolSession the offline assistant uses.  Tracing is off: nothing is
+sent anywhere but to the model.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from agents import (
+    Agent,
+    Model,
+    OpenAIChatCompletionsModel,
+    OpenAIResponsesModel,
+    RunConfig,
+    Runner,
+    set_tracing_disabled,
+)
+from agents.mcp import MCPServer as AgentsMCPServer
+from django.conf import settings
+from openai import AsyncOpenAI
+
+from .mcp_server import SERVER_NAME
+from .toolbox import ToolSession
+
+MAX_TURNS = 12
+
+set_tracing_disabled(True)
+
+
+def configured_model_name() -> str:
+    return settings.OPENAI_MODEL
+
+
+def build_model() -> Model:
+    """The model named by OPENAI_MODEL, at OPENAI_BASE_URL when given."""
+    client = AsyncOpenAI(api_key=settings.OPENAI_API_KEY, base_url=settings.OPENAI_BASE_URL or None)
+    if settings.OPENAI_BASE_URL:
+        return OpenAIChatCompletionsModel(model=settings.OPENAI_MODEL, openai_client=client)
+    return OpenAIResponsesModel(model=settings.OPENAI_MODEL, openai_client=client)
+
+
+def instructions(*, now: datetime, zone_name: str, username: str) -> str:
+    return (
+        f"You are the assistant of a todo app, talking with {username}. "
+        f"Now it is {now:%A %Y-%m-%d %H:%M} in the user's time zone, {zone_name} (UTC offset {now:%z}). "
+        "Read and change the user's tasks only with the tools; never invent task ids — look tasks up with "
+        "list_tasks (q searches titles, descriptions and tags) and use the ids it returns. When a name matches "
+        "more than one task, ask which one. Give due dates as ISO 8601 in the user's time zone; relative dates "
+        "(tomorrow, next Friday) are relative to now. Recurrence is an RRULE such as FREQ=WEEKLY or "
+        "FREQ=WEEKLY;BYDAY=MO,WE. Priorities: P1 critical/urgent, P2 high, P3 normal, P4 low. "
+        "'It' usually means the task talked about last. Answer briefly in plain words and say what you did; "
+        "if a tool reports an error, explain it."
+    )
+
+
+class SessionMCPServer(AgentsMCPServer):
+    """The SDK's view of an open ToolSession: same tools, same user, same record of calls."""
+
+    def __init__(self, tools: ToolSession):
+        super().__init__(use_structured_content=False)
+        self.tools = tools
+
+    @property
+    def name(self) -> str:
+        return SERVER_NAME
+
+    async def connect(self):
+        """The ToolSession is opened (and closed) by its owner."""
+
+    async def cleanup(self):
+        """See connect()."""
+
+    async def list_tools(self, run_context=None, agent=None):
+        return (await self.tools.list_tools()).tools
+
+    async def call_tool(self, tool_name: str, arguments: dict[str, Any] | None, meta: dict[str, Any] | None = None):
+        return await self.tools.call_raw(tool_name, arguments or {})
+
+    async def list_prompts(self):
+        return await self.tools.client.list_prompts()
+
+    async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None):
+        return await self.tools.client.get_prompt(name, arguments)
+
+
+async def agent_reply(*, tools: ToolSession, history: list[dict[str, str]], message: str, now: datetime,
+                      zone_name: str, username: str, model: Model | None = None) -> str:
+    agent = Agent(
+        name="Todo assistant",
+        instructions=instructions(now=now, zone_name=zone_name, username=username),
+        model=model or build_model(),
+        mcp_servers=[SessionMCPServer(tools)],
+    )
+    result = await Runner.run(
+        agent,
+        input=[*history, {"role": "user", "content": message}],
+        max_turns=MAX_TURNS,
+        run_config=RunConfig(tracing_disabled=True, workflow_name="todo-chat"),
+    )
+    return str(result.final_output or "").strip()

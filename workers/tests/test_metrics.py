@@ -1,0 +1,55 @@
+"""Outbox lag, Kafka publishing, Celery jobs and reminder scans are exported for Prometheus."""
+
+import urllib.request
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from devstack.services import free_port
+from devstack.testing import wait_until
+from tasks_app import services
+from tasks_app.models import OutboxEvent
+from workers import tasks as jobs
+
+
+def scrape(text: str) -> dict[str, list]:
+    return {family.name: family.samples for family in text_string_to_metric_families(text)}
+
+
+def value(samples, **labels) -> float:
+    return sum(sample.value for sample in samples
+               if all(sample.labels.get(key) == wanted for key, wanted in labels.items()))
+
+
+@pytest.mark.django_db
+def test_outbox_lag_is_exported_on_the_web_metrics(client, alice):
+    before = scrape(client.get("/metrics").content.decode())
+    services.task_create(user=alice, title="Pending event")
+    after = scrape(client.get("/metrics").content.decode())
+    unpublished = OutboxEvent.objects.filter(published_at__isnull=True).count()
+    assert value(after["todo_outbox_unpublished_events"]) == unpublished >= 1
+    assert value(after["todo_outbox_oldest_unpublished_age_seconds"]) >= 0
+    assert "django_http_requests_total_by_view_transport_method" in before
+
+
+def test_worker_serves_job_publish_and_scan_metrics(celery_processes, alice):
+    port = free_port()
+    celery_processes.worker({"WORKER_METRICS_PORT": str(port)})
+    services.task_create(user=alice, title="Counted")
+    jobs.scan_reminders.delay()
+    wait_until(lambda: not OutboxEvent.objects.filter(published_at__isnull=True).exists(), message="published")
+
+    def worker_metrics():
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            families = scrape(response.read().decode())
+        scanned = value(families.get("todo_reminder_scan_last_success_timestamp_seconds", [])) > 0
+        return families if scanned and value(families.get("todo_kafka_events_published", []),
+                                             topic="task-events") >= 1 else None
+
+    families = wait_until(worker_metrics, timeout=30, interval=0.5, message="worker metrics")
+    assert value(families["todo_kafka_events_published"], topic="task-updates") >= 1
+    assert value(families["todo_celery_tasks"], task="workers.publish_outbox", state="success") >= 1
+    assert value(families["todo_celery_task_duration_seconds"], task="workers.publish_outbox") >= 1
+    assert "todo_kafka_publish_failures" in families
+    assert "todo_celery_queue_length" in families
+    assert value(families["todo_outbox_unpublished_events"]) == 0
