@@ -5,6 +5,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+TOOLS  := $(VENV)/tools/.installed
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+CHROMIUM ?= /usr/bin/chromium
+SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: run test install services migrations clean-data help
 
@@ -22,11 +26,20 @@ $(STAMP): requirements.txt requirements-dev.txt | $(PY)
 
 install: $(STAMP)
 
+# promtool and actionlint for the deployment tests; best effort: without them those tests are
+# skipped with a reason and their structural checks still run.
+$(TOOLS): scripts/install-check-tools.sh | $(PY)
+	@TOOLS_DIR=$(VENV)/tools bash scripts/install-check-tools.sh && touch $@ || echo "make: promtool/actionlint not installed; their tests will be skipped"
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -q
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+
 run: $(STAMP)
 	$(PY) -m devstack run
 
-test: $(STAMP)
-	$(PY) -m pytest $(ARGS)
+test: $(STAMP) $(TOOLS) $(CHROMIUM)
+	CHROMIUM_PATH=$(CHROMIUM) $(PY) -m pytest $(ARGS)
 
 services: $(STAMP)
 	$(PY) -m devstack services

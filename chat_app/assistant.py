@@ -51,13 +51,13 @@ def parse(message: str, now: datetime) -> Intent:
     text = normalize(message)
     if not text:
         return Intent("unknown", note="an empty message")
-    for parser in (_parse_help, _parse_more, _parse_tags_list, _parse_notifications, _parse_complete, _parse_reopen,
+    for parser in (_parse_help, _parse_more, _parse_tags_list, _parse_notifications, _parse_reopen, _parse_complete,
                    _parse_tag_change, _parse_due_change, _parse_rename, _parse_priority_change, _parse_delete,
                    _parse_show, _parse_find, _parse_add):
         intent = parser(text, now)
         if intent is not None:
             return intent
-    return Intent("unknown", note=text)
+    return Intent("unknown", note=f"“{text}”")
 
 
 def _ref(text: str) -> Ref:
@@ -334,7 +334,8 @@ def _due_window(lowered: str, now: datetime) -> dict[str, Any] | None:
 
 
 _ADD_START = re.compile(
-    r"^(?:please\s+)?(?:can\s+you\s+|could\s+you\s+)?(?P<verb>add|create|make|new|schedule|put|plan|"
+    r"^(?:please\s+)?(?:can\s+you\s+|could\s+you\s+)?(?P<verb>add|create|make(?!\s+(?:it|that|this|them)\b)|new|"
+    r"schedule|put|plan|"
     r"remind\s+me\s+to|remember\s+to|i\s+need\s+to|i\s+have\s+to|i\s+must|don't\s+forget\s+to|todo:?|to-do:?)\b\s*",
     re.I)
 TITLE_MARK = "\u2063title\u2063"
@@ -499,11 +500,7 @@ class OfflineAssistant:
         return Reply(greeting + HELP)
 
     async def _do_unknown(self, intent: Intent) -> Reply:
-        return Reply(f"Sorry, I didn't understand {self._quote_note(intent.note)}. {HELP}")
-
-    @staticmethod
-    def _quote_note(note: str) -> str:
-        return note if note.startswith(("“", "an empty", "what", "the priority")) else f"“{note}”"
+        return Reply(f"Sorry, I didn't understand {intent.note}. {HELP}")
 
     async def _do_add(self, intent: Intent) -> Reply:
         arguments = dict(intent.fields)
@@ -551,7 +548,7 @@ class OfflineAssistant:
             return Reply("No unread notifications." if intent.fields.get("unread_only") else "No notifications.")
         lines = [f"• {item['message']} ({phrases.format_when(datetime.fromisoformat(item['created_at']), self.now)})"
                  + ("" if item.get("read_at") else " — new") for item in items]
-        return Reply(f"{result['count']} notification{'s' if result['count'] != 1 else ''}:\n" + "\n".join(lines))
+        return Reply(f"{len(items)} notification{'s' if len(items) != 1 else ''}:\n" + "\n".join(lines))
 
     async def _do_complete(self, intent: Intent) -> Reply:
         task = await self._resolve(intent.ref, "complete")

@@ -21,18 +21,16 @@ from typing import Annotated, Any, Literal, TypeVar
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.utils import timezone
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field, create_model
 
-from tasks_app import selectors, services
+from tasks_app import schemas, selectors, services
 from tasks_app.models import MAX_REMINDER_MINUTES, TITLE_MAX_LENGTH
-from tasks_app.schemas import TagOut, TaskOut
 
 T = TypeVar("T")
 
@@ -70,6 +68,18 @@ ReminderArg = Annotated[
 ]
 
 
+def _plain(schema: type[BaseModel]) -> type[BaseModel]:
+    """The REST API's output schema as a plain pydantic model: the tools answer in the same shape,
+    and the SDK can re-validate results without ninja's ORM resolvers running on them again."""
+    fields = {name: (info.annotation, info) for name, info in schema.model_fields.items()}
+    return create_model(schema.__name__.removesuffix("Out"), **fields)
+
+
+TaskOut = _plain(schemas.TaskOut)
+TagOut = _plain(schemas.TagOut)
+NotificationOut = _plain(schemas.NotificationOut)
+
+
 class TaskList(BaseModel):
     items: list[TaskOut]
     next_cursor: str | None = Field(description="Pass as cursor to list_tasks for the next page; null on the last")
@@ -86,19 +96,8 @@ class TagList(BaseModel):
     tags: list[TagOut]
 
 
-class NotificationOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    task_id: int | None
-    message: str
-    created_at: datetime
-    read_at: datetime | None
-
-
 class NotificationList(BaseModel):
-    items: list[NotificationOut]
-    count: int
+    items: list[NotificationOut] = Field(description="Newest first; read_at is null while unread")
 
 
 # --------------------------------------------------------------------------- user binding and errors
@@ -151,14 +150,8 @@ def _runner(resolve_user: Callable[[], Any]):
     return run
 
 
-def _aware(value: datetime | None, user) -> datetime | None:
-    if value is not None and timezone.is_naive(value):
-        return timezone.make_aware(value, services.user_timezone(user))
-    return value
-
-
-def _task_out(task) -> TaskOut:
-    return TaskOut.from_orm(task)
+def _task_out(task) -> BaseModel:
+    return TaskOut(**schemas.TaskOut.from_orm(task).model_dump())
 
 
 # --------------------------------------------------------------------------- the server
@@ -221,12 +214,9 @@ def build_server(*, user=None) -> MCPServer:
         """List and search the user's tasks, with filters, sorting and cursor pagination."""
 
         def work(user) -> TaskList:
-            filters = {
-                "q": q, "priorities": priorities, "tags": tags, "completed": completed,
-                "due_before": _aware(due_before, user), "due_after": _aware(due_after, user),
-                "overdue": overdue, "has_due": has_due, "sort": sort, "cursor": cursor,
-            }
-            page = selectors.task_list(user=user, limit=limit, **{k: v for k, v in filters.items() if v is not None})
+            page = selectors.task_list(user=user, q=q, priorities=priorities, tags=tags, completed=completed,
+                                       due_before=due_before, due_after=due_after, overdue=overdue, has_due=has_due,
+                                       sort=sort, cursor=cursor, limit=limit)
             return TaskList(items=[_task_out(task) for task in page.items], next_cursor=page.next_cursor,
                             count=page.count)
 
@@ -293,7 +283,8 @@ def build_server(*, user=None) -> MCPServer:
     @server.tool(annotations=read_only)
     async def list_tags() -> TagList:
         """The user's tags with how many tasks carry each."""
-        return await run(lambda user: TagList(tags=[TagOut.from_orm(tag) for tag in selectors.tag_list(user=user)]))
+        return await run(lambda user: TagList(tags=[TagOut(**schemas.TagOut.from_orm(tag).model_dump())
+                                                    for tag in selectors.tag_list(user=user)]))
 
     @server.tool(annotations=read_only)
     async def list_notifications(
@@ -302,11 +293,9 @@ def build_server(*, user=None) -> MCPServer:
     ) -> NotificationList:
         """The user's notifications (reminders that came due), newest first."""
 
-        def work(user) -> NotificationList:
-            notifications = selectors.notification_list(user=user, unread_only=unread_only)
-            return NotificationList(items=[NotificationOut.model_validate(n) for n in notifications[:limit]],
-                                    count=notifications.count())
-
-        return await run(work)
+        return await run(lambda user: NotificationList(items=[
+            NotificationOut(**schemas.NotificationOut.from_orm(notification).model_dump())
+            for notification in selectors.notification_list(user=user, unread_only=unread_only, limit=limit)
+        ]))
 
     return server

@@ -171,7 +171,7 @@ def take_tags(text: str) -> tuple[list[str], str]:
 
 
 _REMINDER_PATTERNS = [
-    re.compile(r"(?:,?\s*(?:and|with)\s+)?(?:an?\s+)?half[\s-]an?[\s-]hour[\s-]+reminder\b(?:\s+before)?", re.I),
+    re.compile(r"(?:,?\s*(?:and|with)\s+)?(?:an?\s+)?half[\s-](?:an?[\s-])?hour[\s-]+reminder\b(?:\s+before)?", re.I),
     re.compile(r"(?:,?\s*(?:and\s+)?(?:remind\s+me|notify\s+me|alert\s+me))\s+half\s+an\s+hour\s+"
                r"(?:before|ahead|early|earlier|in\s+advance|beforehand|prior)", re.I),
     re.compile(rf"(?:,?\s*(?:and|with)\s+)?(?:an?\s+)?(?P<n>{NUM})[\s-]*(?P<u>{UNIT})[\s-]+(?:advance\s+)?"

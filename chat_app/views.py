@@ -21,6 +21,7 @@ from tasks_app.services import user_timezone
 
 from . import selectors, services
 from .models import MESSAGE_MAX_LENGTH, Conversation
+from .toolbox import describe_call
 
 TASK_PANEL_SIZE = 50
 PARTIALS = {"messages": "chat_app/_messages.html", "tasks": "chat_app/_tasks.html"}
@@ -78,32 +79,3 @@ def _present(message) -> dict[str, Any]:
                         "arguments": call["arguments"], "result": call["result"]}
                        for call in message.tool_calls or []],
     }
-
-
-def describe_call(call: dict[str, Any]) -> str:
-    """One line for people: what a tool call did."""
-    name, arguments, result = call["name"], call.get("arguments") or {}, call.get("result") or {}
-    if "error" in result:
-        return f"failed: {result['error']}"
-    task = f"#{result.get('id')} “{result.get('title', '')}”"
-    if name == "list_tasks":
-        filters = ", ".join(f"{key}={_short(value)}" for key, value in arguments.items())
-        count = result.get("count", len(result.get("items", [])))
-        return f"found {count} task{'s' if count != 1 else ''}" + (f" ({filters})" if filters else "")
-    if name == "update_task":
-        changed = [key for key in arguments if key not in {"task_id", "clear"}] + list(arguments.get("clear", []))
-        return f"changed {', '.join(changed)} of {task}"
-    if name == "list_tags":
-        return f"listed {len(result.get('tags', []))} tags"
-    if name == "list_notifications":
-        return f"listed {result.get('count', 0)} notifications"
-    verbs = {"add_task": "added", "get_task": "looked at", "complete_task": "completed", "reopen_task": "reopened",
-             "delete_task": "deleted"}
-    return f"{verbs.get(name, name)} {task}"
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, list):
-        return "+".join(str(item) for item in value)
-    text = str(value)
-    return text if len(text) <= 40 else text[:39] + "…"

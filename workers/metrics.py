@@ -45,19 +45,12 @@ def _write(commands) -> None:
         logger.debug("metrics not recorded", exc_info=True)
 
 
-def record_publish(batch, delivered: list[int], errors: dict[int, str]) -> None:
-    delivered_set = set(delivered)
-    per_topic: dict[str, int] = defaultdict(int)
-    for event in batch:
-        if event.pk in delivered_set:
-            per_topic[event.topic] += 1
-            per_topic["task-updates"] += 1
-
+def record_publish(acked_per_topic: dict[str, int], failures: int) -> None:
     def commands(pipe):
-        for topic, count in per_topic.items():
+        for topic, count in acked_per_topic.items():
             pipe.hincrby(REDIS_KEY, f"published|{topic}", count)
-        if errors:
-            pipe.hincrby(REDIS_KEY, "publish_failures", len(errors))
+        if failures:
+            pipe.hincrby(REDIS_KEY, "publish_failures", failures)
 
     _write(commands)
 

@@ -1,22 +1,26 @@
 """The Kafka sink: outbox rows → Kafka, in id order, marked published once acknowledged.
 
 One sink runs at a time (a PostgreSQL advisory lock), which keeps every task's
-events in commit order on its partition.  Delivery is at least once: a crash
-between the broker's acknowledgement and the UPDATE re-sends the same
-CloudEvent (same id) on the next run.
+events in commit order on its partition.  Sending is pipelined: the next batch
+is read and produced while the broker acknowledges the previous ones, and rows
+are marked published as their acknowledgements arrive.  Delivery is at least
+once: a crash between the broker's acknowledgement and the UPDATE re-sends the
+same CloudEvent (same id) on the next run.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import queue
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import orjson
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F
-from django.utils import timezone
+from django.db import connection
+from django.db.models import F, TextField
+from django.db.models.functions import Cast
 
 from tasks_app.events import TOPIC_TASK_UPDATES, live_update
 from tasks_app.models import OutboxEvent
@@ -25,8 +29,9 @@ from . import kafka, metrics
 
 logger = logging.getLogger(__name__)
 
-# pg_try_advisory_lock key: "todo outbox sink".
+# pg_try_advisory_lock key: "todo outb".
 SINK_LOCK_KEY = 0x746F646F_6F757462
+MESSAGES_PER_EVENT = 2  # its own topic, and task-updates
 
 _producer = None
 
@@ -37,6 +42,11 @@ def _get_producer():
         kafka.ensure_topics(timeout=settings.KAFKA_DELIVERY_TIMEOUT_SECONDS)
         _producer = kafka.new_producer()
     return _producer
+
+
+def warm_up() -> None:
+    """Create the producer and fetch the cluster's metadata ahead of the first event."""
+    _get_producer().list_topics(timeout=settings.KAFKA_DELIVERY_TIMEOUT_SECONDS)
 
 
 def _discard_producer() -> None:
@@ -63,45 +73,131 @@ class SinkResult:
     skipped: bool = False  # another sink held the lock
 
 
-def _messages(event: OutboxEvent) -> list[tuple[str, bytes]]:
-    """The event on its own topic, plus its compact form on task-updates for live views."""
-    messages = [(event.topic, json.dumps(event.payload, separators=(",", ":")).encode())]
-    messages.append((TOPIC_TASK_UPDATES, json.dumps(live_update(event), separators=(",", ":")).encode()))
-    return messages
+@dataclass
+class _Round:
+    """Acknowledgements of one drain, filled in by librdkafka's callbacks (run in this thread)."""
 
+    acks: dict[int, int] = field(default_factory=dict)  # event pk → messages acknowledged
+    acked: list[int] = field(default_factory=list)  # fully delivered, not yet marked
+    errors: dict[int, str] = field(default_factory=dict)
+    topics: dict[str, int] = field(default_factory=dict)
 
-def _publish_batch(batch: list[OutboxEvent]) -> tuple[list[int], dict[int, str]]:
-    producer = _get_producer()
-    errors: dict[int, str] = {}
-    pending = {event.pk: 0 for event in batch}
-
-    def on_delivery(event_pk):
-        def callback(err, msg):
+    def callback(self, pk: int, topic: str):
+        def on_delivery(err, msg):
             if err is not None:
-                errors.setdefault(event_pk, str(err))
-            else:
-                pending[event_pk] += 1
-        return callback
+                self.errors.setdefault(pk, str(err))
+                return
+            self.topics[topic] = self.topics.get(topic, 0) + 1
+            self.acks[pk] = self.acks.get(pk, 0) + 1
+            if self.acks[pk] == MESSAGES_PER_EVENT:
+                self.acked.append(pk)
+        return on_delivery
 
-    expected = {}
-    for event in batch:
-        messages = _messages(event)
-        expected[event.pk] = len(messages)
-        for topic, value in messages:
-            while True:
-                try:
-                    producer.produce(topic, key=event.key.encode(), value=value,
-                                     headers={"ce_id": str(event.event_id), "ce_type": event.type},
-                                     on_delivery=on_delivery(event.pk))
-                    break
-                except BufferError:  # local queue full: let it drain
-                    producer.poll(0.1)
-    remaining = producer.flush(settings.KAFKA_DELIVERY_TIMEOUT_SECONDS + 5)
-    delivered = [pk for pk, count in pending.items() if count == expected[pk] and pk not in errors]
-    for pk in pending:
-        if pk not in delivered and pk not in errors:
-            errors[pk] = "not acknowledged in time" if remaining else "delivery incomplete"
-    return delivered, errors
+
+def _pending(after_id: int, limit: int) -> list[tuple]:
+    # The payload as text: the task-events message is sent byte for byte as stored.
+    return list(
+        OutboxEvent.objects.filter(published_at__isnull=True, id__gt=after_id)
+        .order_by("id")
+        .annotate(payload_text=Cast("payload", TextField()))
+        .values_list("id", "event_id", "type", "topic", "key", "user_id", "task_id", "payload_text")[:limit]
+    )
+
+
+def messages(row: tuple) -> list[tuple[str, bytes, bytes, dict]]:
+    """(topic, key, value, headers) of the messages for one `_pending` row: the
+    CloudEvent on its topic, byte for byte, and its compact form on task-updates."""
+    pk, event_id, event_type, topic, key, user_id, task_id, payload_text = row
+    headers = {"ce_id": str(event_id), "ce_type": event_type}
+    live = live_update(event_id=event_id, event_type=event_type, task_id=task_id, user_id=user_id,
+                       payload=orjson.loads(payload_text))
+    key_bytes = key.encode()
+    return [(topic, key_bytes, payload_text.encode(), headers),
+            (TOPIC_TASK_UPDATES, key_bytes, orjson.dumps(live), headers)]
+
+
+def _produce(producer, topic: str, key: bytes, value: bytes, headers: dict, on_delivery) -> None:
+    while True:
+        try:
+            producer.produce(topic, key=key, value=value, headers=headers, on_delivery=on_delivery)
+            return
+        except BufferError:  # local queue full: serve acknowledgements to make room
+            producer.poll(0.05)
+
+
+class _Marker:
+    """Marks acknowledged rows published from a thread of its own, so PostgreSQL
+    writes overlap with reading and producing the next rows instead of adding to them."""
+
+    def __init__(self, result: SinkResult):
+        self.result = result
+        self.queue: queue.Queue[list[int] | None] = queue.Queue()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="outbox-marker", daemon=True)
+        self.thread.start()
+
+    def mark(self, round_: _Round) -> None:
+        if round_.acked:
+            acked, round_.acked = round_.acked, []
+            self.queue.put(acked)
+
+    def _run(self) -> None:
+        try:
+            while (acked := self.queue.get()) is not None:
+                with connection.cursor() as cursor:
+                    # = ANY(array): one parameter, however many ids (an IN list binds one each).
+                    cursor.execute("UPDATE tasks_app_outboxevent SET published_at = clock_timestamp() "
+                                   "WHERE id = ANY(%s) AND published_at IS NULL", [acked])
+                self.result.published += len(acked)
+        except BaseException as exc:  # re-raised in the sink's thread by close()
+            self.error = exc
+        finally:
+            connection.close()
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
+def _drain(result: SinkResult, deadline: float) -> None:
+    round_ = _Round()
+    produced: list[int] = []
+    marker = _Marker(result)
+    try:
+        producer = _get_producer()
+        after_id = 0
+        while time.monotonic() < deadline and not round_.errors:
+            rows = _pending(after_id, settings.OUTBOX_BATCH_SIZE)
+            if not rows:
+                break
+            for row in rows:
+                for topic, key, value, headers in messages(row):
+                    _produce(producer, topic, key, value, headers, round_.callback(row[0], topic))
+                produced.append(row[0])
+            after_id = rows[-1][0]
+            producer.poll(0)
+            marker.mark(round_)
+        if producer.flush(settings.KAFKA_DELIVERY_TIMEOUT_SECONDS + 5):
+            for pk in produced:
+                if round_.acks.get(pk, 0) < MESSAGES_PER_EVENT:
+                    round_.errors.setdefault(pk, "not acknowledged in time")
+    except Exception as exc:  # broker unreachable while creating topics or the producer
+        for pk in produced or [pk for pk, *_ in _pending(0, settings.OUTBOX_BATCH_SIZE)]:
+            round_.errors.setdefault(pk, f"{type(exc).__name__}: {exc}")
+    finally:
+        marker.mark(round_)
+        marker.close()
+        if round_.errors:
+            OutboxEvent.objects.filter(pk__in=list(round_.errors), published_at__isnull=True).update(
+                attempts=F("attempts") + 1, last_error=next(iter(round_.errors.values()))[:2000])
+        metrics.record_publish(round_.topics, len(round_.errors))
+    if round_.errors:
+        result.failed += len(round_.errors)
+        logger.warning("kafka sink: %d events not delivered (%s); will retry", len(round_.errors),
+                       next(iter(round_.errors.values())))
+        _discard_producer()
 
 
 def publish_pending(*, max_seconds: float = 50.0) -> SinkResult:
@@ -128,28 +224,3 @@ def publish_pending(*, max_seconds: float = 50.0) -> SinkResult:
 
 def _pending_exists() -> bool:
     return OutboxEvent.objects.filter(published_at__isnull=True).exists()
-
-
-def _drain(result: SinkResult, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        batch = list(OutboxEvent.objects.filter(published_at__isnull=True).order_by("id")[:settings.OUTBOX_BATCH_SIZE])
-        if not batch:
-            return
-        try:
-            delivered, errors = _publish_batch(batch)
-        except Exception as exc:  # broker unreachable while creating topics or the producer
-            delivered, errors = [], {event.pk: f"{type(exc).__name__}: {exc}" for event in batch}
-        with transaction.atomic():
-            if delivered:
-                OutboxEvent.objects.filter(pk__in=delivered).update(published_at=timezone.now())
-            if errors:
-                OutboxEvent.objects.filter(pk__in=list(errors)).update(
-                    attempts=F("attempts") + 1, last_error=next(iter(errors.values()))[:2000])
-        result.published += len(delivered)
-        metrics.record_publish(batch, delivered, errors)
-        if errors:
-            result.failed += len(errors)
-            logger.warning("kafka sink: %d of %d events not delivered (%s); will retry",
-                           len(errors), len(batch), next(iter(errors.values())))
-            _discard_producer()
-            return

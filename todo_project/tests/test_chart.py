@@ -299,10 +299,8 @@ def test_chart_sets_only_variables_something_reads_and_all_that_production_needs
     read_by_settings = set(re.findall(r'env_(?:str|bool|int|list)\(\s*"([A-Z0-9_]+)"', settings_text))
     entrypoint = (BASE_DIR / "scripts" / "docker-entrypoint.sh").read_text()
     read_by_entrypoint = set(re.findall(r"\$\{([A-Z_]+):-", entrypoint))
-    # uvicorn reads FORWARDED_ALLOW_IPS itself; POD_IP feeds ALLOWED_HOSTS; the OpenAI settings and the
-    # worker's metrics port are read by the chat and worker code (see the issue's list of variables).
-    others = {"FORWARDED_ALLOW_IPS", "POD_IP", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL",
-              "WORKER_METRICS_PORT"}
+    # uvicorn reads FORWARDED_ALLOW_IPS itself; POD_IP feeds ALLOWED_HOSTS.
+    others = {"FORWARDED_ALLOW_IPS", "POD_IP"}
     known = read_by_settings | read_by_entrypoint | others
     config_maps = {c["metadata"]["name"]: c for c in by_kind(docs, "ConfigMap")}
     for workload, spec in app_pod_templates(docs):

@@ -180,7 +180,13 @@ OPENAI_BASE_URL: {{ . | quote }}
 {{- with .Values.openai.model }}
 OPENAI_MODEL: {{ . | quote }}
 {{- end }}
+{{- if .Values.worker.metrics.enabled }}
 WORKER_METRICS_PORT: {{ .Values.worker.metrics.port | int | toString | quote }}
+{{- /* Listen on the pod's address, not loopback, so Prometheus can scrape it. */}}
+WORKER_METRICS_ADDR: "0.0.0.0"
+{{- else }}
+WORKER_METRICS_PORT: "0"
+{{- end }}
 CELERY_CONCURRENCY: {{ .Values.worker.concurrency | int | toString | quote }}
 {{- /* uvicorn: trust X-Forwarded-* from the ingress controller (pods are reached only through the cluster network). */}}
 FORWARDED_ALLOW_IPS: "*"

@@ -1,0 +1,145 @@
+// The chat page without a build step: messages go to POST /api/chat; the conversation and the
+// task list are re-rendered by the server (?partial=messages / ?partial=tasks) so markup lives in
+// the Django templates only.  Without JavaScript the form posts to the page itself.
+(function () {
+  "use strict";
+
+  const form = document.getElementById("chat-form");
+  const input = document.getElementById("chat-input");
+  const send = document.getElementById("chat-send");
+  const status = document.getElementById("chat-status");
+  const messages = document.getElementById("messages");
+  const taskPanel = document.getElementById("task-panel");
+  if (!form || !input || !messages || !taskPanel) return;
+
+  const csrfToken = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+  let conversationId = form.dataset.conversationId || null;
+  let followUps = [];
+  // Tools that change tasks; after them background jobs (e.g. a recurring task's next
+  // occurrence) may still add tasks, so the list is refreshed again a little later.
+  const WRITES = new Set(["add_task", "update_task", "complete_task", "reopen_task", "delete_task"]);
+  const FOLLOW_UP_MS = [1500, 4000, 8000, 15000];
+
+  function setStatus(text, isError) {
+    status.textContent = text;
+    status.classList.toggle("error", Boolean(isError));
+  }
+
+  function scrollToEnd() {
+    messages.scrollTop = messages.scrollHeight;
+  }
+
+  async function fetchPart(name) {
+    const params = new URLSearchParams({ partial: name });
+    if (conversationId) params.set("c", conversationId);
+    const response = await fetch("?" + params.toString(), { credentials: "same-origin", headers: { "Accept": "text/html" } });
+    if (!response.ok) throw new Error("could not load the " + name + " (" + response.status + ")");
+    return response.text();
+  }
+
+  async function refreshMessages() {
+    messages.innerHTML = await fetchPart("messages");
+    scrollToEnd();
+  }
+
+  async function refreshTasks() {
+    taskPanel.setAttribute("aria-busy", "true");
+    try {
+      taskPanel.innerHTML = await fetchPart("tasks");
+    } finally {
+      taskPanel.setAttribute("aria-busy", "false");
+    }
+  }
+
+  function scheduleFollowUps() {
+    followUps.forEach(clearTimeout);
+    followUps = FOLLOW_UP_MS.map((ms) => setTimeout(() => refreshTasks().catch(() => {}), ms));
+  }
+
+  function showSending(text) {
+    let list = messages.querySelector(".message-list");
+    if (!list) {
+      messages.innerHTML = "";
+      list = document.createElement("ol");
+      list.className = "message-list";
+      messages.appendChild(list);
+    }
+    const item = document.createElement("li");
+    item.className = "message user sending";
+    const who = document.createElement("p");
+    who.className = "who";
+    who.textContent = "You";
+    const body = document.createElement("div");
+    body.className = "text";
+    body.textContent = text;
+    item.append(who, body);
+    list.appendChild(item);
+    scrollToEnd();
+  }
+
+  function errorText(response, body) {
+    if (response.status === 401 || response.status === 403) return "Your session has ended. Please log in again.";
+    if (body && Array.isArray(body.detail)) return body.detail.map((d) => d.msg).join("; ");
+    if (body && typeof body.detail === "string") return body.detail;
+    return "Something went wrong (" + response.status + "). Please try again.";
+  }
+
+  async function submit() {
+    const text = input.value.trim();
+    if (!text || send.disabled) return;
+    send.disabled = true;
+    form.setAttribute("aria-busy", "true");
+    setStatus("Working…");
+    showSending(text);
+    input.value = "";
+    try {
+      const response = await fetch("/api/chat", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken, "Accept": "application/json" },
+        body: JSON.stringify({ message: text, conversation_id: conversationId ? Number(conversationId) : null }),
+      });
+      const body = await response.json().catch(() => null);
+      if (!response.ok) {
+        input.value = text;
+        await refreshMessages().catch(() => {});
+        setStatus(errorText(response, body), true);
+        return;
+      }
+      if (String(body.conversation_id) !== String(conversationId)) {
+        conversationId = String(body.conversation_id);
+        form.dataset.conversationId = conversationId;
+        history.replaceState(null, "", "?c=" + encodeURIComponent(conversationId));
+        const heading = document.getElementById("chat-heading");
+        const firstLine = text.split("\n")[0];
+        if (heading) heading.textContent = firstLine.length <= 80 ? firstLine : firstLine.slice(0, 79) + "…";
+      }
+      await refreshMessages();
+      const did = body.tool_calls.length;
+      setStatus(did ? "Done: " + did + " action" + (did === 1 ? "" : "s") + "." : "Answered.");
+      if (did) {
+        await refreshTasks();
+        if (body.tool_calls.some((call) => WRITES.has(call.name))) scheduleFollowUps();
+      }
+    } catch (error) {
+      input.value = text;
+      setStatus("Could not reach the server: " + error.message, true);
+    } finally {
+      send.disabled = false;
+      form.removeAttribute("aria-busy");
+      input.focus();
+    }
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submit();
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      submit();
+    }
+  });
+  scrollToEnd();
+})();
