@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import secrets
+from contextlib import contextmanager
 from collections.abc import Iterable
 from datetime import datetime
 from datetime import timezone as dt_timezone
@@ -418,6 +419,13 @@ def _tag_for_update(user, name: str) -> Tag:
 
 @transaction.atomic
 def tag_rename(*, user, name: str, new_name: str) -> Tag:
+    tag = _tag_for_update(user, name)
+    clashing = Tag.objects.filter(user=user, name__iexact=str(new_name).strip().lstrip("#").strip())
+    with _recording_tag_changes([tag.pk, *clashing.values_list("pk", flat=True)]):
+        return _tag_rename(user=user, tag=tag, new_name=new_name)
+
+
+def _tag_rename(*, user, tag: Tag, new_name: str) -> Tag:
     """Rename the user's tag `name` to `new_name`, on all their tasks.
 
     When they already have another tag called `new_name` in any case, the two
@@ -427,7 +435,6 @@ def tag_rename(*, user, name: str, new_name: str) -> Tag:
         [new_name] = clean_tag_names([new_name])
     except ValidationError as exc:
         raise ValidationError({"name": exc.message_dict["tags"]}) from None
-    tag = _tag_for_update(user, name)
     survivor = Tag.objects.select_for_update().filter(user=user, name__iexact=new_name).exclude(pk=tag.pk).first()
     if survivor is None:
         try:
@@ -454,4 +461,21 @@ def tag_rename(*, user, name: str, new_name: str) -> Tag:
 @transaction.atomic
 def tag_delete(*, user, name: str) -> None:
     """Remove the user's tag `name` (any case) from all their tasks and delete it."""
-    _tag_for_update(user, name).delete()
+    tag = _tag_for_update(user, name)
+    with _recording_tag_changes([tag.pk]):
+        tag.delete()
+
+
+@contextmanager
+def _recording_tag_changes(tag_ids: list[int]):
+    """Lock the tasks carrying these tags; after the change, record a
+    todo.task.updated event for each task whose tag list changed."""
+    links = Task.tags.through.objects.filter(tag_id__in=tag_ids).values("task_id")
+    tasks = Task.objects.select_for_update().filter(pk__in=links).order_by("pk")
+    before = {task.pk: events.task_snapshot(task)["tags"] for task in tasks.prefetch_related("tags")}
+    yield
+    for task in Task.objects.filter(pk__in=list(before)).prefetch_related("tags").order_by("pk"):
+        after = events.task_snapshot(task)
+        if after["tags"] != before[task.pk]:
+            events.record(events.TASK_UPDATED, task, snapshot=after,
+                          changes={"tags": {"old": before[task.pk], "new": after["tags"]}})
