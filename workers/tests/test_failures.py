@@ -91,40 +91,47 @@ def test_broker_outage_loses_nothing_and_the_running_worker_recovers(celery_proc
     assert_per_task_order(messages, outbox_order)
 
 
-def test_sink_killed_mid_batch_loses_nothing_and_repeats_only_the_batch_in_flight(
+def test_sink_killed_mid_batch_loses_nothing_and_repeats_only_what_was_not_yet_recorded(
         celery_processes, own_broker, alice):
     for n in range(400):
         services.task_create(user=alice, title=f"Event {n}")
     events = list(OutboxEvent.objects.order_by("pk").values_list("pk", "event_id"))
+    outbox_order = {str(event_id): pk for pk, event_id in events}
     assert len(events) == 400
     blocker = raw_connection()
-    # Hold a row lock on the 201st event: the sink publishes batches of 50 and blocks
-    # when it marks the fifth batch published — after Kafka has acknowledged it.
-    blocker.execute("SELECT 1 FROM tasks_app_outboxevent WHERE id = %s FOR UPDATE", [events[200][0]])
-    env = fast_env(own_broker, OUTBOX_BATCH_SIZE=50)
-    worker = celery_processes.worker(env)
-    jobs.publish_outbox.delay()
-    wait_until(lambda: OutboxEvent.objects.filter(published_at__isnull=False).count() == 200, timeout=60,
-               message="four batches published")
-    wait_until(lambda: blocker.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[0] > 0,
-               message="the sink to block while marking the fifth batch")
-    celery_processes.kill(worker)
-    blocker.rollback()
-    blocker.close()
+    try:
+        # Hold a row lock on the 201st event: the sink sends everything (in batches of 50)
+        # but blocks when it records that row as published — after Kafka acknowledged it.
+        blocker.execute("SELECT 1 FROM tasks_app_outboxevent WHERE id = %s FOR UPDATE", [events[200][0]])
+        env = fast_env(own_broker, OUTBOX_BATCH_SIZE=50)
+        worker = celery_processes.worker(env)
+        jobs.publish_outbox.delay()
+        wait_until(lambda: blocker.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[0] > 0,
+                   timeout=60, message="the sink to block while recording what Kafka acknowledged")
+        read_topic(own_broker.bootstrap_servers, "task-events",
+                   until=lambda got: set(outbox_order) <= {v["id"] for *_, v in got})
+        celery_processes.kill(worker)
+        # The machine is gone, and its database session with it: the blocked UPDATE never runs.
+        blocker.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE wait_event_type = 'Lock' AND datname = current_database()")
+    finally:
+        blocker.rollback()
+        blocker.close()
+    unrecorded = {str(event_id) for event_id in
+                  OutboxEvent.objects.filter(published_at__isnull=True).values_list("event_id", flat=True)}
+    assert str(events[200][1]) in unrecorded
 
     celery_processes.worker(env)
     celery_processes.beat(env)
     wait_until(lambda: not OutboxEvent.objects.filter(published_at__isnull=True).exists(), timeout=90,
                message="the rest published after the restart")
-    outbox_order = {str(event_id): pk for pk, event_id in events}
     messages = read_topic(own_broker.bootstrap_servers, "task-events",
-                          until=lambda got: len({v["id"] for *_, v in got}) >= 400)
+                          until=lambda got: sum(1 for *_, v in got) >= 400 + len(unrecorded))
     ids = Counter(value["id"] for *_, value in messages)
     assert set(ids) == set(outbox_order), "nothing lost"
     repeated = {event_id for event_id, count in ids.items() if count > 1}
-    in_flight = {str(event_id) for _, event_id in events[200:250]}
-    assert repeated <= in_flight, "only the batch acknowledged but not yet recorded is sent again"
-    assert max(ids.values()) <= 2
+    assert repeated == unrecorded, "what was not recorded is sent again (same ids), and only that"
+    assert max(ids.values()) == 2
     assert_per_task_order(messages, outbox_order)
 
 
@@ -133,14 +140,16 @@ def test_recurrence_job_killed_mid_transaction_still_spawns_exactly_once(celery_
                                 due_at=timezone.now() + timedelta(days=3))
     blocker = raw_connection()
     services.task_complete(task=task)  # queues the recurrence job; no worker runs yet
-    blocker.execute("SELECT 1 FROM tasks_app_task WHERE id = %s FOR UPDATE", [task.pk])
     env = fast_env(own_broker)
-    worker = celery_processes.worker(env)
-    wait_until(lambda: blocker.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[0] > 0,
-               message="the recurrence job to wait on the task's row")
-    celery_processes.kill(worker)
-    blocker.rollback()
-    blocker.close()
+    try:
+        blocker.execute("SELECT 1 FROM tasks_app_task WHERE id = %s FOR UPDATE", [task.pk])
+        worker = celery_processes.worker(env)
+        wait_until(lambda: blocker.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[0] > 0,
+                   message="the recurrence job to wait on the task's row")
+        celery_processes.kill(worker)
+    finally:
+        blocker.rollback()
+        blocker.close()
     assert not Task.objects.filter(previous_occurrence=task).exists()
 
     celery_processes.worker(env)
