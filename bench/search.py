@@ -307,7 +307,10 @@ def main() -> int:
         print(f"{tasks:,} tasks of {users:,} users ({size} with indexes); "
               f"{args.iterations} timed runs per query after {args.warmup} warm-up runs")
 
+        load_before = os.getloadavg()[0]
         results = measure(args.iterations, args.warmup, users, random.Random(args.seed))
+        # Other processes on the machine slow both sides alike; the load says how quiet it was.
+        print(f"load average (1 min) before / after measuring: {load_before:.2f} / {os.getloadavg()[0]:.2f}")
         print()
         print(f"{'query':<20} {'selector p50 / p95 / p99 ms':>30} {'raw SQL p50 / p95 / p99 ms':>30} "
               f"{'p95 ratio':>10}")

@@ -116,14 +116,14 @@ def task_list(
 
     count = tasks.count()
     key, descending = _sort_key(sort, query)
+    # Only due dates can be NULL; saying NULLS LAST for the others would stop PostgreSQL from
+    # reading the (user, -created_at, -id) index in order.
+    nullable = sort in ("due_at", "-due_at")
     tasks = tasks.annotate(sort_key=key)
     if after is not None:
-        tasks = tasks.filter(_after(after, descending=descending, nullable=sort in ("due_at", "-due_at")))
-    if sort in ("due_at", "-due_at"):
-        ordering = [F("sort_key").desc(nulls_last=True) if descending else F("sort_key").asc(nulls_last=True)]
-    else:
-        ordering = [F("sort_key").desc() if descending else F("sort_key").asc()]
-    ordering.append(F("id").desc() if descending else F("id").asc())
+        tasks = tasks.filter(_after(after, descending=descending, nullable=nullable))
+    direction = "desc" if descending else "asc"
+    ordering = [getattr(F("sort_key"), direction)(nulls_last=nullable or None), getattr(F("id"), direction)()]
     # One row more than asked for tells whether there is a next page.
     rows = list(tasks.order_by(*ordering)[: limit + 1])
     items = rows[:limit]

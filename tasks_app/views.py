@@ -4,8 +4,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 
-from . import selectors
+from . import selectors, services
 from .forms import SignupForm
+from .models import MAX_REMINDER_MINUTES, TITLE_MAX_LENGTH, Priority
 
 
 def signup(request):
@@ -20,7 +21,30 @@ def signup(request):
     return render(request, "registration/signup.html", {"form": form})
 
 
+# The dashboard's sort choices: "" leaves it to the API (best match when searching, else newest first).
+DASHBOARD_SORTS = [
+    ("", "Best match, else newest"),
+    ("created_at", "Oldest first"),
+    ("due_at", "Due soonest"),
+    ("-due_at", "Due latest"),
+    ("priority", "Priority, P1 first"),
+    ("-priority", "Priority, P4 first"),
+    ("title", "Title, A to Z"),
+]
+
+
 @login_required
-def home(request):
-    page = selectors.task_list(user=request.user, completed=False, limit=selectors.MAX_PAGE_SIZE)
-    return render(request, "tasks_app/home.html", {"page": page})
+def tasks_dashboard(request):
+    """The live task dashboard.  The page is a shell: dashboard.js lists the tasks from
+    /api/tasks (with the session and CSRF token), changes them through the same API and
+    keeps the list current from the WebSocket at /ws/tasks/."""
+    return render(request, "tasks_app/dashboard.html", {
+        "time_zone": str(services.user_timezone(request.user)),
+        "priorities": Priority.choices,
+        "sorts": DASHBOARD_SORTS,
+        "page_size": selectors.DEFAULT_PAGE_SIZE,
+        "max_page_size": selectors.MAX_PAGE_SIZE,
+        "title_max_length": TITLE_MAX_LENGTH,
+        "max_reminder_minutes": MAX_REMINDER_MINUTES,
+        "max_query_length": selectors.MAX_QUERY_LENGTH,
+    })

@@ -5,7 +5,15 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "todo_project.settings")
 django_application = get_asgi_application()
 
-# /mcp (MCP tools over streamable HTTP) is answered in front of Django; imported after setup.
-from chat_app.asgi import with_mcp  # noqa: E402
+# Imported after setup.  /mcp (MCP tools over streamable HTTP) is answered in front of everything else.
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-application = with_mcp(django_application)
+from chat_app.asgi import with_mcp  # noqa: E402
+from tasks_app.routing import websocket_urlpatterns  # noqa: E402
+
+# WebSockets (live updates at /ws/tasks/) go to Channels with the Django session; see tasks_app/consumers.py.
+application = with_mcp(ProtocolTypeRouter({
+    "http": django_application,
+    "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
+}))

@@ -298,3 +298,18 @@ WORKER_METRICS_ADDR = env_str("WORKER_METRICS_ADDR", "127.0.0.1")
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
 OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
+
+# --------------------------------------------------------------------------- live updates (tasks_app, issue 6)
+
+# WebSockets at /ws/tasks/ (Django Channels, served by the same uvicorn ASGI app; no daphne):
+# the worker job `workers.push_live_update` sends each event to its user's group through Redis.
+# socket_timeout: redis-py 8 reads with a 5 s timeout by default, which cuts channels_redis's
+# blocking 5 s BZPOPMIN short and tears every idle socket down (django/channels_redis#422);
+# a little longer than that wait still notices a dead connection.
+INSTALLED_APPS += ["channels"]
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "prefix": "todo-live"},
+    },
+}

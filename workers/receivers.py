@@ -26,3 +26,8 @@ def audit_after_commit(sender, event, **kwargs):
 @receiver(task_completed, dispatch_uid="workers.spawn_next_occurrence")
 def recur_after_commit(sender, task, **kwargs):
     transaction.on_commit(lambda: tasks.spawn_next_occurrence.delay(task.pk), robust=True)
+
+
+@receiver(event_recorded, dispatch_uid="workers.push_live_update")
+def push_live_after_commit(sender, event, **kwargs):
+    transaction.on_commit(lambda: tasks.push_live_update.delay(str(event.event_id)), robust=True)

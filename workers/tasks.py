@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import OperationalError
 from django.utils import timezone
 
-from tasks_app import services
+from tasks_app import live, services
 from tasks_app.models import OutboxEvent, Task
 
 from . import metrics, outbox
@@ -67,3 +67,11 @@ def sweep_lost_jobs(limit: int = 500) -> dict[str, int]:
     for task_id in unspawned:
         spawn_next_occurrence.delay(task_id)
     return {"audit": len(unaudited), "recurrence": len(unspawned)}
+
+
+@shared_task(name="workers.push_live_update", ignore_result=True, expires=60)
+def push_live_update(event_id: str) -> bool:
+    """Send one event to its user's open pages (WebSocket group).  Not retried, and dropped when
+    a minute late (a backlog after an outage): a page reloads its whole list on the next push it
+    gets and whenever its socket reconnects, so a lost push heals itself."""
+    return live.live_push(event_id=event_id)

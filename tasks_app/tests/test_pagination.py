@@ -98,3 +98,13 @@ def test_the_selector_pages_the_same_way_for_other_callers(alice, tasks):
     assert not {t.pk for t in first.items} & {t.pk for t in second.items}
     assert [t.due_at for t in first.items + second.items] == sorted(
         (t.due_at for t in first.items + second.items), key=lambda due: (due is None, due))
+
+
+@pytest.mark.parametrize("size", [1, 30])
+def test_a_page_costs_the_same_queries_however_many_tasks_it_holds(alice, django_assert_num_queries, size):
+    for n in range(size):
+        task_create(user=alice, title=f"report {n}", tags=["a", "b"])
+    # The count, the page, its tags (prefetched): reading each task's tags costs nothing more.
+    with django_assert_num_queries(3):
+        page = task_list(user=alice, q="report", limit=50)
+        assert all([tag.name for tag in task.tags.all()] == ["a", "b"] for task in page.items)

@@ -43,8 +43,9 @@ def seeded(django_user_model):
         tags = Tag.objects.bulk_create([Tag(user=user, name=name) for user in users for name in ("work", "home",
                                                                                                 "urgent")])
         tags_of_user = {user.pk: [tag.pk for tag in tags if tag.user_id == user.pk] for user in users}
+        task_users = list(Task.objects.values_list("id", "user_id"))  # not during the COPY: same connection
         with cursor.copy("COPY tasks_app_task_tags (task_id, tag_id) FROM STDIN") as copy:
-            for task_id, user_id in Task.objects.values_list("id", "user_id"):
+            for task_id, user_id in task_users:
                 for tag_id in rng.sample(tags_of_user[user_id], rng.randrange(0, 4)):
                     copy.write_row((task_id, tag_id))
         cursor.execute("ANALYZE tasks_app_task, tasks_app_tag, tasks_app_task_tags")

@@ -1,0 +1,46 @@
+"""Live updates: every open page of a user (a WebSocket at /ws/tasks/) sits in that
+user's Channels group; the worker job `workers.push_live_update` sends each domain
+event there, after commit, through the Redis channel layer.
+
+A push that is lost (Redis down, worker gone) is not re-sent: a page reloads its
+list whenever its socket (re)connects, so it catches up on its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from . import events
+from .models import OutboxEvent
+
+# The consumer's handler for group messages (tasks_app.consumers.TaskUpdatesConsumer.live_update).
+MESSAGE_TYPE = "live.update"
+
+
+def user_group(user_id: int) -> str:
+    """The Channels group of one user's open pages; only the server picks the user id."""
+    return f"tasks.user.{int(user_id)}"
+
+
+def live_message(event: OutboxEvent) -> dict[str, Any]:
+    """`events.live_update` of the event; a due reminder also carries its notification."""
+    message = events.live_update(event_id=str(event.event_id), event_type=event.type, task_id=event.task_id,
+                                 user_id=event.user_id, payload=event.payload)
+    if event.type == events.REMINDER_DUE:
+        data = event.payload["data"]
+        message["notification"] = {"id": data["notification_id"], "message": data["message"]}
+    return message
+
+
+def live_push(*, event_id: str) -> bool:
+    """Send outbox event `event_id` to its user's open pages; False when there is nothing to send."""
+    event = OutboxEvent.objects.filter(event_id=event_id).first()
+    if event is None or event.user_id is None:
+        return False
+    async_to_sync(get_channel_layer().group_send)(
+        user_group(event.user_id), {"type": MESSAGE_TYPE, "update": live_message(event)}
+    )
+    return True
