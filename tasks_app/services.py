@@ -34,6 +34,11 @@ from .signals import task_completed
 User = get_user_model()
 audit_logger = logging.getLogger("todo.audit")
 
+# full_clean checks field types and lengths; the check constraints are not re-run as
+# queries (four round trips per write): the _clean_* functions below enforce the same rules, and
+# the database enforces the constraints at INSERT/UPDATE anyway.
+TASK_CLEAN_EXCLUDE = ["user", "previous_occurrence"]
+
 # Fields a caller may change with task_update; the rest are derived.
 UPDATABLE_FIELDS = ("title", "description", "priority", "tags", "due_at", "recurrence", "reminder_minutes_before")
 
@@ -142,7 +147,7 @@ def task_create(
         previous_occurrence=previous_occurrence,
     )
     tag_objects = _tags_for(user, tags)
-    task.full_clean(exclude=["user", "previous_occurrence"])
+    task.full_clean(exclude=TASK_CLEAN_EXCLUDE, validate_constraints=False)
     task.save()
     task.tags.set(tag_objects)
     events.record(events.TASK_CREATED, task)
@@ -173,7 +178,7 @@ def task_update(*, task: Task, **changes: Any) -> Task:
     if (task.due_at, task.reminder_minutes_before) != reminder_before:
         # A new due date or lead time is a new reminder: arm it again.
         task.reminder_sent_at = None
-    task.full_clean(exclude=["user", "previous_occurrence"])
+    task.full_clean(exclude=TASK_CLEAN_EXCLUDE, validate_constraints=False)
     task.save()
     if new_tags is not None:
         task.tags.set(new_tags)

@@ -301,6 +301,8 @@ OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
 
 # --------------------------------------------------------------------------- live updates (tasks_app, issue 6)
 
+from kombu import Queue  # noqa: E402
+
 # WebSockets at /ws/tasks/ (Django Channels, served by the same uvicorn ASGI app; no daphne):
 # the worker job `workers.push_live_update` sends each event to its user's group through Redis.
 # socket_timeout: redis-py 8 reads with a 5 s timeout by default, which cuts channels_redis's
@@ -313,3 +315,8 @@ CHANNEL_LAYERS = {
         "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "prefix": "todo-live"},
     },
 }
+# Live pushes have their own Celery queue, so that they never wait behind a backlog of other jobs
+# (an outbox burst, a sweep after an outage).  A worker started without -Q consumes every queue
+# listed here, taking from each in turn; one started with -Q must name "live" too.
+CELERY_TASK_QUEUES = (Queue("celery", routing_key="celery"), Queue("live", routing_key="live"))
+CELERY_TASK_ROUTES = {"workers.push_live_update": {"queue": "live"}}

@@ -124,7 +124,8 @@ def test_each_socket_hears_only_its_own_users_events(alice, bob, celery_worker_p
             [notification] = await claim_reminders()
             heard = await alice_socket.receive_json_from(timeout=WAIT)
             assert (heard["type"], heard["task_id"]) == ("todo.reminder.due", call.pk)
-            assert heard["notification"] == {"id": notification.pk, "message": "Reminder: Call the bank is due in 5 min"}
+            assert heard["notification"] == {"id": notification.pk,
+                                             "message": "Reminder: Call the bank is due in 5 min"}
 
             # Bob heard nothing of it: his next message is again his own.
             await complete(task=errand)
