@@ -175,7 +175,8 @@ def raw_queries(kind: str):
 
 
 RAW_TAGS = ("SELECT link.task_id, tag.id, tag.user_id, tag.name, tag.created_at FROM tasks_app_tag tag "
-            "JOIN tasks_app_task_tags link ON tag.id = link.tag_id WHERE link.task_id = ANY(%s) ORDER BY lower(tag.name)")
+            "JOIN tasks_app_task_tags link ON tag.id = link.tag_id WHERE tag.user_id = %s AND link.task_id = ANY(%s) "
+            "ORDER BY lower(tag.name)")
 
 
 def run_selector(kind: str, user, q: str | None):
@@ -193,14 +194,17 @@ def run_selector(kind: str, user, q: str | None):
 def run_raw(cursor, kind: str, user_id: int, q: str | None):
     count_sql, page_sql = raw_queries(kind)
     params = {"user": user_id, "q": q, "limit": 51}
-    cursor.execute(count_sql, params)
-    count = cursor.fetchone()[0]
     cursor.execute(page_sql, params)
-    rows = cursor.fetchall()[:50]
+    rows = cursor.fetchall()
     if rows:
-        cursor.execute(RAW_TAGS, [[row[0] for row in rows]])
+        cursor.execute(RAW_TAGS, [user_id, [row[0] for row in rows[:50]]])
         cursor.fetchall()
-    return [row[0] for row in rows], count
+    if len(rows) <= 50:
+        count = len(rows)  # the first page holds every match, as the selector also notices
+    else:
+        cursor.execute(count_sql, params)
+        count = cursor.fetchone()[0]
+    return [row[0] for row in rows[:50]], count
 
 
 def percentiles(samples: list[float]) -> tuple[float, float, float]:
