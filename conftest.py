@@ -127,3 +127,15 @@ def celery_worker_process(celery_processes):
     """One running worker (the common case)."""
     return celery_processes.worker()
 
+
+@pytest.fixture
+def browser_home(tmp_path, monkeypatch) -> Path:
+    """Chromium and the Playwright driver write only under a temporary home."""
+    home = tmp_path / "browser-home"
+    for key, folder in (("HOME", ""), ("XDG_CONFIG_HOME", ".config"), ("XDG_CACHE_HOME", ".cache"),
+                        ("XDG_DATA_HOME", ".local/share"), ("XDG_RUNTIME_DIR", "runtime")):
+        path = home / folder
+        path.mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv(key, str(path))
+    os.chmod(home / "runtime", 0o700)
+    return home

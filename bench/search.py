@@ -17,10 +17,11 @@ by made-up ones: a few words are in most tasks, most words in few.
 
 Three queries, each run for a random user with random words, alternating the
 selector (the ORM, models, prefetched tags: what the API and the chat tools call)
-and the raw SQL (the same statements through a bare psycopg cursor, rows as
-tuples): the default list, a `q` search sorted by relevance, and `q` + priority
-+ open-only filters sorted by due date.  Each is the page query, its count and
-the page's tags, as the selector sends them.
+and the raw SQL (the same statements, typed out, through a plain psycopg cursor
+on the same connection, rows left as tuples): the default list, a `q` search
+sorted by relevance, and `q` + priority + open-only filters sorted by due date.
+Each is what the selector sends: the page (one row more than the limit), the
+page's tags, and the count unless that first page already holds every match.
 """
 
 from __future__ import annotations
@@ -154,11 +155,12 @@ def seed(conn, *, tasks: int, users: int, seed_value: int) -> None:
 
 # --------------------------------------------------------------------------- the queries
 
-TASK_COLUMNS = None  # filled in from the model: the columns the selector selects
-
-
 def raw_queries(kind: str):
     """(count SQL, page SQL) with %s placeholders, as task_list(...) for `kind` builds them."""
+    from tasks_app.models import Task
+
+    # The columns the selector selects: all but the vector.
+    columns = ", ".join(field.column for field in Task._meta.concrete_fields if field.name != "search_vector")
     user = "user_id = %(user)s"
     search = "search_vector @@ websearch_to_tsquery(tasks_app_search_config(), %(q)s)"
     rank = "ts_rank(search_vector, websearch_to_tsquery(tasks_app_search_config(), %(q)s))::double precision"
@@ -170,7 +172,7 @@ def raw_queries(kind: str):
         where = f"{user} AND {search} AND priority IN ('P1', 'P2') AND NOT completed"
         key, order = "due_at", "due_at ASC NULLS LAST, id ASC"
     return (f"SELECT count(*) FROM tasks_app_task WHERE {where}",
-            f"SELECT {TASK_COLUMNS}, {key} AS sort_key FROM tasks_app_task WHERE {where} "
+            f"SELECT {columns}, {key} AS sort_key FROM tasks_app_task WHERE {where} "
             f"ORDER BY {order} LIMIT %(limit)s")
 
 
@@ -197,7 +199,7 @@ def run_raw(cursor, kind: str, user_id: int, q: str | None):
     cursor.execute(page_sql, params)
     rows = cursor.fetchall()
     if rows:
-        cursor.execute(RAW_TAGS, [user_id, [row[0] for row in rows[:50]]])
+        cursor.execute(RAW_TAGS, [user_id, [row[0] for row in rows]])
         cursor.fetchall()
     if len(rows) <= 50:
         count = len(rows)  # the first page holds every match, as the selector also notices
@@ -287,11 +289,6 @@ def main() -> int:
         from django.core.management import call_command
         from django.db import connection
 
-        from tasks_app.models import Task
-
-        global TASK_COLUMNS
-        TASK_COLUMNS = ", ".join(field.column for field in Task._meta.concrete_fields if field.name != "search_vector")
-
         connection.ensure_connection()
         with connection.cursor() as cursor:
             cursor.execute("SELECT version(), current_setting('shared_buffers')")
@@ -318,16 +315,20 @@ def main() -> int:
         print()
         print(f"{'query':<20} {'selector p50 / p95 / p99 ms':>30} {'raw SQL p50 / p95 / p99 ms':>30} "
               f"{'p95 ratio':>10}")
-        ok = True
+        missed = []
         for kind, timings in results.items():
             selector, raw = percentiles(timings["selector"]), percentiles(timings["raw"])
             ratio = selector[1] / raw[1]
-            ok &= ratio <= TARGET_RATIO and selector[1] <= TARGET_P95_MS
+            if selector[1] > TARGET_P95_MS:
+                missed.append(f"{kind}: selector p95 {selector[1]:.1f} ms > {TARGET_P95_MS:g} ms")
+            if ratio > TARGET_RATIO:
+                missed.append(f"{kind}: selector p95 is {ratio:.2f}× raw SQL > {TARGET_RATIO:g}×")
             print(f"{kind:<20} {' / '.join(f'{v:6.2f}' for v in selector):>30} "
                   f"{' / '.join(f'{v:6.2f}' for v in raw):>30} {ratio:>9.2f}×")
         print()
-        print(f"targets: selector p95 ≤ {TARGET_RATIO:g}× raw SQL p95 and ≤ {TARGET_P95_MS:g} ms: "
-              f"{'met' if ok else 'NOT met'}")
+        print(f"targets: selector p95 ≤ {TARGET_P95_MS:g} ms and ≤ {TARGET_RATIO:g}× raw SQL p95: "
+              + ("all met" if not missed else "missed:\n  " + "\n  ".join(missed)))
+        ok = not missed
         if not args.keep:
             connection.close()
             drop_database(server_url)

@@ -65,7 +65,7 @@ def wait_for_port(port: int, *, timeout: float, process: subprocess.Popen | None
     raise ServiceError(f"{what} did not accept connections on {LOCALHOST}:{port} within {timeout:.0f}s")
 
 
-def _stop_process(process: subprocess.Popen | None, *, timeout: float = 10) -> None:
+def stop_process(process: subprocess.Popen | None, *, timeout: float = 10) -> None:
     if process is None or process.poll() is not None:
         return
     process.send_signal(signal.SIGTERM)
@@ -272,7 +272,7 @@ class Redis:
         return self
 
     def stop(self) -> None:
-        _stop_process(self._process)
+        stop_process(self._process)
 
 
 # --------------------------------------------------------------------------- Kafka protocol
@@ -316,7 +316,7 @@ class Kafka:
         return self
 
     def stop(self) -> None:
-        _stop_process(self._process)
+        stop_process(self._process)
 
     @property
     def running(self) -> bool:

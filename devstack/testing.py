@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
+from contextlib import contextmanager
+from pathlib import Path
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+from .services import LOCALHOST, ServiceError, free_port, stop_process, wait_for_port
+
+BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def wait_until(predicate, *, timeout: float = 30, interval: float = 0.1, message: str = "condition"):
@@ -46,3 +54,28 @@ def read_topic(bootstrap_servers: str, topic: str, *, until=None, timeout: float
         return messages
     finally:
         consumer.close()
+
+
+@contextmanager
+def uvicorn_server(env: dict[str, str], folder: Path):
+    """The project's ASGI application (Django, /mcp, /ws/tasks/) under uvicorn on a free
+    127.0.0.1 port, with `env` (point DATABASE_URL at the test database).  Yields the
+    process with `.url` and `.log_path`; stops it on exit."""
+    port = free_port()
+    log_path = folder / "uvicorn.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "todo_project.asgi:application", "--host", LOCALHOST,
+             "--port", str(port), "--log-level", "warning"],
+            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        try:
+            wait_for_port(port, timeout=30, process=process, what="uvicorn")
+        except ServiceError as exc:
+            raise RuntimeError(f"{exc}:\n{log_path.read_text()}") from None
+        process.url = f"http://{LOCALHOST}:{port}"
+        process.log_path = log_path
+        yield process
+    finally:
+        stop_process(process)

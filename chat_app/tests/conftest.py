@@ -15,6 +15,8 @@ from asgiref.sync import async_to_sync
 from django.db import connection
 
 from chat_app.mcp_server import build_server
+from devstack.services import stop_process
+from devstack.testing import uvicorn_server
 from chat_app.services import chat_send
 from chat_app.toolbox import result_as_dict
 
@@ -88,12 +90,6 @@ def _database_url() -> str:
             f"{settings_dict['NAME']}")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="package")
 def asgi_server_process(django_db_setup, tmp_path_factory):
     """The project's ASGI application (Django + /mcp) under uvicorn on a free local port, on the
@@ -101,35 +97,8 @@ def asgi_server_process(django_db_setup, tmp_path_factory):
     `asgi_server`, which commits their data."""
     folder = tmp_path_factory.mktemp("asgi")
     env = _child_env({**os.environ, "DATABASE_URL": _database_url(), "PYTHONUNBUFFERED": "1"}, folder)
-    port = free_port()
-    log_path = folder / "uvicorn.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "todo_project.asgi:application", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning"],
-            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"uvicorn exited early:\n{log_path.read_text()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(f"uvicorn did not listen:\n{log_path.read_text()}") from None
-            time.sleep(0.1)
-    process.url = f"http://127.0.0.1:{port}"
-    process.log_path = log_path
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    with uvicorn_server(env, folder) as process:
+        yield process
 
 
 @pytest.fixture
@@ -160,12 +129,7 @@ def chat_worker_process(django_db_setup, tmp_path_factory):
             raise RuntimeError(f"celery worker did not start:\n{log_path.read_text()}")
     process.log_path = log_path
     yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_process(process, timeout=20)
 
 
 @pytest.fixture

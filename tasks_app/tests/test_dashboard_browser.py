@@ -8,9 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -21,21 +18,15 @@ from django.db import connection
 from django.test import Client
 from playwright.sync_api import expect, sync_playwright
 
+from devstack.testing import uvicorn_server
 from tasks_app.models import Task
 from tasks_app.services import api_token_issue
 from workers.tasks import scan_reminders
 
-BASE_DIR = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
 LIVE = 2_000  # ms: a change made elsewhere shows on every open page of its user within this
 JOB = 10_000  # ms: upper bound for a worker job (recurrence, reminder scan) and its push
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -46,48 +37,8 @@ def web_server(django_db_setup, tmp_path_factory):
     env = {key: value for key, value in env.items() if not key.startswith("OPENAI_")}
     db = connection.settings_dict
     env["DATABASE_URL"] = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    port = _free_port()
-    log_path = folder / "uvicorn.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "todo_project.asgi:application", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning"],
-            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"uvicorn exited early:\n{log_path.read_text()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(f"uvicorn did not listen:\n{log_path.read_text()}") from None
-            time.sleep(0.1)
-    process.url = f"http://127.0.0.1:{port}"
-    process.log_path = log_path
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-@pytest.fixture
-def browser_home(tmp_path, monkeypatch) -> Path:
-    """Chromium and the Playwright driver write only under a temporary home."""
-    home = tmp_path / "browser-home"
-    for key, folder in (("HOME", ""), ("XDG_CONFIG_HOME", ".config"), ("XDG_CACHE_HOME", ".cache"),
-                        ("XDG_DATA_HOME", ".local/share"), ("XDG_RUNTIME_DIR", "runtime")):
-        path = home / folder
-        path.mkdir(parents=True, exist_ok=True)
-        monkeypatch.setenv(key, str(path))
-    os.chmod(home / "runtime", 0o700)
-    return home
+    with uvicorn_server(env, folder) as process:
+        yield process
 
 
 def session_cookie(user, url: str) -> dict:
