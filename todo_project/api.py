@@ -20,21 +20,23 @@ api.add_router("/", tasks_router)
 api.add_router("/", chat_router)
 
 
-def validation_error_detail(exc: ValidationError) -> list[dict]:
+def validation_error_detail(exc: ValidationError, source: str = "body") -> list[dict]:
     """Django ValidationError in the shape ninja uses for schema errors, so
     clients read every 422 the same way: [{"loc": [...], "msg": ..., "type": ...}]."""
     if hasattr(exc, "error_dict"):
         return [
-            {"loc": ["body", field], "msg": message, "type": "value_error"}
+            {"loc": [source, field], "msg": message, "type": "value_error"}
             for field, messages in exc.message_dict.items()
             for message in messages
         ]
-    return [{"loc": ["body"], "msg": message, "type": "value_error"} for message in exc.messages]
+    return [{"loc": [source], "msg": message, "type": "value_error"} for message in exc.messages]
 
 
 @api.exception_handler(ValidationError)
 def on_validation_error(request, exc: ValidationError):
-    return api.create_response(request, {"detail": validation_error_detail(exc)}, status=422)
+    # Reads (GET) take their parameters from the query string, writes from the body.
+    source = "query" if request.method in ("GET", "HEAD") else "body"
+    return api.create_response(request, {"detail": validation_error_detail(exc, source)}, status=422)
 
 
 @api.exception_handler(ObjectDoesNotExist)
