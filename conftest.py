@@ -115,8 +115,17 @@ class CeleryProcesses:
                     self.kill(process)
 
 
+def purge_celery_queues() -> None:
+    """Drop jobs queued by earlier tests (every write queues some, and most tests run no
+    worker): a worker started now must not spend its first seconds on another test's backlog."""
+    from todo_project.celery import app
+
+    app.control.purge()
+
+
 @pytest.fixture
 def celery_processes(transactional_db, service_env, tmp_path):
+    purge_celery_queues()
     processes = CeleryProcesses({**service_env, "WORKER_METRICS_PORT": "0"}, tmp_path)
     yield processes
     processes.stop_all()

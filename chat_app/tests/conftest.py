@@ -15,6 +15,7 @@ from asgiref.sync import async_to_sync
 from django.db import connection
 
 from chat_app.mcp_server import build_server
+from conftest import purge_celery_queues
 from devstack.services import stop_process
 from devstack.testing import uvicorn_server
 from chat_app.services import chat_send
@@ -113,6 +114,7 @@ def chat_worker_process(django_db_setup, tmp_path_factory):
     Package scope: it is stopped when the chat tests end, before other apps' tests start their own."""
     from todo_project.celery import app
 
+    purge_celery_queues()
     folder = tmp_path_factory.mktemp("worker")
     env = _child_env({**os.environ, "DATABASE_URL": _database_url(), "PYTHONUNBUFFERED": "1"}, folder)
     log_path = folder / "worker.log"
