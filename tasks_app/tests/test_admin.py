@@ -55,7 +55,6 @@ def test_complete_action_uses_the_service(operator_client, alice):
 
 
 def test_event_records_are_browsable_and_filterable(operator_client, alice):
-    from datetime import timedelta
 
     from django.utils import timezone
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from .deploy_support import (
-    BASE_DIR, CHART_DIR, ENV_VALUES_FILES, KUBERNETES_VERSION, NAMESPACE, RELEASE, SECRET_KEYS, by_kind,
+    BASE_DIR, CHART_DIR, ENV_VALUES_FILES, KUBERNETES_VERSION, RELEASE, SECRET_KEYS, by_kind,
     container_env, env_values, objects, one, pod_spec, render,
 )
 

@@ -3,7 +3,6 @@
 import json
 from datetime import timedelta
 
-import pytest
 from django.conf import settings
 from django.utils import timezone
 
