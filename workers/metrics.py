@@ -23,7 +23,8 @@ logger = logging.getLogger(__name__)
 
 REDIS_KEY = "todo:metrics"
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-CELERY_QUEUE = "celery"
+# The Celery queues (settings.CELERY_TASK_QUEUES): ordinary jobs, and live pushes.
+CELERY_QUEUES = ("celery", "live")
 
 _client: redis.Redis | None = None
 
@@ -102,7 +103,7 @@ class TodoCollector:
     def _from_redis(self):
         try:
             raw = {key.decode(): value.decode() for key, value in _redis().hgetall(REDIS_KEY).items()}
-            queue_length = _redis().llen(CELERY_QUEUE)
+            queue_lengths = {name: _redis().llen(name) for name in CELERY_QUEUES}
         except redis.RedisError:
             logger.warning("worker metrics unavailable", exc_info=True)
             return
@@ -112,7 +113,7 @@ class TodoCollector:
         tasks = CounterMetricFamily("todo_celery_tasks", "Celery jobs run, by outcome", labels=["task", "state"])
         last_scan = GaugeMetricFamily("todo_reminder_scan_last_success_timestamp_seconds",
                                       "Unix time of the last completed reminder scan")
-        queue = GaugeMetricFamily("todo_celery_queue_length", "Jobs waiting in the Celery queue", labels=["queue"])
+        queue = GaugeMetricFamily("todo_celery_queue_length", "Jobs waiting in each Celery queue", labels=["queue"])
         durations: dict[str, dict] = defaultdict(lambda: {"sum": 0.0, "count": 0, "buckets": {}})
         failures.add_metric([], float(raw.get("publish_failures", 0)))
         for key, value in raw.items():
@@ -131,7 +132,8 @@ class TodoCollector:
                 durations[name]["buckets"][float(bound)] = int(value)
         if "reminder_scan_last_success" in raw:
             last_scan.add_metric([], float(raw["reminder_scan_last_success"]))
-        queue.add_metric([CELERY_QUEUE], queue_length)
+        for name, length in queue_lengths.items():
+            queue.add_metric([name], length)
         histogram = HistogramMetricFamily("todo_celery_task_duration_seconds", "Celery job run time",
                                           labels=["task"])
         for name, data in durations.items():
