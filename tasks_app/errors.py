@@ -1,0 +1,33 @@
+"""One meaning for a domain error, whichever surface reports it.
+
+Services and selectors raise Django's ValidationError (a message per field) and a
+model's DoesNotExist (missing, or another user's: the two read the same).  The REST
+exception handlers (todo_project.api) and the MCP tools (chat_app.mcp_server) both
+turn them into words here, so a client hears the same thing through either door.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+
+
+def field_errors(exc: ValidationError) -> list[tuple[str | None, str]]:
+    """(field, message) pairs; field is None for an error not tied to one field."""
+    if hasattr(exc, "error_dict"):
+        return [(field, message) for field, messages in exc.message_dict.items() for message in messages]
+    return [(None, message) for message in exc.messages]
+
+
+def not_found_message(exc: ObjectDoesNotExist) -> str:
+    """"task not found" for Task.DoesNotExist; existence of another user's object is not revealed."""
+    model = type(exc).__qualname__.split(".")[0]
+    return f"{model.lower() if model != 'ObjectDoesNotExist' else 'object'} not found"
+
+
+def error_message(exc: Exception) -> str:
+    """One line for a person: "title: must not be empty; priority: 'P9' is not one of P1, P2, P3, P4"."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{field}: {message}" if field else message for field, message in field_errors(exc))
+    if isinstance(exc, ObjectDoesNotExist):
+        return not_found_message(exc)
+    return str(exc)
