@@ -42,7 +42,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def start_services(root: Path):
-    from devstack.services import Stack
+    from devstack.servers import Stack
 
     stack = Stack(root, durable=False)
     env = stack.start(os.environ)

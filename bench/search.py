@@ -4,7 +4,7 @@
     .venv/bin/python bench/search.py --tasks 100000 --users 100    # quicker
 
 Uses DATABASE_URL when set, otherwise starts the embedded PostgreSQL
-(devstack.services.Postgres) in a temporary folder, removed at the end.  Either
+(devstack.servers.Postgres) in a temporary folder, removed at the end.  Either
 way the tasks go into a fresh database `todo_search_bench` on that server,
 migrated like the real one (triggers, indexes and all) and dropped at the end
 unless --keep (then --reuse measures it again without seeding).
@@ -269,7 +269,7 @@ def main() -> int:
     server_url = os.environ.get("DATABASE_URL")
     try:
         if not server_url:
-            from devstack.services import Postgres
+            from devstack.servers import Postgres
 
             if args.keep or args.reuse:
                 parser.error("--keep/--reuse need DATABASE_URL (the embedded server is thrown away)")

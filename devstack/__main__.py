@@ -20,7 +20,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .services import LOCALHOST, ServiceError, Stack, port_is_free, wait_for_port
+from .servers import LOCALHOST, ServiceError, Stack, port_is_free, wait_for_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

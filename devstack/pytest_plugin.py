@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .services import Stack
+from .servers import Stack
 
 _stack: Stack | None = None
 _root: Path | None = None

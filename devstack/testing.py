@@ -11,7 +11,7 @@ from pathlib import Path
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-from .services import LOCALHOST, ServiceError, free_port, stop_process, wait_for_port
+from .servers import LOCALHOST, ServiceError, free_port, stop_process, wait_for_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

@@ -75,7 +75,7 @@ class Task(models.Model):
             # without visiting the other users' rows that contain the word.
             GinIndex(fields=["user", "search_vector"], name="task_user_search"),
             # The reminder scan: `remind_at <= now() AND reminder_sent_at IS NULL AND NOT completed`
-            # (workers.reminders).  Partial, so its size and cost follow the reminders still to
+            # (tasks_app.services.reminders_claim_due).  Partial, so its size and cost follow the reminders still to
             # send, not the table.
             models.Index(
                 fields=["remind_at"],

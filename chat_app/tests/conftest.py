@@ -16,7 +16,7 @@ from django.db import connection
 
 from chat_app.mcp_server import build_server
 from conftest import purge_celery_queues
-from devstack.services import stop_process
+from devstack.servers import stop_process
 from devstack.testing import uvicorn_server
 from chat_app.services import chat_send
 from chat_app.toolbox import result_as_dict

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.services import free_port
+from devstack.servers import free_port
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 SERVICE_URLS = ("DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS")

@@ -22,7 +22,7 @@ def test_healthz_is_degraded_but_serving_when_no_worker_answers(client):
 
 @pytest.mark.django_db
 def test_healthz_reports_an_unreachable_broker(client, settings):
-    from devstack.services import free_port
+    from devstack.servers import free_port
 
     settings.KAFKA_BOOTSTRAP_SERVERS = f"127.0.0.1:{free_port()}"
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"

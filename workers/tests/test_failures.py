@@ -18,7 +18,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from devstack.services import Kafka
+from devstack.servers import Kafka
 from devstack.testing import read_topic, wait_until
 from tasks_app import services
 from tasks_app.models import OutboxEvent, Task

@@ -5,7 +5,7 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from devstack.services import free_port
+from devstack.servers import free_port
 from devstack.testing import wait_until
 from tasks_app import services
 from tasks_app.models import OutboxEvent
