@@ -33,7 +33,7 @@ def bob(django_user_model):
 
 
 def _api_client(user) -> Client:
-    from tasks_app.services import api_token_issue
+    from tasks_app.accounts import api_token_issue
 
     return Client(headers={"Authorization": f"Bearer {api_token_issue(user=user)}"})
 

@@ -16,10 +16,10 @@ import asyncio
 import json
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.db import close_old_connections
-from django.http.request import split_domain_port, validate_host
 from mcp.server.transport_security import TransportSecuritySettings
+
+from todo_project.origins import host_allowed
 
 from .mcp_server import build_server
 
@@ -34,8 +34,8 @@ class McpMount:
             streamable_http_path=MCP_PATH,
             stateless_http=True,
             json_response=True,
-            # Host checking is done against Django's ALLOWED_HOSTS below; the SDK's own check
-            # knows only localhost.  The Bearer token already keeps DNS-rebinding pages out.
+            # The Host is checked against Django's ALLOWED_HOSTS (todo_project.origins); the SDK's own
+            # check knows only localhost.  The Bearer token already keeps DNS-rebinding pages out.
             transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         )
         self._running: asyncio.Future | None = None
@@ -50,7 +50,7 @@ class McpMount:
             await self.app(scope, receive, send)
 
     async def _serve_mcp(self, scope, receive, send):
-        if not _host_allowed(scope):
+        if not host_allowed(scope):
             await _plain_response(send, 400, {"error": "invalid_host", "error_description": "Host not allowed"})
             return
         await self._ensure_running()
@@ -93,15 +93,6 @@ class McpMount:
 
 def with_mcp(app) -> McpMount:
     return McpMount(app)
-
-
-def _host_allowed(scope) -> bool:
-    host = next((value.decode("latin-1") for name, value in scope["headers"] if name == b"host"), "")
-    domain, _port = split_domain_port(host)
-    allowed = settings.ALLOWED_HOSTS
-    if settings.DEBUG and not allowed:
-        allowed = [".localhost", "127.0.0.1", "[::1]"]
-    return bool(domain) and validate_host(domain, allowed)
 
 
 async def _plain_response(send, status: int, body: dict):

@@ -29,7 +29,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field, create_model
 
-from tasks_app import schemas, selectors, services
+from tasks_app import accounts, schemas, selectors, services
 from tasks_app.models import MAX_REMINDER_MINUTES, TITLE_MAX_LENGTH
 
 T = TypeVar("T")
@@ -107,7 +107,7 @@ class ApiTokenVerifier:
     """Bearer tokens of /mcp are the REST API's tokens (`manage.py issue_token`, POST /api/auth/token)."""
 
     async def verify_token(self, token: str) -> AccessToken | None:
-        user = await sync_to_async(services.api_token_authenticate, thread_sensitive=True)(token)
+        user = await sync_to_async(accounts.api_token_authenticate, thread_sensitive=True)(token)
         if user is None:
             return None
         return AccessToken(token=token, client_id="api-token", subject=str(user.pk), scopes=[])

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from tasks_app.services import user_timezone
+from tasks_app.cleaning import user_timezone
 
 from . import selectors
 from .assistant import Memory, OfflineAssistant

@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from tasks_app import selectors as task_selectors
-from tasks_app.services import user_timezone
+from tasks_app.cleaning import user_timezone
 
 from . import selectors, services
 from .models import MESSAGE_MAX_LENGTH, Conversation

@@ -1,11 +1,30 @@
+"""The REST endpoints of tasks, tags, notifications and sign-in (django-ninja routers).
+
+Each endpoint is a thin door: it reads the request, calls a service, selector or
+accounts function with the authenticated user, and returns a schema.  Domain errors
+(ValidationError, DoesNotExist) become HTTP responses once, in todo_project.api.
+"""
+
 from django.contrib.auth import authenticate
 from ninja import Query, Router, Status
 from ninja.errors import HttpError
 
-from . import selectors, services
+from . import accounts, selectors, services
 from .models import Task
-from .schemas import (CredentialsIn, NotificationListQuery, NotificationOut, TagOut, TagRenameIn, TaskCreateIn,
-                      TaskListQuery, TaskOut, TaskPageOut, TaskUpdateIn, TokenOut, UserOut)
+from .schemas import (
+    CredentialsIn,
+    NotificationListQuery,
+    NotificationOut,
+    TagOut,
+    TagRenameIn,
+    TaskCreateIn,
+    TaskListQuery,
+    TaskOut,
+    TaskPageOut,
+    TaskUpdateIn,
+    TokenOut,
+    UserOut,
+)
 
 auth_router = Router(tags=["auth"])
 router = Router(tags=["tasks"])
@@ -14,10 +33,10 @@ router = Router(tags=["tasks"])
 @auth_router.post("/register", response={201: UserOut}, auth=None)
 def register(request, payload: CredentialsIn):
     try:
-        user = services.user_register(username=payload.username, password=payload.password)
+        user = accounts.user_register(username=payload.username, password=payload.password)
     except PermissionError as exc:
         raise HttpError(403, str(exc)) from None
-    except services.UsernameTaken as exc:
+    except accounts.UsernameTaken as exc:
         raise HttpError(409, str(exc)) from None
     return Status(201, user)
 
@@ -27,7 +46,7 @@ def issue_token(request, payload: CredentialsIn):
     user = authenticate(request, username=payload.username, password=payload.password)
     if user is None:
         raise HttpError(401, "wrong username or password")
-    return {"token": services.api_token_issue(user=user, name="api")}
+    return {"token": accounts.api_token_issue(user=user, name="api")}
 
 
 def _task(request, task_id: int) -> Task:

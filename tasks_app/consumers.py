@@ -1,13 +1,14 @@
 """The live-updates WebSocket at /ws/tasks/ (routed in tasks_app/routing.py).
 
 Authentication (`user_required`, in front of the consumer): `?token=<API token>`
-when given (any client), otherwise the Django session (the dashboard page), which
-counts only when the Origin header names one of ALLOWED_HOSTS, so that another
-site cannot open a socket with a visitor's cookies.  The user comes from those
-alone: a connection joins its own user's group and nothing else.  A connection
-without a user is accepted and closed at once with code 4401, which a page can
-tell apart from a network failure (log in again rather than reconnect); it
-never reaches the consumer, so it costs no channel-layer (Redis) work.
+when given (any client), otherwise the Django session (the dashboard page),
+which counts only when the Origin header names one of ALLOWED_HOSTS
+(todo_project.origins), so that another site cannot open a socket with a
+visitor's cookies.  The user comes from those alone: a connection joins its own
+user's group and nothing else.  A connection without a user is accepted and
+closed at once with code 4401, which a page can tell apart from a network
+failure (log in again rather than reconnect); it never reaches the consumer, so
+it costs no channel-layer (Redis) work.
 
 Server to client only: each message is one `tasks_app.live.live_message` as JSON.
 """
@@ -16,15 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.conf import settings
-from django.http.request import split_domain_port, validate_host
 from redis.exceptions import RedisError
 
-from . import live, services
+from todo_project.origins import origin_allowed
+
+from . import accounts, live
 
 logger = logging.getLogger(__name__)
 
@@ -54,21 +55,11 @@ async def authenticated_user(scope):
     tokens = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
     if tokens is not None:
         # An explicit token decides alone: a wrong one is refused even beside a session.
-        return await database_sync_to_async(services.api_token_authenticate)(tokens[0])
+        return await database_sync_to_async(accounts.api_token_authenticate)(tokens[0])
     user = scope.get("user")  # from the session (channels.auth.AuthMiddleware)
-    if user is not None and user.is_authenticated and _origin_allowed(scope):
+    if user is not None and user.is_authenticated and origin_allowed(scope):
         return user
     return None
-
-
-def _origin_allowed(scope) -> bool:
-    """Whether the Origin header names one of ALLOWED_HOSTS (Channels' AllowedHostsOriginValidator rule)."""
-    origin = next((value.decode("latin-1") for name, value in scope.get("headers", []) if name == b"origin"), "")
-    domain, _port = split_domain_port(urlparse(origin).netloc)
-    allowed = settings.ALLOWED_HOSTS
-    if settings.DEBUG and not allowed:
-        allowed = [".localhost", "127.0.0.1", "[::1]"]
-    return bool(domain) and validate_host(domain, allowed)
 
 
 class TaskUpdatesConsumer(AsyncJsonWebsocketConsumer):

@@ -1,14 +1,20 @@
-"""Domain events as CloudEvents 1.0 (structured JSON), written to the outbox.
+"""Domain events as CloudEvents 1.0 (structured JSON), written to the outbox, and the
+task's public shape they carry.
 
-The schema is documented in docs/events.md and docs/events.schema.json.
+TASK_FIELDS is that shape, defined once: the events' task snapshot is built from it
+here, and the REST/MCP output schema (tasks_app.schemas.TaskOut) is derived from it,
+so a new field is added in one place.  The schema is documented in docs/events.md
+and docs/events.schema.json.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.utils import timezone
 
@@ -37,29 +43,49 @@ TOPIC_BY_TYPE = {
 }
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+@dataclass(frozen=True)
+class TaskField:
+    """One field of the task's public shape; `in_api` False for the links that events carry
+    (whose task, which occurrence it follows) but the REST API does not show."""
+
+    name: str
+    type: Any
+    in_api: bool = True
+
+
+# In the order events and the REST API list them.
+TASK_FIELDS = (
+    TaskField("id", int),
+    TaskField("user_id", int, in_api=False),
+    TaskField("title", str),
+    TaskField("description", str),
+    TaskField("priority", str),
+    TaskField("tags", list[str]),
+    TaskField("due_at", datetime | None),
+    TaskField("completed", bool),
+    TaskField("completed_at", datetime | None),
+    TaskField("recurrence", str | None),
+    TaskField("reminder_minutes_before", int | None),
+    TaskField("reminder_sent_at", datetime | None),
+    TaskField("previous_occurrence_id", int | None, in_api=False),
+    TaskField("created_at", datetime),
+    TaskField("updated_at", datetime),
+)
+
+
+def task_tag_names(task: Task) -> list[str]:
+    """The task's tag names as every surface lists them: by name, ignoring case."""
+    return sorted((tag.name for tag in task.tags.all()), key=str.casefold)
 
 
 def task_snapshot(task: Task) -> dict[str, Any]:
-    """The task as events and live views carry it (the REST shape plus user_id)."""
-    return {
-        "id": task.pk,
-        "user_id": task.user_id,
-        "title": task.title,
-        "description": task.description,
-        "priority": task.priority,
-        "tags": sorted((tag.name for tag in task.tags.all()), key=str.casefold),
-        "due_at": _iso(task.due_at),
-        "completed": task.completed,
-        "completed_at": _iso(task.completed_at),
-        "recurrence": task.recurrence,
-        "reminder_minutes_before": task.reminder_minutes_before,
-        "reminder_sent_at": _iso(task.reminder_sent_at),
-        "previous_occurrence_id": task.previous_occurrence_id,
-        "created_at": _iso(task.created_at),
-        "updated_at": _iso(task.updated_at),
-    }
+    """The task as events and live views carry it (the REST shape plus user_id and
+    previous_occurrence_id), date-times as ISO 8601 text."""
+    snapshot = {}
+    for field in TASK_FIELDS:
+        value = task_tag_names(task) if field.name == "tags" else getattr(task, field.name)
+        snapshot[field.name] = value.isoformat() if isinstance(value, datetime) else value
+    return snapshot
 
 
 def record(event_type: str, task: Task, *, snapshot: dict[str, Any] | None = None, **extra: Any) -> OutboxEvent:
@@ -108,3 +134,16 @@ def live_update(*, event_id: str, event_type: str, task_id: int | None, user_id:
         "task": None if event_type == TASK_DELETED else data["task"],
         "changed": sorted(data.get("changes", {})),
     }
+
+
+def kafka_messages(*, event_id: str, event_type: str, topic: str, key: str, user_id: int | None,
+                   task_id: int | None, payload_text: str) -> list[tuple[str, bytes, bytes, dict[str, str]]]:
+    """The Kafka messages of one outbox event, each (topic, key, value, headers): the CloudEvent
+    on its own topic, byte for byte as stored, and its compact `live_update` on task-updates;
+    both keyed by the task, with the CloudEvents Kafka-binding headers ce_id and ce_type."""
+    headers = {"ce_id": str(event_id), "ce_type": event_type}
+    live = live_update(event_id=event_id, event_type=event_type, task_id=task_id, user_id=user_id,
+                       payload=orjson.loads(payload_text))
+    key_bytes = key.encode()
+    return [(topic, key_bytes, payload_text.encode(), headers),
+            (TOPIC_TASK_UPDATES, key_bytes, orjson.dumps(live), headers)]

@@ -1,7 +1,9 @@
+"""The sign-up form: a page's view of tasks_app.accounts.user_register and its errors."""
+
 from django import forms
 from django.core.exceptions import ValidationError
 
-from . import services
+from . import accounts
 
 
 class SignupForm(forms.Form):
@@ -11,9 +13,9 @@ class SignupForm(forms.Form):
     def register(self):
         """The new user, or None with the service's errors added to this form."""
         try:
-            return services.user_register(username=self.cleaned_data["username"],
+            return accounts.user_register(username=self.cleaned_data["username"],
                                           password=self.cleaned_data["password"])
-        except services.UsernameTaken as exc:
+        except accounts.UsernameTaken as exc:
             self.add_error("username", str(exc))
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():

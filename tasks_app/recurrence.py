@@ -5,7 +5,7 @@ Pure functions, no database: what a rule means is decided here only.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 
 from dateutil.rrule import rrule, rrulestr
 
@@ -78,3 +78,14 @@ def _until_in_utc(value: str) -> str:
 
 def parse_rrule(rule: str, dtstart: datetime) -> rrule:
     return rrulestr(rule, dtstart=dtstart)
+
+
+def next_occurrence(rule: str, *, start: datetime, now: datetime, zone: tzinfo) -> datetime | None:
+    """The first occurrence of `rule` after both `start` and `now`, in UTC; None once the rule has ended.
+
+    The rule is laid out from `start` in `zone` (the user's), so that a 09:00 meeting stays
+    at 09:00 across daylight-saving changes; occurrences already past are skipped.
+    """
+    start = start.astimezone(zone)
+    following = parse_rrule(rule, start).after(max(start, now.astimezone(zone)), inc=False)
+    return following.astimezone(timezone.utc) if following else None

@@ -1,9 +1,18 @@
+"""The REST API's request and response shapes (django-ninja), also used by the MCP tools.
+
+The task's output shape is not written here: TaskOut is derived from
+tasks_app.events.TASK_FIELDS, the one definition events share.  Input schemas check
+types and bounds for the API documentation; the services and selectors clean the
+values again (tasks_app.cleaning), whichever surface they come from.
+"""
+
 from datetime import datetime
 from typing import Annotated
 
 from ninja import Field, Schema
-from pydantic import StringConstraints
+from pydantic import StringConstraints, create_model
 
+from .events import TASK_FIELDS, task_tag_names
 from .models import MAX_REMINDER_MINUTES, TITLE_MAX_LENGTH
 from .selectors import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_QUERY_LENGTH, SORTS
 
@@ -11,24 +20,17 @@ Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 Minutes = Annotated[int, Field(ge=0, le=MAX_REMINDER_MINUTES)]
 
 
-class TaskOut(Schema):
-    id: int
-    title: str
-    description: str
-    priority: str
-    tags: list[str]
-    due_at: datetime | None
-    completed: bool
-    completed_at: datetime | None
-    recurrence: str | None
-    reminder_minutes_before: int | None
-    reminder_sent_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-
+class _TaskOutResolvers(Schema):
     @staticmethod
     def resolve_tags(task) -> list[str]:
-        return sorted((tag.name for tag in task.tags.all()), key=str.casefold)
+        return task_tag_names(task)
+
+
+# The task as the REST API and the MCP tools return it: the API fields of TASK_FIELDS, in order.
+TaskOut = create_model(
+    "TaskOut", __base__=_TaskOutResolvers, __module__=__name__,
+    **{field.name: (field.type, ...) for field in TASK_FIELDS if field.in_api},
+)
 
 
 class TaskCreateIn(Schema):

@@ -1,9 +1,10 @@
-"""Every read of tasks and tags for a user.  Callers pass the user; nothing here
-takes a user id from a request.
+"""Every read of tasks, tags and notifications for a user, and the background jobs' reads.
 
-task_list is the one query surface for lists: the REST API and the chat/MCP
-tools both call it.  Bad values raise django.core.exceptions.ValidationError
-naming the parameter ({"sort": [...]}, {"cursor": [...]}), never a database error.
+Callers pass the user; nothing here takes a user id from a request.  task_list is
+the one query surface for lists: the REST API and the chat/MCP tools both call it.
+Its arguments are cleaned by the same rules as writes (tasks_app.cleaning); bad
+values raise django.core.exceptions.ValidationError naming the parameter
+({"sort": [...]}, {"cursor": [...]}), never a database error.
 """
 
 from __future__ import annotations
@@ -12,21 +13,39 @@ import base64
 import binascii
 import json
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import datetime
 from functools import reduce
 from operator import or_
 from typing import Any
 
 from django.contrib.postgres.search import SearchConfig, SearchQuery, SearchRank
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, F, FloatField, Func, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+)
 from django.db.models.functions import Cast, Lower
 from django.utils import timezone
 
-from . import services
-from .models import TAG_MAX_LENGTH, Notification, Priority, Tag, Task
+from .cleaning import (
+    clean_bool,
+    clean_datetime,
+    clean_priorities,
+    clean_tag_filter,
+    clean_text,
+    clean_whole_number,
+    distinct_tag_names,
+    user_timezone,
+)
+from .models import AuditLog, Notification, OutboxEvent, Priority, Tag, Task
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -92,25 +111,25 @@ def task_list(
     """
     query = _clean_q(q)
     sort = _clean_sort(sort, searching=query is not None)
-    limit = _clean_limit(limit)
+    limit = clean_whole_number("limit", limit, low=1, high=MAX_PAGE_SIZE)
     after = _decode_cursor(cursor, sort)
-    tz = services.user_timezone(user)
-    flags = {name: _clean_bool(name, value) for name, value in
+    tz = user_timezone(user)
+    flags = {name: clean_bool(name, value) for name, value in
              (("completed", completed), ("overdue", overdue), ("has_due", has_due))}
 
     tasks = _user_tasks(user)
     if query is not None:
         tasks = tasks.filter(search_vector=query)
     if priorities is not None:
-        tasks = tasks.filter(priority__in=_clean_priorities(priorities))
+        tasks = tasks.filter(priority__in=clean_priorities(priorities))
     if tags is not None:
-        tasks = _having_all_tags(tasks, user, _clean_tag_filter(tags))
+        tasks = _having_all_tags(tasks, user, clean_tag_filter(tags))
     if flags["completed"] is not None:
         tasks = tasks.filter(completed=flags["completed"])
     if due_before is not None:
-        tasks = tasks.filter(due_at__lt=_clean_datetime("due_before", due_before, tz))
+        tasks = tasks.filter(due_at__lt=clean_datetime("due_before", due_before, tz, dates=True))
     if due_after is not None:
-        tasks = tasks.filter(due_at__gte=_clean_datetime("due_after", due_after, tz))
+        tasks = tasks.filter(due_at__gte=clean_datetime("due_after", due_after, tz, dates=True))
     if flags["overdue"] is not None:
         is_overdue = Q(completed=False, due_at__lt=timezone.now())
         tasks = tasks.filter(is_overdue if flags["overdue"] else ~is_overdue)
@@ -146,23 +165,13 @@ def tag_get(*, user, name: str) -> Tag:
     return tag_list(user=user).get(name__iexact=name)
 
 
-# --------------------------------------------------------------------------- cleaning arguments
-
-
-def _clean_text(field: str, value: Any, *, max_length: int) -> str:
-    if not isinstance(value, str):
-        raise ValidationError({field: [f"must be text, not {type(value).__name__}"]})
-    if "\x00" in value:
-        raise ValidationError({field: ["must not contain NUL characters"]})
-    if len(value) > max_length:
-        raise ValidationError({field: [f"must be at most {max_length} characters"]})
-    return value
+# --------------------------------------------------------------------------- list arguments
 
 
 def _clean_q(q: Any) -> SearchQuery | None:
     if q is None:
         return None
-    text = _clean_text("q", q, max_length=MAX_QUERY_LENGTH).strip()
+    text = clean_text("q", q, max_length=MAX_QUERY_LENGTH).strip()
     if not text:
         return None
     return SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
@@ -178,64 +187,13 @@ def _clean_sort(sort: Any, *, searching: bool) -> str:
     return sort
 
 
-def _clean_limit(limit: Any) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
-        raise ValidationError({"limit": [f"must be a whole number from 1 to {MAX_PAGE_SIZE}"]})
-    return limit
-
-
-def _clean_bool(field: str, value: Any) -> bool | None:
-    if value is not None and not isinstance(value, bool):
-        raise ValidationError({field: ["must be true or false"]})
-    return value
-
-
-def _clean_datetime(field: str, value: Any, tz) -> datetime:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        value = datetime.combine(value, time.min)  # a day means its start
-    if not isinstance(value, datetime):
-        raise ValidationError({field: ["must be an ISO 8601 date-time"]})
-    return timezone.make_aware(value, tz) if timezone.is_naive(value) else value
-
-
-def _as_list(field: str, values: Any) -> list:
-    # A bare string is one value, not a sequence of characters.
-    if isinstance(values, str):
-        return [values]
-    if not isinstance(values, Iterable):
-        raise ValidationError({field: ["must be a list"]})
-    return list(values)
-
-
-def _clean_priorities(priorities: Any) -> list[str]:
-    cleaned = []
-    for value in _as_list("priority", priorities):
-        normalized = value.strip().upper() if isinstance(value, str) else value
-        if normalized not in Priority.values:
-            raise ValidationError({"priority": [f"{value!r} is not one of {', '.join(Priority.values)}"]})
-        cleaned.append(normalized)
-    return cleaned
-
-
-def _clean_tag_filter(tags: Any) -> list[str]:
-    names = []
-    for value in _as_list("tag", tags):
-        # Written the way tags are entered ("#work"); longer than a tag can be simply matches nothing.
-        name = _clean_text("tag", value, max_length=TAG_MAX_LENGTH + 100).strip().lstrip("#").strip()
-        if not name:
-            raise ValidationError({"tag": ["a tag name must not be empty"]})
-        names.append(name)
-    return names
-
-
 def _having_all_tags(tasks: QuerySet[Task], user, names: list[str]) -> QuerySet[Task]:
     if not names:
         return tasks
-    # Case-insensitive, as services._tags_for matches names when tagging.
+    # Case-insensitive, as services.tags_for matches names when tagging.
     matches = reduce(or_, (Q(name__iexact=name) for name in names))
     tag_ids = set(Tag.objects.filter(matches, user=user).values_list("id", flat=True))
-    wanted = {name.casefold() for name in names}
-    if len(tag_ids) < len(wanted):
+    if len(tag_ids) < len(distinct_tag_names(names)):
         return tasks.none()  # a tag the user does not have: no task carries it
     link = Task.tags.through.objects
     for tag_id in tag_ids:
@@ -339,3 +297,22 @@ def notification_list(*, user, unread_only: bool = False, limit: int = DEFAULT_P
     if unread_only:
         notifications = notifications.filter(read_at__isnull=True)
     return notifications.order_by("-created_at", "-id")[:limit]
+
+
+# --------------------------------------------------------------------------- for background jobs
+# The beat sweeper (workers.tasks.sweep_lost_jobs) re-dispatches what these find; both
+# look only at rows older than `settled_before`, so a job still on its way is left alone.
+
+
+def outbox_events_unaudited(*, settled_before: datetime, limit: int) -> list:
+    """Event ids (UUIDs) of outbox rows recorded by `settled_before` that have no AuditLog row, newest first."""
+    return list(OutboxEvent.objects.filter(created_at__lte=settled_before)
+                .exclude(event_id__in=AuditLog.objects.values("event_id"))
+                .order_by("-id").values_list("event_id", flat=True)[:limit])
+
+
+def recurring_tasks_awaiting_next(*, settled_before: datetime, limit: int) -> list[int]:
+    """Ids of recurring tasks completed by `settled_before` with no next occurrence yet, latest first."""
+    return list(Task.objects.filter(completed=True, recurrence__isnull=False, completed_at__lte=settled_before,
+                                    next_occurrence__isnull=True)
+                .order_by("-completed_at").values_list("pk", flat=True)[:limit])

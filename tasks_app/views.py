@@ -1,10 +1,13 @@
+"""The HTML pages of tasks: sign-up and the live dashboard (a shell around the REST API)."""
+
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 
-from . import selectors, services
+from . import selectors
+from .cleaning import user_timezone
 from .forms import SignupForm
 from .models import MAX_REMINDER_MINUTES, TITLE_MAX_LENGTH, Priority
 
@@ -39,7 +42,7 @@ def tasks_dashboard(request):
     /api/tasks (with the session and CSRF token), changes them through the same API and
     keeps the list current from the WebSocket at /ws/tasks/."""
     return render(request, "tasks_app/dashboard.html", {
-        "time_zone": str(services.user_timezone(request.user)),
+        "time_zone": str(user_timezone(request.user)),
         "priorities": Priority.choices,
         "sorts": DASHBOARD_SORTS,
         "page_size": selectors.DEFAULT_PAGE_SIZE,

@@ -1,11 +1,17 @@
-"""The one NinjaAPI: routers from the apps, domain errors mapped to HTTP once."""
+"""The one NinjaAPI: routers from the apps, domain errors mapped to HTTP once.
+
+The words of an error come from tasks_app.errors, which the MCP tools use too, so a
+client hears the same thing through either door; only the HTTP shape is added here.
+"""
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from ninja import NinjaAPI
 
 from chat_app.api import router as chat_router
-from tasks_app.api import auth_router, router as tasks_router
+from tasks_app.api import auth_router
+from tasks_app.api import router as tasks_router
 from tasks_app.auth import api_auth
+from tasks_app.errors import field_errors, not_found_message
 
 api = NinjaAPI(
     title="Todo AI Chatbot API",
@@ -23,13 +29,10 @@ api.add_router("/", chat_router)
 def validation_error_detail(exc: ValidationError, source: str = "body") -> list[dict]:
     """Django ValidationError in the shape ninja uses for schema errors, so
     clients read every 422 the same way: [{"loc": [...], "msg": ..., "type": ...}]."""
-    if hasattr(exc, "error_dict"):
-        return [
-            {"loc": [source, field], "msg": message, "type": "value_error"}
-            for field, messages in exc.message_dict.items()
-            for message in messages
-        ]
-    return [{"loc": [source], "msg": message, "type": "value_error"} for message in exc.messages]
+    return [
+        {"loc": [source] if field is None else [source, field], "msg": message, "type": "value_error"}
+        for field, message in field_errors(exc)
+    ]
 
 
 @api.exception_handler(ValidationError)
@@ -41,7 +44,5 @@ def on_validation_error(request, exc: ValidationError):
 
 @api.exception_handler(ObjectDoesNotExist)
 def on_not_found(request, exc: ObjectDoesNotExist):
-    # Task.DoesNotExist → "task not found"; also for another user's task, whose existence is not revealed.
-    model = type(exc).__qualname__.split(".")[0]
-    name = model.lower() if model != "ObjectDoesNotExist" else "object"
-    return api.create_response(request, {"detail": f"{name} not found"}, status=404)
+    # Also for another user's task, whose existence is not revealed.
+    return api.create_response(request, {"detail": not_found_message(exc)}, status=404)

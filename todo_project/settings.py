@@ -1,9 +1,13 @@
-"""The one settings module, driven by environment variables.
+"""The one settings module, driven by environment variables, read top to bottom by concern.
 
-Development works with no variables at all.  With DJANGO_DEBUG=false the
-process refuses to start unless DJANGO_SECRET_KEY and ALLOWED_HOSTS are given.
-Every secret can also come from a file named by `<NAME>_FILE` (Kubernetes
-secrets mounted as files).
+Development works with no variables at all.  With DJANGO_DEBUG=false the process
+refuses to start unless DJANGO_SECRET_KEY and ALLOWED_HOSTS are given.  Every
+value is defined once, by a helper that fails loudly (ImproperlyConfigured naming
+the variable) on a malformed value; every secret can also come from a file named
+by `<NAME>_FILE` (Kubernetes secrets mounted as files).  Sections: environment
+helpers · core and security · accounts · apps, middleware, templates · time and
+static files · database · Redis and live updates · Celery · Kafka and events ·
+search · chat · logging and metrics.
 """
 
 import os
@@ -11,6 +15,9 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
+
+# --------------------------------------------------------------------------- environment helpers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("DEVSTACK_DATA_DIR") or BASE_DIR / ".data")
@@ -76,6 +83,8 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+# --------------------------------------------------------------------------- core and security
+
 DEBUG = env_bool("DJANGO_DEBUG", True)
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
@@ -89,10 +98,37 @@ if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DJANGO_DEBUG=false (comma-separated host names)")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# Production hardening.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# /healthz is probed over plain HTTP inside the cluster.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --------------------------------------------------------------------------- accounts
+
 # Sign-up through the API and the web form; operators of a private instance turn it off.
 ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", True)
 # `make run` creates a demo/demo account; never outside development.
 DEMO_USER_ENABLED = DEBUG and env_bool("DEMO_USER", True)
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# --------------------------------------------------------------------------- apps, middleware, templates
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -107,6 +143,7 @@ INSTALLED_APPS = [
     "tasks_app",
     "chat_app",
     "workers",
+    "channels",  # WebSockets (live updates) on the same ASGI app: see "Redis and live updates"
 ]
 
 MIDDLEWARE = [
@@ -142,56 +179,7 @@ TEMPLATES = [
     },
 ]
 
-# --------------------------------------------------------------------------- services
-
-DATABASE_URL = env_str("DATABASE_URL")
-if not DATABASE_URL:
-    raise ImproperlyConfigured(
-        "DATABASE_URL is not set. Start the app with `make run` (it starts PostgreSQL and "
-        "writes .data/devstack.env), or set DATABASE_URL=postgresql://user:pass@host:5432/db."
-    )
-_database = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0),
-                                  conn_health_checks=True)
-if _database["ENGINE"] != "django.db.backends.postgresql":
-    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgresql://…): search and the outbox need it")
-_database["ENGINE"] = "django_prometheus.db.backends.postgresql"
-_database.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
-DATABASES = {"default": _database}
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
-REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
-KAFKA_BOOTSTRAP_SERVERS = env_str("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
-# Extra librdkafka settings for managed Kafka (SASL_SSL etc.); empty for a local broker.
-KAFKA_SECURITY_PROTOCOL = env_str("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
-KAFKA_SASL_MECHANISM = env_str("KAFKA_SASL_MECHANISM")
-KAFKA_SASL_USERNAME = env_str("KAFKA_SASL_USERNAME")
-KAFKA_SASL_PASSWORD = env_str("KAFKA_SASL_PASSWORD")
-KAFKA_TOPIC_PARTITIONS = env_int("KAFKA_TOPIC_PARTITIONS", 3, minimum=1)
-KAFKA_TOPIC_REPLICATION_FACTOR = env_int("KAFKA_TOPIC_REPLICATION_FACTOR", 1, minimum=1)
-
-# --------------------------------------------------------------------------- Celery
-
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
-CELERY_TASK_IGNORE_RESULT = True  # nothing reads results; no result backend
-CELERY_TASK_SERIALIZER = "json"
-CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_timeout": 5, "socket_connect_timeout": 5}
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
-
-# --------------------------------------------------------------------------- auth, i18n, static
-
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-]
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "login"
+# --------------------------------------------------------------------------- time and static files
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
@@ -208,22 +196,123 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# In development, WhiteNoise serves static files straight from the apps (no collectstatic).
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 
-# --------------------------------------------------------------------------- production hardening
+# --------------------------------------------------------------------------- database
 
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-# /healthz is probed over plain HTTP inside the cluster.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
-SECURE_CONTENT_TYPE_NOSNIFF = True
-X_FRAME_OPTIONS = "DENY"
+DATABASE_URL = env_str("DATABASE_URL")
+if not DATABASE_URL:
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set. Start the app with `make run` (it starts PostgreSQL and "
+        "writes .data/devstack.env), or set DATABASE_URL=postgresql://user:pass@host:5432/db."
+    )
+_database = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0),
+                                  conn_health_checks=True)
+if _database["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgresql://…): search and the outbox need it")
+_database["ENGINE"] = "django_prometheus.db.backends.postgresql"
+_database.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --------------------------------------------------------------------------- logging
+# --------------------------------------------------------------------------- Redis and live updates
+
+# Celery's broker (below), the Channels layer, the worker metrics counters and rate limits.
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+# WebSockets at /ws/tasks/ (Django Channels, served by the same uvicorn ASGI app; no daphne):
+# the worker job `workers.push_live_update` sends each event to its user's group through Redis.
+# socket_timeout: redis-py 8 reads with a 5 s timeout by default, which cuts channels_redis's
+# blocking 5 s BZPOPMIN short and tears every idle socket down (django/channels_redis#422);
+# a little longer than that wait still notices a dead connection.
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "prefix": "todo-live"},
+    },
+}
+
+# --------------------------------------------------------------------------- Celery (todo_project/celery.py reads CELERY_*)
+
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# visibility_timeout: how long an unacknowledged (late-ack) job waits before Redis redelivers it.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 600, minimum=60),
+    "socket_timeout": 5,
+    "socket_connect_timeout": 5,
+}
+CELERY_TASK_IGNORE_RESULT = True  # nothing reads results; no result backend
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = False  # set per task: only idempotent jobs ack late
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Live pushes have their own queue, so that they never wait behind a backlog of other jobs
+# (an outbox burst, a sweep after an outage).  A worker started without -Q consumes every queue
+# listed here, taking from each in turn; one started with -Q must name "live" too.
+CELERY_TASK_QUEUES = (Queue("celery", routing_key="celery"), Queue("live", routing_key="live"))
+CELERY_TASK_ROUTES = {"workers.push_live_update": {"queue": "live"}}
+
+# Beat intervals (seconds): the outbox sweeper re-sends what an after-commit dispatch lost.
+OUTBOX_SWEEP_INTERVAL = env_int("OUTBOX_SWEEP_INTERVAL", 5, minimum=1)
+REMINDER_SCAN_INTERVAL = env_int("REMINDER_SCAN_INTERVAL", 30, minimum=1)
+# Jobs (audit, recurrence) whose dispatch was lost are re-dispatched after this many seconds.
+JOB_SWEEP_INTERVAL = env_int("JOB_SWEEP_INTERVAL", 60, minimum=1)
+JOB_SWEEP_GRACE_SECONDS = env_int("JOB_SWEEP_GRACE_SECONDS", 30, minimum=0)
+CELERY_BEAT_SCHEDULE = {
+    "outbox-sweep": {"task": "workers.publish_outbox", "schedule": OUTBOX_SWEEP_INTERVAL,
+                     "options": {"expires": OUTBOX_SWEEP_INTERVAL}},
+    "reminder-scan": {"task": "workers.scan_reminders", "schedule": REMINDER_SCAN_INTERVAL,
+                      "options": {"expires": REMINDER_SCAN_INTERVAL}},
+    "job-sweep": {"task": "workers.sweep_lost_jobs", "schedule": JOB_SWEEP_INTERVAL,
+                  "options": {"expires": JOB_SWEEP_INTERVAL}},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+
+# --------------------------------------------------------------------------- Kafka and events (outbox sink)
+
+KAFKA_BOOTSTRAP_SERVERS = env_str("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+# Extra librdkafka settings for managed Kafka (SASL_SSL etc.); empty for a local broker.
+KAFKA_SECURITY_PROTOCOL = env_str("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+KAFKA_SASL_MECHANISM = env_str("KAFKA_SASL_MECHANISM")
+KAFKA_SASL_USERNAME = env_str("KAFKA_SASL_USERNAME")
+KAFKA_SASL_PASSWORD = env_str("KAFKA_SASL_PASSWORD")
+# Used when the app creates its topics (tasks_app.events.TOPICS).
+KAFKA_TOPIC_PARTITIONS = env_int("KAFKA_TOPIC_PARTITIONS", 3, minimum=1)
+KAFKA_TOPIC_REPLICATION_FACTOR = env_int("KAFKA_TOPIC_REPLICATION_FACTOR", 1, minimum=1)
+# How long the sink waits for the broker to acknowledge a batch before it gives up on this round.
+KAFKA_DELIVERY_TIMEOUT_SECONDS = env_int("KAFKA_DELIVERY_TIMEOUT_SECONDS", 10, minimum=1)
+
+# CloudEvents `source` of every event this deployment emits.
+EVENT_SOURCE = env_str("EVENT_SOURCE", "urn:todo-app:tasks")
+# Rows the Kafka sink publishes per round trip (one flush, one UPDATE).
+OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 1000, minimum=1)
+
+# --------------------------------------------------------------------------- search (tasks_app)
+
+# PostgreSQL text-search configuration for task search: stemming and stop words
+# ("english": "meetings" matches "meeting").  `migrate` writes it into the
+# database, where the search triggers and queries read it, so documents and
+# queries always agree; after changing it on an existing database run
+# `manage.py search_reindex` to apply it and recompute every task's vector.
+SEARCH_CONFIG = env_str("SEARCH_CONFIG", "english")
+if not (SEARCH_CONFIG.count(".") <= 1 and all(part.isidentifier() for part in SEARCH_CONFIG.split("."))):
+    raise ImproperlyConfigured(f"SEARCH_CONFIG={SEARCH_CONFIG!r} is not a text-search configuration name")
+
+# --------------------------------------------------------------------------- chat (chat_app)
+
+# With a key the chat runs an OpenAI Agents SDK agent over the MCP tools; without one,
+# the built-in offline assistant answers.  OPENAI_BASE_URL points at any OpenAI-compatible
+# server (Ollama, vLLM, …), used through the Chat Completions API.
+OPENAI_API_KEY = env_str("OPENAI_API_KEY")
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
+OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
+
+# --------------------------------------------------------------------------- logging and metrics
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
@@ -245,78 +334,7 @@ LOGGING = {
     },
 }
 
-# In development, WhiteNoise serves static files straight from the apps (no collectstatic).
-WHITENOISE_USE_FINDERS = DEBUG
-WHITENOISE_AUTOREFRESH = DEBUG
-
-# --------------------------------------------------------------------------- search (tasks_app, issue 3)
-
-# PostgreSQL text-search configuration for task search: stemming and stop words
-# ("english": "meetings" matches "meeting").  `migrate` writes it into the
-# database, where the search triggers and queries read it, so documents and
-# queries always agree; after changing it on an existing database run
-# `manage.py search_reindex` to apply it and recompute every task's vector.
-SEARCH_CONFIG = env_str("SEARCH_CONFIG", "english")
-if not (SEARCH_CONFIG.count(".") <= 1 and all(part.isidentifier() for part in SEARCH_CONFIG.split("."))):
-    raise ImproperlyConfigured(f"SEARCH_CONFIG={SEARCH_CONFIG!r} is not a text-search configuration name")
-
-# --------------------------------------------------------------------------- events (outbox, Kafka, jobs)
-
-# CloudEvents `source` of every event this deployment emits.
-EVENT_SOURCE = env_str("EVENT_SOURCE", "urn:todo-app:tasks")
-# Rows the Kafka sink publishes per round trip (one flush, one UPDATE).
-OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 1000, minimum=1)
-# How long the sink waits for the broker to acknowledge a batch before it gives up on this round.
-KAFKA_DELIVERY_TIMEOUT_SECONDS = env_int("KAFKA_DELIVERY_TIMEOUT_SECONDS", 10, minimum=1)
-# Beat intervals (seconds): the outbox sweeper re-sends what an after-commit dispatch lost.
-OUTBOX_SWEEP_INTERVAL = env_int("OUTBOX_SWEEP_INTERVAL", 5, minimum=1)
-REMINDER_SCAN_INTERVAL = env_int("REMINDER_SCAN_INTERVAL", 30, minimum=1)
-# Jobs (audit, recurrence) whose dispatch was lost are re-dispatched after this many seconds.
-JOB_SWEEP_INTERVAL = env_int("JOB_SWEEP_INTERVAL", 60, minimum=1)
-JOB_SWEEP_GRACE_SECONDS = env_int("JOB_SWEEP_GRACE_SECONDS", 30, minimum=0)
-# Prometheus metrics of the Celery worker (the web process serves its own on /metrics).
+# Prometheus metrics of the Celery worker (the web process serves its own on /metrics);
+# a pod sets the address to 0.0.0.0 (the Helm chart does).  Port 0 turns the endpoint off.
 WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 9808, minimum=0)
-
-CELERY_TASK_ACKS_LATE = False  # set per task: only idempotent jobs ack late
-CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env_int("CELERY_VISIBILITY_TIMEOUT", 600, minimum=60)
-CELERY_BEAT_SCHEDULE = {
-    "outbox-sweep": {"task": "workers.publish_outbox", "schedule": OUTBOX_SWEEP_INTERVAL,
-                     "options": {"expires": OUTBOX_SWEEP_INTERVAL}},
-    "reminder-scan": {"task": "workers.scan_reminders", "schedule": REMINDER_SCAN_INTERVAL,
-                      "options": {"expires": REMINDER_SCAN_INTERVAL}},
-    "job-sweep": {"task": "workers.sweep_lost_jobs", "schedule": JOB_SWEEP_INTERVAL,
-                  "options": {"expires": JOB_SWEEP_INTERVAL}},
-}
-# Where the worker serves its metrics; a pod sets 0.0.0.0 (the Helm chart does).
 WORKER_METRICS_ADDR = env_str("WORKER_METRICS_ADDR", "127.0.0.1")
-
-# --------------------------------------------------------------------------- chat (chat_app, issue 5)
-
-# With a key the chat runs an OpenAI Agents SDK agent over the MCP tools; without one,
-# the built-in offline assistant answers.  OPENAI_BASE_URL points at any OpenAI-compatible
-# server (Ollama, vLLM, …), used through the Chat Completions API.
-OPENAI_API_KEY = env_str("OPENAI_API_KEY")
-OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
-OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
-
-# --------------------------------------------------------------------------- live updates (tasks_app, issue 6)
-
-from kombu import Queue  # noqa: E402
-
-# WebSockets at /ws/tasks/ (Django Channels, served by the same uvicorn ASGI app; no daphne):
-# the worker job `workers.push_live_update` sends each event to its user's group through Redis.
-# socket_timeout: redis-py 8 reads with a 5 s timeout by default, which cuts channels_redis's
-# blocking 5 s BZPOPMIN short and tears every idle socket down (django/channels_redis#422);
-# a little longer than that wait still notices a dead connection.
-INSTALLED_APPS += ["channels"]
-CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "prefix": "todo-live"},
-    },
-}
-# Live pushes have their own Celery queue, so that they never wait behind a backlog of other jobs
-# (an outbox burst, a sweep after an outage).  A worker started without -Q consumes every queue
-# listed here, taking from each in turn; one started with -Q must name "live" too.
-CELERY_TASK_QUEUES = (Queue("celery", routing_key="celery"), Queue("live", routing_key="live"))
-CELERY_TASK_ROUTES = {"workers.push_live_update": {"queue": "live"}}

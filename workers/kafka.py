@@ -1,4 +1,8 @@
-"""Kafka client configuration shared by the sink, the topic set-up and health checks."""
+"""The Kafka client: cluster configuration (local broker or managed SASL_SSL), the idempotent
+producer the sink sends with, topic creation and the reachability check /healthz reports.
+Which topics exist and what goes on them is defined once, in tasks_app.events (TOPICS and the
+message shapes); partitions and replication come from settings.
+"""
 
 from __future__ import annotations
 

@@ -17,14 +17,18 @@ from collections import defaultdict
 import redis
 from django.conf import settings
 from django.db import connection
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
+
+from tasks_app.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
 
 REDIS_KEY = "todo:metrics"
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-# The Celery queues (settings.CELERY_TASK_QUEUES): ordinary jobs, and live pushes.
-CELERY_QUEUES = ("celery", "live")
 
 _client: redis.Redis | None = None
 
@@ -89,7 +93,7 @@ class TodoCollector:
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT count(*), GREATEST(COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(created_at)), 0), 0) "
-                    "FROM tasks_app_outboxevent WHERE published_at IS NULL"
+                    f"FROM {connection.ops.quote_name(OutboxEvent._meta.db_table)} WHERE published_at IS NULL"
                 )
                 count, age = cursor.fetchone()
         except Exception:  # the scrape reports what it can; /healthz says why the database is down
@@ -103,7 +107,8 @@ class TodoCollector:
     def _from_redis(self):
         try:
             raw = {key.decode(): value.decode() for key, value in _redis().hgetall(REDIS_KEY).items()}
-            queue_lengths = {name: _redis().llen(name) for name in CELERY_QUEUES}
+            # Every Celery queue (ordinary jobs, live pushes), each a Redis list named after it.
+            queue_lengths = {q.name: _redis().llen(q.name) for q in settings.CELERY_TASK_QUEUES}
         except redis.RedisError:
             logger.warning("worker metrics unavailable", exc_info=True)
             return

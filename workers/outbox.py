@@ -5,7 +5,8 @@ events in commit order on its partition.  Sending is pipelined: the next batch
 is read and produced while the broker acknowledges the previous ones, and rows
 are marked published as their acknowledgements arrive.  Delivery is at least
 once: a crash between the broker's acknowledgement and the UPDATE re-sends the
-same CloudEvent (same id) on the next run.
+same CloudEvent (same id) on the next run.  What is sent (topics, bodies,
+headers) is tasks_app.events' business; this module only moves rows to Kafka.
 """
 
 from __future__ import annotations
@@ -16,12 +17,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-import orjson
 from django.conf import settings
 from django.db import connection
 from django.db.models import F
 
-from tasks_app.events import TOPIC_TASK_UPDATES, live_update
+from tasks_app.events import kafka_messages
 from tasks_app.models import OutboxEvent
 
 from . import kafka, metrics
@@ -30,7 +30,8 @@ logger = logging.getLogger(__name__)
 
 # pg_try_advisory_lock key: "todo outb".
 SINK_LOCK_KEY = 0x746F646F_6F757462
-MESSAGES_PER_EVENT = 2  # its own topic, and task-updates
+# The outbox table, named through its model (quoted for the raw SQL below).
+OUTBOX_TABLE = connection.ops.quote_name(OutboxEvent._meta.db_table)
 
 _producer = None
 
@@ -76,6 +77,7 @@ class SinkResult:
 class _Round:
     """Acknowledgements of one drain, filled in by librdkafka's callbacks (run in this thread)."""
 
+    expected: dict[int, int] = field(default_factory=dict)  # event pk → messages produced
     acks: dict[int, int] = field(default_factory=dict)  # event pk → messages acknowledged
     acked: list[int] = field(default_factory=list)  # fully delivered, not yet marked
     errors: dict[int, str] = field(default_factory=dict)
@@ -88,7 +90,7 @@ class _Round:
                 return
             self.topics[topic] = self.topics.get(topic, 0) + 1
             self.acks[pk] = self.acks.get(pk, 0) + 1
-            if self.acks[pk] == MESSAGES_PER_EVENT:
+            if self.acks[pk] == self.expected[pk]:
                 self.acked.append(pk)
         return on_delivery
 
@@ -102,7 +104,7 @@ def _pending_ids(after_id: int) -> list[int]:
     # landed) PostgreSQL may sort every pending row to answer a LIMIT, so do that once,
     # on narrow rows, rather than for every batch.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id FROM tasks_app_outboxevent WHERE published_at IS NULL AND id > %s "
+        cursor.execute(f"SELECT id FROM {OUTBOX_TABLE} WHERE published_at IS NULL AND id > %s "
                        "ORDER BY id LIMIT %s", [after_id, PENDING_IDS_PER_ROUND])
         return [row[0] for row in cursor.fetchall()]
 
@@ -111,7 +113,7 @@ def _rows(ids: list[int]) -> list[tuple]:
     # The payload as text: the task-events message is sent byte for byte as stored.
     with connection.cursor() as cursor:
         cursor.execute("SELECT id, event_id::text, type, topic, key, user_id, task_id, payload::text "
-                       "FROM tasks_app_outboxevent WHERE id = ANY(%s) ORDER BY id", [ids])
+                       f"FROM {OUTBOX_TABLE} WHERE id = ANY(%s) ORDER BY id", [ids])
         return cursor.fetchall()
 
 
@@ -121,16 +123,11 @@ def _pending(after_id: int, limit: int) -> list[tuple]:
     return _rows(ids) if ids else []
 
 
-def messages(row: tuple) -> list[tuple[str, bytes, bytes, dict]]:
-    """(topic, key, value, headers) of the messages for one `_pending` row: the
-    CloudEvent on its topic, byte for byte, and its compact form on task-updates."""
-    pk, event_id, event_type, topic, key, user_id, task_id, payload_text = row
-    headers = {"ce_id": str(event_id), "ce_type": event_type}
-    live = live_update(event_id=event_id, event_type=event_type, task_id=task_id, user_id=user_id,
-                       payload=orjson.loads(payload_text))
-    key_bytes = key.encode()
-    return [(topic, key_bytes, payload_text.encode(), headers),
-            (TOPIC_TASK_UPDATES, key_bytes, orjson.dumps(live), headers)]
+def messages(row: tuple) -> list[tuple[str, bytes, bytes, dict[str, str]]]:
+    """(topic, key, value, headers) of the Kafka messages for one `_rows` row."""
+    _pk, event_id, event_type, topic, key, user_id, task_id, payload_text = row
+    return kafka_messages(event_id=event_id, event_type=event_type, topic=topic, key=key, user_id=user_id,
+                          task_id=task_id, payload_text=payload_text)
 
 
 def _produce(producer, topic: str, key: bytes, value: bytes, headers: dict, on_delivery) -> None:
@@ -163,7 +160,7 @@ class _Marker:
             while (acked := self.queue.get()) is not None:
                 with connection.cursor() as cursor:
                     # = ANY(array): one parameter, however many ids (an IN list binds one each).
-                    cursor.execute("UPDATE tasks_app_outboxevent SET published_at = clock_timestamp() "
+                    cursor.execute(f"UPDATE {OUTBOX_TABLE} SET published_at = clock_timestamp() "
                                    "WHERE id = ANY(%s) AND published_at IS NULL", [acked])
                 self.result.published += len(acked)
         except BaseException as exc:  # re-raised in the sink's thread by close()
@@ -193,7 +190,9 @@ def _drain(result: SinkResult, deadline: float) -> None:
                 if time.monotonic() >= deadline or round_.errors:
                     break
                 for row in _rows(ids[start:start + settings.OUTBOX_BATCH_SIZE]):
-                    for topic, key, value, headers in messages(row):
+                    row_messages = messages(row)
+                    round_.expected[row[0]] = len(row_messages)
+                    for topic, key, value, headers in row_messages:
                         _produce(producer, topic, key, value, headers, round_.callback(row[0], topic))
                     produced.append(row[0])
                 producer.poll(0)
@@ -201,7 +200,7 @@ def _drain(result: SinkResult, deadline: float) -> None:
             after_id = ids[-1]
         if producer.flush(settings.KAFKA_DELIVERY_TIMEOUT_SECONDS + 5):
             for pk in produced:
-                if round_.acks.get(pk, 0) < MESSAGES_PER_EVENT:
+                if round_.acks.get(pk, 0) < round_.expected[pk]:
                     round_.errors.setdefault(pk, "not acknowledged in time")
     except Exception as exc:  # broker unreachable while creating topics or the producer
         for pk in produced or [pk for pk, *_ in _pending(0, settings.OUTBOX_BATCH_SIZE)]:

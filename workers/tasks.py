@@ -14,8 +14,7 @@ from django.conf import settings
 from django.db import OperationalError
 from django.utils import timezone
 
-from tasks_app import live, services
-from tasks_app.models import OutboxEvent, Task
+from tasks_app import live, selectors, services
 
 from . import metrics, outbox
 
@@ -56,14 +55,10 @@ def sweep_lost_jobs(limit: int = 500) -> dict[str, int]:
     (Redis down at that moment, a worker killed before acking).  Both jobs are
     idempotent, so a job that was merely slow does no harm when sent again."""
     settled = timezone.now() - timezone.timedelta(seconds=settings.JOB_SWEEP_GRACE_SECONDS)
-    unaudited = (OutboxEvent.objects.filter(created_at__lte=settled)
-                 .exclude(event_id__in=services.AuditLog.objects.values("event_id"))
-                 .order_by("-id").values_list("event_id", flat=True)[:limit])
+    unaudited = selectors.outbox_events_unaudited(settled_before=settled, limit=limit)
     for event_id in unaudited:
         record_audit.delay(str(event_id))
-    unspawned = (Task.objects.filter(completed=True, recurrence__isnull=False, completed_at__lte=settled,
-                                     next_occurrence__isnull=True)
-                 .order_by("-completed_at").values_list("pk", flat=True)[:limit])
+    unspawned = selectors.recurring_tasks_awaiting_next(settled_before=settled, limit=limit)
     for task_id in unspawned:
         spawn_next_occurrence.delay(task_id)
     return {"audit": len(unaudited), "recurrence": len(unspawned)}

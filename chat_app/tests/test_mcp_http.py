@@ -6,7 +6,7 @@ from asgiref.sync import async_to_sync
 from mcp.client.streamable_http import streamable_http_client
 
 from tasks_app.models import Task
-from tasks_app.services import api_token_issue
+from tasks_app.accounts import api_token_issue
 
 from .conftest import tool_json
 

@@ -19,8 +19,8 @@ from django.test import Client
 from playwright.sync_api import expect, sync_playwright
 
 from devstack.testing import uvicorn_server
+from tasks_app.accounts import api_token_issue
 from tasks_app.models import Task
-from tasks_app.services import api_token_issue
 from workers.tasks import scan_reminders
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")

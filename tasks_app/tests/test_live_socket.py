@@ -15,7 +15,7 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from tasks_app import live, services
+from tasks_app import accounts, live, services
 from todo_project.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -62,7 +62,7 @@ def test_a_socket_with_a_bad_token_is_refused(alice):
 
 
 def test_a_token_of_a_deactivated_user_is_refused(alice):
-    token = services.api_token_issue(user=alice)
+    token = accounts.api_token_issue(user=alice)
     alice.is_active = False
     alice.save()
     assert async_to_sync(close_code)(f"{PATH}?token={token}") == 4401
@@ -84,12 +84,12 @@ def test_a_session_counts_only_from_a_page_of_this_site(alice):
 
 
 def test_other_websocket_paths_are_refused(alice):
-    token = services.api_token_issue(user=alice)
+    token = accounts.api_token_issue(user=alice)
     assert async_to_sync(close_code)(f"/ws/other/?token={token}") == "handshake refused"
 
 
 def test_each_socket_hears_only_its_own_users_events(alice, bob, celery_worker_process):
-    alice_token = services.api_token_issue(user=alice)
+    alice_token = accounts.api_token_issue(user=alice)
     bob_headers = session_headers(bob)
     create = database_sync_to_async(services.task_create)
     complete = database_sync_to_async(services.task_complete)

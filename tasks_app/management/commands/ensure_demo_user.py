@@ -1,6 +1,8 @@
+"""`manage.py ensure_demo_user`: the development login that `make run` prints (tasks_app.accounts)."""
+
 from django.core.management.base import BaseCommand, CommandError
 
-from tasks_app import services
+from tasks_app import accounts
 
 
 class Command(BaseCommand):
@@ -8,7 +10,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            user = services.demo_user_ensure()
+            user = accounts.demo_user_ensure()
         except PermissionError as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(services.api_token_issue(user=user, name="make run"))
+        self.stdout.write(accounts.api_token_issue(user=user, name="make run"))

@@ -1,7 +1,9 @@
+"""`manage.py issue_token USER`: an API token for scripts and MCP clients (tasks_app.accounts)."""
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from tasks_app import services
+from tasks_app import accounts
 
 
 class Command(BaseCommand):
@@ -16,4 +18,4 @@ class Command(BaseCommand):
             user = get_user_model().objects.get(username=username)
         except get_user_model().DoesNotExist:
             raise CommandError(f"no user named {username!r}") from None
-        self.stdout.write(services.api_token_issue(user=user, name=name))
+        self.stdout.write(accounts.api_token_issue(user=user, name=name))

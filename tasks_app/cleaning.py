@@ -1,0 +1,169 @@
+"""What a caller's raw value means: one cleaner per rule, shared by writes and reads.
+
+Services (writes) and selectors (reads) both take values from people and programs:
+titles, priorities, tag names, date-times, numbers, flags.  Each rule is written here
+once, so "#Work" names the same tag when tagging and when filtering, and a time
+without an offset is read in the user's zone everywhere.  Cleaners return the clean
+value or raise django.core.exceptions.ValidationError naming the field; callers that
+read the same rule under another parameter name pass that name as `field`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, time, tzinfo
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from .models import MAX_REMINDER_MINUTES, MAX_TAGS_PER_TASK, TAG_MAX_LENGTH, Priority
+from .recurrence import InvalidRecurrence, normalize_rrule
+
+# A tag filter longer than any tag can be is not an error: it simply matches nothing.
+# The slack keeps absurd input (a pasted paragraph) out of the query all the same.
+TAG_FILTER_MAX_LENGTH = TAG_MAX_LENGTH + 100
+
+
+def user_timezone(user) -> tzinfo:
+    """The zone in which a user's naive times and recurrences are read."""
+    return timezone.get_default_timezone()
+
+
+# --------------------------------------------------------------------------- scalars
+
+
+def clean_text(field: str, value: Any, *, max_length: int) -> str:
+    if not isinstance(value, str):
+        raise ValidationError({field: [f"must be text, not {type(value).__name__}"]})
+    if "\x00" in value:
+        raise ValidationError({field: ["must not contain NUL characters"]})
+    if len(value) > max_length:
+        raise ValidationError({field: [f"must be at most {max_length} characters"]})
+    return value
+
+
+def clean_title(title: Any) -> str:
+    if not isinstance(title, str) or not title.strip():
+        raise ValidationError({"title": ["must not be empty"]})
+    return title.strip()
+
+
+def clean_description(description: Any) -> str:
+    return (description or "").strip()
+
+
+def clean_bool(field: str, value: Any) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise ValidationError({field: ["must be true or false"]})
+    return value
+
+
+def clean_whole_number(field: str, value: Any, *, low: int, high: int, unit: str = "") -> int:
+    # bool is an int subclass, but True is not a count of anything.
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        of_unit = f" of {unit}" if unit else ""
+        raise ValidationError({field: [f"must be a whole number{of_unit} from {low} to {high}"]})
+    return value
+
+
+def clean_reminder(minutes: Any) -> int | None:
+    if minutes is None:
+        return None
+    return clean_whole_number("reminder_minutes_before", minutes, low=0, high=MAX_REMINDER_MINUTES, unit="minutes")
+
+
+def clean_recurrence(recurrence: str | None) -> str | None:
+    try:
+        return normalize_rrule(recurrence)
+    except InvalidRecurrence as exc:
+        raise ValidationError({"recurrence": [f"invalid recurrence rule: {exc}"]}) from None
+
+
+def as_list(field: str, values: Any) -> list:
+    # A bare string is one value, not a sequence of characters.
+    if isinstance(values, str):
+        return [values]
+    if not isinstance(values, Iterable):
+        raise ValidationError({field: ["must be a list"]})
+    return list(values)
+
+
+# --------------------------------------------------------------------------- priorities
+
+
+def clean_priority(priority: Any, *, field: str = "priority") -> str:
+    """"p1 " → "P1"; anything else not a Priority is an error naming the value."""
+    value = str(priority).strip().upper() if priority is not None else ""
+    if value not in Priority.values:
+        raise ValidationError({field: [f"{priority!r} is not one of {', '.join(Priority.values)}"]})
+    return value
+
+
+def clean_priorities(priorities: Any, *, field: str = "priority") -> list[str]:
+    return [clean_priority(value, field=field) for value in as_list(field, priorities)]
+
+
+# --------------------------------------------------------------------------- tag names
+
+
+def tag_name(written: str) -> str:
+    """The name a tag is stored and looked up by: "  #Work " → "Work"."""
+    return written.strip().lstrip("#").strip()
+
+
+def distinct_tag_names(names: Iterable[str]) -> list[str]:
+    """`names` without case-insensitive repeats, the first spelling winning: tag names are
+    compared by casefold, as the database's unique index on lower(name) compares them."""
+    seen: set[str] = set()
+    distinct = []
+    for name in names:
+        if name.casefold() not in seen:
+            seen.add(name.casefold())
+            distinct.append(name)
+    return distinct
+
+
+def clean_tag_names(names: Iterable[str], *, field: str = "tags") -> list[str]:
+    """Names to tag a task with: each a string that fits a tag, repeats dropped, at most
+    MAX_TAGS_PER_TASK of them."""
+    cleaned = []
+    for raw in names:
+        if not isinstance(raw, str):
+            raise ValidationError({field: [f"{raw!r} is not a string"]})
+        name = tag_name(raw)
+        if not name:
+            raise ValidationError({field: ["a tag name must not be empty"]})
+        if len(name) > TAG_MAX_LENGTH:
+            raise ValidationError({field: [f"tag {name[:20]!r}… is longer than {TAG_MAX_LENGTH} characters"]})
+        cleaned.append(name)
+    cleaned = distinct_tag_names(cleaned)
+    if len(cleaned) > MAX_TAGS_PER_TASK:
+        raise ValidationError({field: [f"at most {MAX_TAGS_PER_TASK} tags per task, got {len(cleaned)}"]})
+    return cleaned
+
+
+def clean_tag_filter(tags: Any, *, field: str = "tag") -> list[str]:
+    """Names to filter by, written the way tags are entered ("#work")."""
+    names = []
+    for value in as_list(field, tags):
+        name = tag_name(clean_text(field, value, max_length=TAG_FILTER_MAX_LENGTH))
+        if not name:
+            raise ValidationError({field: ["a tag name must not be empty"]})
+        names.append(name)
+    return names
+
+
+# --------------------------------------------------------------------------- date-times
+
+
+def clean_datetime(field: str, value: Any, zone: tzinfo, *, dates: bool = False) -> datetime:
+    """An aware date-time; one without an offset is read in `zone` (the user's).
+
+    With `dates`, a bare date means the start of that day (list filters); a due date
+    must say its time."""
+    if dates and isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime.combine(value, time.min)
+    if not isinstance(value, datetime):
+        raise ValidationError({field: ["must be an ISO 8601 date-time"]})
+    return timezone.make_aware(value, zone) if timezone.is_naive(value) else value

@@ -1,0 +1,45 @@
+"""Every write to tasks, tags, notifications and the audit trail goes through these functions.
+
+The REST API, the MCP tools, the chat assistant, the admin and the Celery jobs call
+them; none of them writes these models directly.  Bad input raises
+django.core.exceptions.ValidationError with a message per field.  One module per
+concern (tasks, tags, notifications, audit); this package re-exports their public
+names, so callers write `services.task_create(...)` wherever the function lives.
+Users and API tokens are written by tasks_app.accounts.
+"""
+
+from .audit import audit_record
+from .notifications import (
+    notification_mark_read,
+    notifications_mark_all_read,
+    reminders_claim_due,
+)
+from .tags import tag_delete, tag_rename, tags_for
+from .tasks import (
+    UPDATABLE_FIELDS,
+    next_occurrence_due,
+    task_complete,
+    task_create,
+    task_delete,
+    task_reopen,
+    task_spawn_next_occurrence,
+    task_update,
+)
+
+__all__ = [
+    "UPDATABLE_FIELDS",
+    "audit_record",
+    "next_occurrence_due",
+    "notification_mark_read",
+    "notifications_mark_all_read",
+    "reminders_claim_due",
+    "tag_delete",
+    "tag_rename",
+    "tags_for",
+    "task_complete",
+    "task_create",
+    "task_delete",
+    "task_reopen",
+    "task_spawn_next_occurrence",
+    "task_update",
+]

@@ -1,0 +1,44 @@
+"""The audit trail: one AuditLog row (and one JSON log line) per outbox event.
+
+Written by a Celery job after the change commits, from the event the change
+recorded, so the trail says exactly what consumers were told.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from django.contrib.auth import get_user_model
+
+from ..models import AuditLog, OutboxEvent
+
+User = get_user_model()
+audit_logger = logging.getLogger("todo.audit")
+
+
+def audit_record(*, event_id) -> AuditLog | None:
+    """The AuditLog row of outbox event `event_id` (a UUID), plus one JSON log line.
+
+    Idempotent: a redelivered job finds the row and writes nothing.
+    """
+    event = OutboxEvent.objects.filter(event_id=event_id).first()
+    if event is None:
+        return None
+    entry, created = AuditLog.objects.get_or_create(
+        event_id=event.event_id,
+        defaults={
+            "type": event.type,
+            "user_id": event.user_id if User.objects.filter(pk=event.user_id).exists() else None,
+            "task_id": event.task_id,
+            "data": event.payload["data"],
+            "occurred_at": event.created_at,
+        },
+    )
+    if created:
+        audit_logger.info(json.dumps({
+            "audit": True, "event_id": str(event.event_id), "type": event.type, "user_id": event.user_id,
+            "task_id": event.task_id, "time": event.created_at.isoformat(),
+            "changes": sorted(event.payload["data"].get("changes", {})),
+        }))
+    return entry

@@ -1,0 +1,95 @@
+"""Writing tags: finding or creating them for a task, renaming (and merging), deleting.
+
+A tag is the user's own and is matched in any case ("Work" and "work" are one tag,
+which a unique index on lower(name) enforces).  Renaming or deleting a tag changes
+the tag lists of many tasks at once; each of those tasks gets its own
+todo.task.updated event, so consumers see every task as it now is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import contextmanager
+
+from django.db import IntegrityError, transaction
+
+from .. import events
+from ..cleaning import clean_tag_names, tag_name
+from ..models import Tag, Task
+
+
+def tags_for(user, names: Iterable[str]) -> list[Tag]:
+    """The user's tags called `names` (cleaned), created as needed."""
+    tags = []
+    for name in clean_tag_names(names):
+        # get_or_create retries the lookup if a concurrent request created it first.
+        tag, _ = Tag.objects.get_or_create(user=user, name__iexact=name, defaults={"name": name})
+        tags.append(tag)
+    return tags
+
+
+def _tag_for_update(user, name: str) -> Tag:
+    """The user's tag called `name` (any case, '#' optional), locked; Tag.DoesNotExist if none."""
+    name = tag_name(name) if isinstance(name, str) else ""
+    return Tag.objects.select_for_update().get(user=user, name__iexact=name)
+
+
+@transaction.atomic
+def tag_rename(*, user, name: str, new_name: str) -> Tag:
+    tag = _tag_for_update(user, name)
+    clashing = Tag.objects.filter(user=user, name__iexact=tag_name(str(new_name)))
+    with _recording_tag_changes([tag.pk, *clashing.values_list("pk", flat=True)]):
+        return _tag_rename(user=user, tag=tag, new_name=new_name)
+
+
+def _tag_rename(*, user, tag: Tag, new_name: str) -> Tag:
+    """Rename the user's tag `name` to `new_name`, on all their tasks.
+
+    When they already have another tag called `new_name` in any case, the two
+    merge: its tasks and this tag's tasks end up with one tag, spelt `new_name`.
+    The tasks' search vectors follow through database triggers."""
+    [new_name] = clean_tag_names([new_name], field="name")
+    survivor = Tag.objects.select_for_update().filter(user=user, name__iexact=new_name).exclude(pk=tag.pk).first()
+    if survivor is None:
+        try:
+            with transaction.atomic():
+                Tag.objects.filter(pk=tag.pk).update(name=new_name)
+        except IntegrityError:
+            # Another request created `new_name` since the lookup above (the unique index noticed).
+            survivor = Tag.objects.select_for_update().get(user=user, name__iexact=new_name)
+        else:
+            tag.name = new_name
+            return tag
+    links = Task.tags.through.objects
+    task_ids = links.filter(tag_id=tag.pk).values_list("task_id", flat=True)
+    # A task that had both tags keeps one link (the through table's unique constraint).
+    links.bulk_create([links.model(task_id=task_id, tag_id=survivor.pk) for task_id in task_ids],
+                      ignore_conflicts=True)
+    tag.delete()
+    if survivor.name != new_name:
+        survivor.name = new_name
+        survivor.save(update_fields=["name"])
+    return survivor
+
+
+@transaction.atomic
+def tag_delete(*, user, name: str) -> None:
+    """Remove the user's tag `name` (any case) from all their tasks and delete it."""
+    tag = _tag_for_update(user, name)
+    with _recording_tag_changes([tag.pk]):
+        tag.delete()
+
+
+@contextmanager
+def _recording_tag_changes(tag_ids: list[int]):
+    """Lock the tasks carrying these tags; after the change, record a
+    todo.task.updated event for each task whose tag list changed."""
+    links = Task.tags.through.objects.filter(tag_id__in=tag_ids).values("task_id")
+    tasks = Task.objects.select_for_update().filter(pk__in=links).order_by("pk")
+    before = {task.pk: events.task_snapshot(task)["tags"] for task in tasks.prefetch_related("tags")}
+    yield
+    for task in Task.objects.filter(pk__in=list(before)).prefetch_related("tags").order_by("pk"):
+        after = events.task_snapshot(task)
+        if after["tags"] != before[task.pk]:
+            events.record(events.TASK_UPDATED, task, snapshot=after,
+                          changes={"tags": {"old": before[task.pk], "new": after["tags"]}})
