@@ -4,12 +4,14 @@ Used when OPENAI_API_KEY is set.  OPENAI_BASE_URL (any OpenAI-compatible server:
 Ollama, vLLM, …) switches to the Chat Completions API, which those servers speak;
 without it the Responses API of OpenAI itself is used.  The agent's tools are the
 MCP server's, reached through the SDK's MCP support on the same in-process,
-user-bound ToolSession the offline assistant uses.  Tracing is off: nothing is
-sent anywhere but to the model.
+user-bound ToolSession the offline assistant uses.  Earlier messages reach the
+model as its history, each with a summary of the tool calls made, so "it" can be
+resolved.  Tracing is off: nothing is sent anywhere but to the model.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -27,9 +29,12 @@ from django.conf import settings
 from openai import AsyncOpenAI
 
 from .mcp_server import SERVER_NAME
+from .models import Message
 from .toolbox import ToolSession
 
 MAX_TURNS = 12
+# Earlier messages sent along with a new one: enough for "it" and "the second one", bounded in tokens.
+HISTORY_MESSAGES = 20
 
 set_tracing_disabled(True)
 
@@ -105,3 +110,32 @@ async def agent_reply(*, tools: ToolSession, history: list[dict[str, str]], mess
         run_config=RunConfig(tracing_disabled=True, workflow_name="todo-chat"),
     )
     return str(result.final_output or "").strip()
+
+
+# --------------------------------------------------------------------------- what earlier turns leave behind
+
+
+def agent_history(messages: list[Message]) -> list[dict[str, str]]:
+    """Earlier messages as model input; what tools did is summed up so "it" can be resolved."""
+    history = []
+    for message in messages[-HISTORY_MESSAGES:]:
+        content = message.content
+        if message.role == Message.Role.ASSISTANT and message.tool_calls:
+            done = "; ".join(f"{call['name']}({json.dumps(call['arguments'], ensure_ascii=False)}) → "
+                             f"{_summary(call.get('result') or {})}" for call in message.tool_calls)
+            content = f"{content}\n\n[tools used: {done}]"
+        history.append({"role": message.role, "content": content})
+    return history
+
+
+def _summary(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"error: {result['error']}"
+    if "id" in result and "title" in result:
+        return f"task #{result['id']} “{result['title']}”" + (" (done)" if result.get("completed") else "")
+    if "items" in result:
+        shown = ", ".join(f"#{item['id']} “{item.get('title', item.get('message', ''))}”"
+                          for item in result["items"][:10])
+        return f"{result.get('count', len(result['items']))} found: {shown}"
+    # A result of another shape: a bounded slice, so one big answer cannot crowd out the history.
+    return json.dumps(result, ensure_ascii=False)[:300]

@@ -1,51 +1,15 @@
-from datetime import datetime
-from typing import Any
+"""The chat's REST endpoints: say something to the assistant, read back conversations.
 
-from ninja import Field, Query, Router, Schema
+Each endpoint is one call into chat_app.services or chat_app.selectors; the
+shapes are in chat_app.schemas, the user is the request's.
+"""
+
+from ninja import Query, Router
 
 from . import selectors, services
-from .models import MESSAGE_MAX_LENGTH
+from .schemas import ChatIn, ChatOut, ConversationDetailOut, ConversationOut
 
 router = Router(tags=["chat"])
-
-
-class ChatIn(Schema):
-    message: str = Field(..., min_length=1, max_length=MESSAGE_MAX_LENGTH, description="What the user says")
-    conversation_id: int | None = Field(None, description="Continue this conversation; omit to start a new one")
-
-
-class ToolCallOut(Schema):
-    name: str
-    arguments: dict[str, Any]
-    result: dict[str, Any] = Field(..., description="The tool's JSON result, or {\"error\": message}")
-
-
-class ChatOut(Schema):
-    conversation_id: int
-    reply: str
-    tool_calls: list[ToolCallOut]
-
-
-class ConversationOut(Schema):
-    id: int
-    title: str
-    created_at: datetime
-    updated_at: datetime
-
-
-class MessageOut(Schema):
-    role: str
-    content: str
-    tool_calls: list[ToolCallOut]
-    created_at: datetime
-
-
-class ConversationDetailOut(ConversationOut):
-    messages: list[MessageOut]
-
-    @staticmethod
-    def resolve_messages(conversation) -> list:
-        return selectors.conversation_messages(conversation=conversation)
 
 
 @router.post("/chat", response=ChatOut)

@@ -30,7 +30,9 @@ from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field, create_model
 
 from tasks_app import accounts, schemas, selectors, services
+from tasks_app.errors import error_message, not_found_message
 from tasks_app.models import MAX_REMINDER_MINUTES, TITLE_MAX_LENGTH
+from tasks_app.models import Priority as TaskPriority
 
 T = TypeVar("T")
 
@@ -45,8 +47,9 @@ INSTRUCTIONS = (
 # list_tasks answers go to a language model: a smaller default page than the REST API's.
 LIST_DEFAULT_LIMIT = 20
 
-Priority = Literal["P1", "P2", "P3", "P4"]
-SortKey = Literal["due_at", "-due_at", "priority", "-priority", "created_at", "-created_at", "title", "relevance"]
+# The vocabularies are the model's and the selectors': the tools' JSON schema lists what they accept.
+Priority = Literal[tuple(TaskPriority.values)]
+SortKey = Literal[selectors.SORTS]
 ClearableField = Literal["description", "due_at", "recurrence", "reminder_minutes_before"]
 
 TaskId = Annotated[int, Field(description="The task's id, as returned by add_task or list_tasks", ge=1)]
@@ -124,12 +127,6 @@ def _token_owner():
         raise ToolError("not authenticated") from None
 
 
-def _error_message(exc: ValidationError) -> str:
-    if hasattr(exc, "error_dict"):
-        return "; ".join(f"{field}: {message}" for field, messages in exc.message_dict.items() for message in messages)
-    return "; ".join(exc.messages)
-
-
 def _runner(resolve_user: Callable[[], Any]):
     """Run `work(user)` on Django's sync thread, mapping domain errors to MCP tool errors."""
 
@@ -138,11 +135,10 @@ def _runner(resolve_user: Callable[[], Any]):
         try:
             return work(user)
         except ValidationError as exc:
-            raise ToolError(f"invalid input: {_error_message(exc)}") from None
+            raise ToolError(f"invalid input: {error_message(exc)}") from None
         except ObjectDoesNotExist as exc:
             # A missing task and another user's task read the same: existence is not revealed.
-            model = type(exc).__qualname__.split(".")[0].lower()
-            raise ToolError(f"{model if model != 'objectdoesnotexist' else 'object'} not found") from None
+            raise ToolError(not_found_message(exc)) from None
 
     async def run(work: Callable[[Any], T]) -> T:
         return await sync_to_async(run_sync, thread_sensitive=True)(work)

@@ -1,5 +1,5 @@
-"""One chat turn: store the message, let the assistant or the agent act through the
-MCP tools, store the reply with the tool calls made.
+"""One chat turn, orchestration only: clean the message, load the conversation, let the
+offline assistant or the agent act through the MCP tools, store both messages.
 
 `chat_send` is what POST /api/chat, `manage.py chat` and the chat page call.  The
 tools commit their own changes as they go (so after-commit jobs such as the next
@@ -9,7 +9,6 @@ before and after, outside any long transaction.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,14 +22,11 @@ from django.utils import timezone
 from tasks_app.cleaning import user_timezone
 
 from . import selectors
-from .assistant import Memory, OfflineAssistant
 from .models import MESSAGE_MAX_LENGTH, Conversation, Message
+from .offline.assistant import Memory, OfflineAssistant, memory_from
 from .toolbox import ToolSession
 
 logger = logging.getLogger(__name__)
-
-HISTORY_MESSAGES = 20
-TASK_RESULT_TOOLS = {"add_task", "get_task", "update_task", "complete_task", "reopen_task"}
 
 
 @dataclass
@@ -106,7 +102,7 @@ async def _agent_turn(*, user, text: str, earlier: list[Message], now: datetime,
     from agents.exceptions import AgentsException
     from openai import OpenAIError
 
-    from .agent import agent_reply, configured_model_name
+    from .agent import agent_history, agent_reply, configured_model_name
 
     model_name = getattr(model, "model", None) or (configured_model_name() if model is None else type(model).__name__)
     async with ToolSession(user) as tools:
@@ -118,55 +114,3 @@ async def _agent_turn(*, user, text: str, earlier: list[Message], now: datetime,
             reply = f"Sorry, the language model could not answer ({type(exc).__name__}: {exc})."
     return _Outcome(reply=reply or "(no answer)", calls=[call.as_dict() for call in tools.calls],
                     model=str(model_name))
-
-
-# --------------------------------------------------------------------------- what earlier turns leave behind
-
-
-def memory_from(messages: list[Message]) -> Memory:
-    """The last task mentioned ("mark it as done"), the last list (for "show more") and an open question."""
-    memory = Memory()
-    assistant_messages = [message for message in messages if message.role == Message.Role.ASSISTANT]
-    if assistant_messages and assistant_messages[-1].pending and messages[-1].role == Message.Role.ASSISTANT:
-        memory.pending = assistant_messages[-1].pending
-    for message in reversed(assistant_messages):
-        calls = [call for call in message.tool_calls or [] if "error" not in (call.get("result") or {})]
-        for call in reversed(calls):
-            result = call.get("result") or {}
-            if memory.last_task is None:
-                if call["name"] in TASK_RESULT_TOOLS and "id" in result:
-                    memory.last_task = {"id": result["id"], "title": result.get("title", "")}
-                elif call["name"] == "list_tasks" and len(result.get("items", [])) == 1:
-                    memory.last_task = {"id": result["items"][0]["id"], "title": result["items"][0]["title"]}
-        if memory.last_list is None and calls and calls[-1]["name"] == "list_tasks":
-            # A list the user asked for ends its turn; a lookup by name is followed by the change it was for.
-            memory.last_list = {"arguments": calls[-1]["arguments"],
-                                "next_cursor": (calls[-1].get("result") or {}).get("next_cursor")}
-        if memory.last_task is not None and memory.last_list is not None:
-            break
-    return memory
-
-
-def agent_history(messages: list[Message]) -> list[dict[str, str]]:
-    """Earlier messages as model input; what tools did is summed up so "it" can be resolved."""
-    history = []
-    for message in messages[-HISTORY_MESSAGES:]:
-        content = message.content
-        if message.role == Message.Role.ASSISTANT and message.tool_calls:
-            done = "; ".join(f"{call['name']}({json.dumps(call['arguments'], ensure_ascii=False)}) → "
-                             f"{_summary(call.get('result') or {})}" for call in message.tool_calls)
-            content = f"{content}\n\n[tools used: {done}]"
-        history.append({"role": message.role, "content": content})
-    return history
-
-
-def _summary(result: dict[str, Any]) -> str:
-    if "error" in result:
-        return f"error: {result['error']}"
-    if "id" in result and "title" in result:
-        return f"task #{result['id']} “{result['title']}”" + (" (done)" if result.get("completed") else "")
-    if "items" in result:
-        shown = ", ".join(f"#{item['id']} “{item.get('title', item.get('message', ''))}”"
-                          for item in result["items"][:10])
-        return f"{result.get('count', len(result['items']))} found: {shown}"
-    return json.dumps(result, ensure_ascii=False)[:300]

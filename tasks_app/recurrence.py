@@ -5,6 +5,7 @@ Pure functions, no database: what a rule means is decided here only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timezone, tzinfo
 
 from dateutil.rrule import rrule, rrulestr
@@ -15,14 +16,73 @@ SHORTHANDS = {
     "monthly": "FREQ=MONTHLY",
     "yearly": "FREQ=YEARLY",
     "annually": "FREQ=YEARLY",
+    "hourly": "FREQ=HOURLY",
+    "fortnightly": "FREQ=WEEKLY;INTERVAL=2",
+    "biweekly": "FREQ=WEEKLY;INTERVAL=2",
+    "bi-weekly": "FREQ=WEEKLY;INTERVAL=2",
     "weekdays": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
+    "weekends": "FREQ=WEEKLY;BYDAY=SA,SU",
 }
+# RFC 5545 day codes, Monday first like datetime.weekday().
+DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_UNITS = {"HOURLY": "hour", "DAILY": "day", "WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year"}
 
 MAX_RULE_LENGTH = 500
 
 
 class InvalidRecurrence(ValueError):
     pass
+
+
+def compose(freq: str, *, interval: int = 1, weekdays: Iterable[int] = ()) -> str:
+    """The RRULE body for a frequency ("WEEKLY"), every `interval` of them, on these weekdays (0 = Monday)."""
+    parts = [f"FREQ={freq}"]
+    if interval > 1:
+        parts.append(f"INTERVAL={interval}")
+    days = sorted(set(weekdays))
+    if days:
+        parts.append("BYDAY=" + ",".join(DAYS[day] for day in days))
+    return ";".join(parts)
+
+
+def rule_parts(rule: str) -> dict[str, str]:
+    """NAME -> VALUE of an RRULE body (names upper-cased); parts that are not NAME=VALUE are skipped."""
+    body = rule.strip()
+    if body.upper().startswith("RRULE:"):
+        body = body[len("RRULE:"):]
+    pairs = (part.split("=", 1) for part in body.split(";") if "=" in part)
+    return {name.strip().upper(): value.strip() for name, value in pairs}
+
+
+def weekdays_of(rule: str) -> list[int]:
+    """The plain weekdays (0 = Monday) a rule's BYDAY names; "1MO"-style positions are left out."""
+    days = rule_parts(rule).get("BYDAY", "").upper().split(",")
+    return [DAYS.index(day) for day in days if day in DAYS]
+
+
+def describe(rule: str | None) -> str:
+    """A rule in words, for people: "weekly", "every 2 weeks", "every Tuesday and Thursday", "every weekday"."""
+    if not rule:
+        return ""
+    parts = rule_parts(rule)
+    freq = parts.get("FREQ", "").upper()
+    interval = int(parts.get("INTERVAL", "1") or 1)
+    days = weekdays_of(rule)
+    if freq == "WEEKLY" and days:
+        if days == weekdays_of(SHORTHANDS["weekdays"]):
+            return "every weekday"
+        if days == weekdays_of(SHORTHANDS["weekends"]):
+            return "every weekend"
+        names = [_DAY_NAMES[day] for day in days]
+        joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return ("every " if interval == 1 else f"every {interval} weeks on ") + joined
+    unit = _UNITS.get(freq)
+    if unit is None:
+        return f"repeats ({rule})"
+    if interval == 1:
+        return "daily" if unit == "day" else f"{unit}ly"
+    return f"every {interval} {unit}s"
 
 
 def normalize_rrule(text: str | None) -> str | None:

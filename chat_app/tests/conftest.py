@@ -15,11 +15,11 @@ from asgiref.sync import async_to_sync
 from django.db import connection
 
 from chat_app.mcp_server import build_server
+from chat_app.services import chat_send
+from chat_app.toolbox import result_as_dict
 from conftest import purge_celery_queues
 from devstack.servers import stop_process
 from devstack.testing import uvicorn_server
-from chat_app.services import chat_send
-from chat_app.toolbox import result_as_dict
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 

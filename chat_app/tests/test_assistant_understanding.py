@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chat_app.assistant import Ref, parse
+from chat_app.offline.intents import Ref, parse
 
 from .conftest import say
 

@@ -5,8 +5,8 @@ import mcp
 from asgiref.sync import async_to_sync
 from mcp.client.streamable_http import streamable_http_client
 
-from tasks_app.models import Task
 from tasks_app.accounts import api_token_issue
+from tasks_app.models import Task
 
 from .conftest import tool_json
 

@@ -1,6 +1,11 @@
 import pytest
 
-from tasks_app.recurrence import InvalidRecurrence, normalize_rrule
+from tasks_app.recurrence import (
+    SHORTHANDS,
+    InvalidRecurrence,
+    describe,
+    normalize_rrule,
+)
 
 
 @pytest.mark.parametrize(
@@ -31,3 +36,30 @@ def test_accepted_rules_are_normalized(text, expected):
 def test_invalid_rules_are_rejected(text):
     with pytest.raises(InvalidRecurrence):
         normalize_rrule(text)
+
+
+@pytest.mark.parametrize("rule, words", [
+    ("FREQ=WEEKLY", "weekly"), ("FREQ=WEEKLY;INTERVAL=2", "every 2 weeks"), ("FREQ=WEEKLY;BYDAY=MO", "every Monday"),
+    ("FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", "every weekday"), ("FREQ=MONTHLY", "monthly"),
+    ("FREQ=WEEKLY;BYDAY=TU,TH", "every Tuesday and Thursday"),
+])
+def test_recurrence_in_words(rule, words):
+    assert describe(rule) == words
+
+
+@pytest.mark.parametrize("rule, words", [
+    (None, ""), ("", ""), ("FREQ=DAILY", "daily"), ("FREQ=HOURLY", "hourly"), ("FREQ=YEARLY", "yearly"),
+    ("FREQ=DAILY;INTERVAL=3", "every 3 days"), ("FREQ=WEEKLY;BYDAY=SA,SU", "every weekend"),
+    ("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE,FR", "every 2 weeks on Monday, Wednesday and Friday"),
+    ("RRULE:FREQ=WEEKLY;BYDAY=FR", "every Friday"), ("FREQ=SECONDLY", "repeats (FREQ=SECONDLY)"),
+])
+def test_more_rules_in_words(rule, words):
+    assert describe(rule) == words
+
+
+@pytest.mark.parametrize("shorthand", sorted(SHORTHANDS))
+def test_every_shorthand_is_a_valid_rule_that_reads_back_in_words(shorthand):
+    rule = normalize_rrule(shorthand)
+    assert rule == SHORTHANDS[shorthand]
+    assert normalize_rrule(rule) == rule
+    assert not describe(rule).startswith("repeats")

@@ -3,7 +3,8 @@
 Each `take_*` function finds one kind of phrase in a text and returns what it
 means together with the text without it, so a sentence can be peeled piece by
 piece until only the task's title is left.  Nothing here touches the database;
-"now" is always passed in, in the user's time zone.
+"now" is always passed in, in the user's time zone.  What a recurrence rule is
+and how it reads is tasks_app.recurrence's; here only which words name one.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from functools import lru_cache
+
+from tasks_app import recurrence
 
 DEFAULT_DUE_TIME = time(9, 0)
 
@@ -26,7 +29,6 @@ UNIT_MINUTES = {"minute": 1, "min": 1, "m": 1, "hour": 60, "hr": 60, "h": 60, "d
 UNIT = r"(?:minutes?|mins?|hours?|hrs?|days?|weeks?|m|h|d)"
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-RRULE_DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 WEEKDAY_ABBREVIATIONS = {"mon": 0, "tue": 1, "tues": 1, "wed": 2, "thu": 3, "thur": 3, "thurs": 3, "fri": 4,
                          "sat": 5, "sun": 6}
 WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)"
@@ -205,10 +207,9 @@ def take_reminder(text: str, *, bare_means_zero: bool = True) -> tuple[int | Non
 
 
 _RECUR_VERB = r"(?:,?\s*(?:that|which)\s+)?(?:(?:recurs|repeats|recurring|repeating|recur|repeat|happens|occurs)\s+)?"
-_INTERVAL_UNITS = {"day": "DAILY", "week": "WEEKLY", "month": "MONTHLY", "year": "YEARLY"}
-_ADVERBS = {"daily": "FREQ=DAILY", "weekly": "FREQ=WEEKLY", "monthly": "FREQ=MONTHLY", "yearly": "FREQ=YEARLY",
-            "annually": "FREQ=YEARLY", "fortnightly": "FREQ=WEEKLY;INTERVAL=2", "biweekly": "FREQ=WEEKLY;INTERVAL=2",
-            "bi-weekly": "FREQ=WEEKLY;INTERVAL=2", "hourly": "FREQ=HOURLY"}
+# "every morning" is a daily task, not one every 24 hours from now.
+_INTERVAL_UNITS = {"day": "DAILY", "week": "WEEKLY", "month": "MONTHLY", "year": "YEARLY", "hour": "HOURLY",
+                   "morning": "DAILY", "evening": "DAILY", "night": "DAILY"}
 _ADVERB_END = (r"(?=\s*(?:$|,|\.|\band\b|\bwith\b|\bat\b|\bon\b|\bstarting\b|\bfrom\b|\bdue\b|\btagged\b|#|"
                r"\bp[1-4]\b|\bremind|\bevery\b|\bpriority\b|\burgent\b|\bbeginning\b|\bfor\b))")
 WEEKDAY_LIST = rf"{WEEKDAY}s?(?:\s*(?:,\s*and|,|and|&)\s*{WEEKDAY}s?)*"
@@ -245,58 +246,28 @@ def take_recurrence(text: str) -> tuple[str | None, str]:
         match = pattern.search(text)
         if not match:
             continue
-        if kind == "weekdays":
-            rule = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
-        elif kind == "weekends":
-            rule = "FREQ=WEEKLY;BYDAY=SA,SU"
+        if kind in {"weekdays", "weekends"}:
+            rule = recurrence.SHORTHANDS[kind]
         elif kind == "other":
-            rule = f"FREQ={_INTERVAL_UNITS[match.group('u').lower()]};INTERVAL=2"
+            rule = recurrence.compose(_INTERVAL_UNITS[match.group("u").lower()], interval=2)
         elif kind == "interval":
-            interval = number(match.group("n"))
-            rule = f"FREQ={_INTERVAL_UNITS[match.group('u').lower()]}" + (f";INTERVAL={interval}" if interval > 1 else "")
+            rule = recurrence.compose(_INTERVAL_UNITS[match.group("u").lower()], interval=number(match.group("n")))
         elif kind == "days":
             days = re.findall(WEEKDAY + r"s?", match.group("days"), re.I)
-            indexes = sorted({weekday_index(day) for day in days})
-            rule = "FREQ=WEEKLY;BYDAY=" + ",".join(RRULE_DAYS[i] for i in indexes)
+            rule = recurrence.compose("WEEKLY", weekdays={weekday_index(day) for day in days})
         elif kind == "unit":
-            unit = match.group("u").lower()
-            rule = {"morning": "FREQ=DAILY", "evening": "FREQ=DAILY", "night": "FREQ=DAILY",
-                    "hour": "FREQ=HOURLY"}.get(unit) or f"FREQ={_INTERVAL_UNITS[unit]}"
+            rule = recurrence.compose(_INTERVAL_UNITS[match.group("u").lower()])
         else:
-            rule = _ADVERBS[match.group("adv").lower()]
+            rule = recurrence.SHORTHANDS[match.group("adv").lower()]
         return rule, _cut(text, match)
     return None, text
 
 
-def describe_recurrence(rule: str | None) -> str:
-    if not rule:
-        return ""
-    parts = dict(part.split("=", 1) for part in rule.split(";") if "=" in part)
-    freq = parts.get("FREQ", "")
-    interval = int(parts.get("INTERVAL", "1") or 1)
-    days = parts.get("BYDAY", "")
-    if freq == "WEEKLY" and days:
-        if days == "MO,TU,WE,TH,FR":
-            return "every weekday"
-        if days == "SA,SU":
-            return "every weekend"
-        names = [WEEKDAYS[RRULE_DAYS.index(day)].capitalize() for day in days.split(",") if day in RRULE_DAYS]
-        joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-        return ("every " if interval == 1 else f"every {interval} weeks on ") + joined
-    unit = {"DAILY": "day", "WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year", "HOURLY": "hour"}.get(freq)
-    if unit is None:
-        return f"repeats ({rule})"
-    if interval == 1:
-        return {"day": "daily", "week": "weekly", "month": "monthly", "year": "yearly", "hour": "hourly"}[unit]
-    return f"every {interval} {unit}s"
-
-
 def first_weekday_on_or_after(now: datetime, rule: str) -> datetime | None:
     """For BYDAY rules: the first matching day at the default time, so the first occurrence fits the rule."""
-    match = re.search(r"BYDAY=([A-Z,]+)", rule)
-    if not match:
+    wanted = set(recurrence.weekdays_of(rule))
+    if not wanted:
         return None
-    wanted = {RRULE_DAYS.index(day) for day in match.group(1).split(",") if day in RRULE_DAYS}
     for offset in range(8):
         candidate = datetime.combine((now + timedelta(days=offset)).date(), DEFAULT_DUE_TIME, tzinfo=now.tzinfo)
         if candidate.weekday() in wanted and candidate > now:
@@ -421,22 +392,3 @@ def take_sort(text: str) -> tuple[str | None, str]:
     if key == "priority" and direction in {"lowest first"}:
         key = "-priority"
     return key, _cut(text, match)
-
-
-# --------------------------------------------------------------------------- formatting
-
-
-def format_when(at: datetime, now: datetime) -> str:
-    at = at.astimezone(now.tzinfo)
-    day = f"{at:%a} {at.day} {at:%b}" + (f" {at.year}" if at.year != now.year else "")
-    return f"{day}, {at:%H:%M}"
-
-
-def format_minutes(minutes: int) -> str:
-    if minutes == 0:
-        return "at the due time"
-    for size, name in ((10080, "week"), (1440, "day"), (60, "hour")):
-        if minutes % size == 0:
-            count = minutes // size
-            return f"{count} {name}{'s' if count != 1 else ''} before"
-    return f"{minutes} minute{'s' if minutes != 1 else ''} before"

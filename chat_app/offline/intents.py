@@ -1,0 +1,385 @@
+"""The offline assistant's grammar: a message parsed into an `Intent`, pure.
+
+`parse(message, now)` tries one small parser per kind of request (add, find,
+complete, change, …) in a fixed order, the more specific first, and returns the
+first intent that fits; what none of them reads comes back as "unknown" with a
+note saying what was not understood.  No database and no tools here: "now" is
+passed in (in the user's zone), so every rule can be tested on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from . import phrases, wording
+from .phrases import When, normalize, unquote
+
+LAST_TASK_WORDS = r"(?:it|that|this|that one|this one|that task|this task|the task|the last one|the last task|them)"
+
+
+@dataclass(frozen=True)
+class Ref:
+    """How a message names a task: the last one mentioned, an id, or (part of) its title."""
+
+    kind: str  # "last" | "id" | "title"
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class Intent:
+    kind: str  # add, find, more, complete, reopen, delete, change, show, tags, notifications, help, unknown
+    ref: Ref | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+
+def parse(message: str, now: datetime) -> Intent:
+    text = normalize(message)
+    if not text:
+        return Intent("unknown", note=wording.EMPTY_MESSAGE)
+    for parser in (_parse_help, _parse_more, _parse_tags_list, _parse_notifications, _parse_reopen, _parse_complete,
+                   _parse_tag_change, _parse_due_change, _parse_rename, _parse_priority_change, _parse_delete,
+                   _parse_show, _parse_find, _parse_add):
+        intent = parser(text, now)
+        if intent is not None:
+            return intent
+    return Intent("unknown", note=wording.quoted(text))
+
+
+def _ref(text: str) -> Ref:
+    text = unquote(normalize(text))
+    text = re.sub(r"^(?:my|the)\s+(?=task\b)", "", text, flags=re.I)
+    if re.fullmatch(LAST_TASK_WORDS, text, re.I):
+        return Ref("last")
+    match = re.fullmatch(r"(?:task\s*)?(?:#|number\s+|no\.?\s*)(\d+)|task\s+(\d+)", text, re.I)
+    if match:
+        return Ref("id", int(match.group(1) or match.group(2)))
+    text = re.sub(r"^(?:the\s+)?(?:task|todo|to-do)\s+(?:called|named|titled)\s+", "", text, flags=re.I)
+    text = re.sub(r"^(?:the|my)\s+(?:task|todo|to-do)\s+", "", text, flags=re.I)
+    return Ref("title", unquote(text))
+
+
+def _parse_help(text: str, now: datetime) -> Intent | None:
+    if re.fullmatch(r"(?:help|\?|what can you do|how does (?:this|it) work|commands|hi|hello|hey|"
+                    r"good (?:morning|afternoon|evening)|thanks?|thank you)(?:\s+\w+)?", text, re.I):
+        return Intent("help", note=text)
+    return None
+
+
+def _parse_more(text: str, now: datetime) -> Intent | None:
+    if re.fullmatch(r"(?:show\s+(?:me\s+)?)?(?:more|the\s+next\s+page|next\s+page|next|load\s+more|continue|"
+                    r"more\s+please|show\s+more\s+tasks)", text, re.I):
+        return Intent("more")
+    return None
+
+
+def _parse_tags_list(text: str, now: datetime) -> Intent | None:
+    if re.fullmatch(r"(?:(?:show|list|display|get|give)\s+(?:me\s+)?|what\s+are\s+|which\s+are\s+)?(?:all\s+)?"
+                    r"(?:of\s+)?(?:my\s+)?(?:tags|labels)|what\s+(?:tags|labels)\s+do\s+i\s+(?:have|use)|"
+                    r"which\s+(?:tags|labels)\s+(?:do\s+i\s+have|are\s+there)", text, re.I):
+        return Intent("tags")
+    return None
+
+
+def _parse_notifications(text: str, now: datetime) -> Intent | None:
+    if re.search(r"\bnotifications?\b|^(?:any|show|list)\s+(?:me\s+)?(?:my\s+)?(?:new\s+|unread\s+)?"
+                 r"(?:reminders|alerts)$", text, re.I):
+        return Intent("notifications", fields={"unread_only": bool(re.search(r"\b(?:unread|new)\b", text, re.I))})
+    return None
+
+
+_COMPLETE = [
+    r"(?:please\s+)?(?:mark|set|flag)\s+(?P<ref>.+?)\s+(?:as\s+)?(?:complete|completed|done|finished)",
+    r"(?:please\s+)?(?:complete|finish|check\s+off|tick\s+off|close)\s+(?P<ref>.+)",
+    r"(?P<ref>.+?)\s+is\s+(?:now\s+)?(?:done|complete|completed|finished)",
+    r"i(?:'ve|\s+have)?\s+(?:finished|completed|done)\s+(?P<ref>.+)",
+    r"(?:done|finished)\s+(?:with\s+)?(?P<ref>.+)",
+]
+_REOPEN = [
+    r"(?:please\s+)?(?:mark|set)\s+(?P<ref>.+?)\s+(?:as\s+)?(?:not\s+(?:done|complete|completed|finished)|"
+    r"incomplete|undone|open|uncompleted|to\s*do|pending)",
+    r"(?:please\s+)?(?:reopen|re-open|uncomplete|unfinish|unmark|undo)\s+(?P<ref>.+)",
+]
+
+
+def _first_match(patterns: list[str], text: str) -> re.Match | None:
+    for pattern in patterns:
+        match = re.fullmatch(pattern, text, re.I)
+        if match:
+            return match
+    return None
+
+
+def _parse_complete(text: str, now: datetime) -> Intent | None:
+    match = _first_match(_COMPLETE, text)
+    return Intent("complete", ref=_ref(match.group("ref"))) if match else None
+
+
+def _parse_reopen(text: str, now: datetime) -> Intent | None:
+    match = _first_match(_REOPEN, text)
+    return Intent("reopen", ref=_ref(match.group("ref"))) if match else None
+
+
+def _parse_delete(text: str, now: datetime) -> Intent | None:
+    match = re.fullmatch(r"(?:please\s+)?(?:delete|remove|trash|erase|drop|discard|get\s+rid\s+of)\s+(?P<ref>.+)",
+                         text, re.I)
+    return Intent("delete", ref=_ref(match.group("ref"))) if match else None
+
+
+def _parse_rename(text: str, now: datetime) -> Intent | None:
+    match = _first_match([
+        r"rename\s+(?P<ref>.+?)\s+(?:to|as)\s+(?P<new>.+)",
+        r"(?:change|update|set)\s+(?:the\s+)?(?:title|name)\s+of\s+(?P<ref>.+?)\s+to\s+(?P<new>.+)",
+        r"(?:change|update|set)\s+(?P<ref>.+?)(?:'s)?\s+(?:title|name)\s+to\s+(?P<new>.+)",
+    ], text)
+    if not match:
+        return None
+    return Intent("change", ref=_ref(match.group("ref")), fields={"title": unquote(match.group("new"))})
+
+
+_PRIORITY_TARGET = (r"(?P<p>p[1-4]|priority\s+[1-4]|urgent|critical|top\s+priority|high(?:[\s-]priority)?|"
+                    r"(?:medium|normal)(?:\s+priority)?|low(?:[\s-]priority)?|lowest\s+priority)")
+
+
+def _parse_priority_change(text: str, now: datetime) -> Intent | None:
+    match = _first_match([
+        r"(?:change|set|update|raise|lower)\s+(?:the\s+)?priority\s+(?:of|for|on)\s+(?P<ref>.+?)\s+to\s+(?P<p>.+)",
+        r"(?:change|set|update|raise|lower)\s+(?P<ref>.+?)(?:'s)?\s+priority\s+to\s+(?P<p>.+)",
+        rf"(?:make|mark|set|change)\s+(?P<ref>.+?)\s+(?:as\s+|to\s+)?(?:an?\s+)?{_PRIORITY_TARGET}(?:\s+task)?",
+        rf"(?:prioriti[sz]e)\s+(?P<ref>.+?)\s+(?:as\s+|to\s+){_PRIORITY_TARGET}",
+    ], text)
+    if not match:
+        return None
+    priority = phrases.priority_from_words(match.group("p"))
+    if priority is None:
+        return Intent("unknown", note=wording.unclear_priority(match.group("p")))
+    return Intent("change", ref=_ref(match.group("ref")), fields={"priority": priority})
+
+
+def _parse_due_change(text: str, now: datetime) -> Intent | None:
+    clear = re.fullmatch(r"(?:remove|clear|delete|drop)\s+(?:the\s+)?(?:due\s+date|deadline|due\s+time)\s+"
+                         r"(?:of|from|for|on)\s+(?P<ref>.+)", text, re.I)
+    if clear:
+        return Intent("change", ref=_ref(clear.group("ref")), fields={"due_at": None})
+    match = _first_match([
+        r"(?:move|reschedule|postpone|push|defer|shift|delay)\s+(?P<ref>.+?)\s+(?:back\s+)?(?:to|until|till|for)\s+"
+        r"(?P<when>.+)",
+        r"(?:change|set|update)\s+(?:the\s+)?(?:due\s+date|deadline|due\s+time|date)\s+(?:of|for|on)\s+(?P<ref>.+?)\s+"
+        r"to\s+(?P<when>.+)",
+        r"(?:change|set|update)\s+(?P<ref>.+?)(?:'s)?\s+(?:due\s+date|deadline)\s+to\s+(?P<when>.+)",
+        r"(?:make|set)\s+(?P<ref>.+?)\s+due\s+(?P<when>.+)",
+        r"(?P<ref>.+?)\s+is\s+(?:now\s+)?due\s+(?P<when>.+)",
+    ], text)
+    if not match:
+        return None
+    when = phrases.parse_when(match.group("when"), now)
+    if when is None:
+        return Intent("unknown", note=wording.unclear_when(match.group("when")))
+    return Intent("change", ref=_ref(match.group("ref")), fields={"due_at": when.at})
+
+
+def _parse_tag_change(text: str, now: datetime) -> Intent | None:
+    adding = _first_match([
+        r"(?:tag|label)\s+(?P<ref>.+?)\s+(?:with|as)\s+(?P<tags>.+)",
+        r"add\s+(?:the\s+)?(?:tags?|labels?)\s+(?P<tags>.+?)\s+to\s+(?P<ref>.+)",
+    ], text)
+    if adding:
+        return Intent("change", ref=_ref(adding.group("ref")),
+                      fields={"tags_add": phrases.split_tag_list(adding.group("tags"))})
+    removing_all = re.fullmatch(r"(?:remove|clear|delete|drop)\s+(?:all\s+)?(?:the\s+)?(?:tags|labels)\s+"
+                                r"(?:from|of|on)\s+(?P<ref>.+)|untag\s+(?P<ref2>.+)", text, re.I)
+    if removing_all:
+        return Intent("change", ref=_ref(removing_all.group("ref") or removing_all.group("ref2")), fields={"tags": []})
+    removing = re.fullmatch(r"(?:remove|delete|drop|take)\s+(?:the\s+)?(?:tags?|labels?)\s+(?P<tags>.+?)\s+"
+                            r"(?:off\s+|from\s+)(?P<ref>.+)", text, re.I)
+    if removing:
+        return Intent("change", ref=_ref(removing.group("ref")),
+                      fields={"tags_remove": phrases.split_tag_list(removing.group("tags"))})
+    setting = re.fullmatch(r"(?:change|set|replace)\s+(?:the\s+)?(?:tags|labels)\s+(?:of|for|on)\s+(?P<ref>.+?)\s+"
+                           r"to\s+(?P<tags>.+)", text, re.I)
+    if setting:
+        return Intent("change", ref=_ref(setting.group("ref")),
+                      fields={"tags": phrases.split_tag_list(setting.group("tags"))})
+    return None
+
+
+def _parse_show(text: str, now: datetime) -> Intent | None:
+    match = _first_match([
+        r"(?:show|get|open|view|display)\s+(?:me\s+)?(?P<ref>(?:task\s*)?#\d+|task\s+\d+)",
+        r"(?:show\s+(?:me\s+)?)?(?:the\s+)?details\s+(?:of|for|on|about)\s+(?P<ref>.+)",
+        r"tell\s+me\s+(?:more\s+)?about\s+(?P<ref>.+)",
+    ], text)
+    if not match or re.search(r"\b(?:my\s+)?(?:tasks|todos)\b", match.group("ref"), re.I):
+        return None
+    return Intent("show", ref=_ref(match.group("ref")))
+
+
+_FIND_START = re.compile(
+    r"^(?:please\s+)?(?:can\s+you\s+)?(?:show|list|display|find|search|look\s+(?:for|up)|what|what's|whats|which|"
+    r"give\s+me|get|any|anything|do\s+i\s+have|are\s+there|is\s+there|view|see|how\s+many)\b", re.I)
+
+
+def _parse_find(text: str, now: datetime) -> Intent | None:
+    if not _FIND_START.search(text):
+        return None
+    rest = text
+    args: dict[str, Any] = {}
+
+    priorities, rest = phrases.take_all_priorities(rest)
+    if priorities:
+        args["priorities"] = priorities
+    tags, rest = phrases.take_tags(rest)
+    if tags:
+        args["tags"] = tags
+    sort, rest = phrases.take_sort(rest)
+
+    match = re.search(r"\b(?:about|containing|mentioning|matching|regarding|related\s+to|that\s+mentions?|"
+                      r"with\s+the\s+words?|called|named|titled|for)\s+(?P<q>.+)$", rest, re.I)
+    if match is None:
+        match = re.search(r"^(?:find|search(?:\s+for)?|look\s+(?:for|up))\s+(?:my\s+)?(?!(?:all\s+)?(?:my\s+)?"
+                          r"(?:open\s+|completed\s+|done\s+)?(?:tasks?|todos?)\b)(?P<q>.+)$", rest, re.I)
+    if match is not None:
+        query = re.sub(r"^(?:the|a|an|my)\s+", "", unquote(match.group("q").strip()), flags=re.I)
+        query = re.sub(r"\s+(?:tasks?|todos?)$", "", query, flags=re.I)
+        if query:
+            args["q"] = query
+        rest = rest[: match.start()]
+
+    lowered = rest.lower()
+    if re.search(r"\b(?:overdue|late|past\s+due)\b", lowered):
+        args["overdue"] = True
+    if re.search(r"\b(?:without|with\s+no|no)\s+(?:a\s+)?(?:due\s+date|deadline)|\bundated\b", lowered):
+        args["has_due"] = False
+    elif re.search(r"\bwith\s+(?:a\s+)?(?:due\s+date|deadline)\b", lowered):
+        args["has_due"] = True
+
+    window = _due_window(lowered, now)
+    if window:
+        args.update(window)
+
+    if re.search(r"\b(?:not\s+done|not\s+completed|incomplete|unfinished|open|pending|remaining|outstanding|"
+                 r"to\s*do)\b", lowered):
+        args["completed"] = False
+    elif re.search(r"\b(?:completed|done|finished)\b", lowered):
+        args["completed"] = True
+    elif re.search(r"\ball\b", lowered) or "q" in args:
+        pass
+    else:
+        args["completed"] = False
+
+    limit = re.search(r"\b(?:top|first)\s+(\d{1,3})\b", lowered)
+    if limit:
+        args["limit"] = max(1, min(int(limit.group(1)), 200))
+    if sort is None and ("overdue" in args or "due_before" in args or "due_after" in args):
+        sort = "due_at"
+    if sort:
+        args["sort"] = sort
+    if not args.get("q") and not re.search(r"\b(?:tasks?|todos?|to-dos?|overdue|due|anything|everything|"
+                                           r"what\s+do\s+i\s+have|how\s+many)\b", text, re.I) and not (
+            priorities or tags):
+        return None
+    return Intent("find", fields=args)
+
+
+def _due_window(lowered: str, now: datetime) -> dict[str, Any] | None:
+    start_of_today = datetime.combine(now.date(), time.min, tzinfo=now.tzinfo)
+    relative = re.search(r"\bdue\s+(?P<rel>before|by|until|after|since)\s+(?P<when>.+?)(?=$|\s+(?:and|sorted|"
+                         r"ordered|tagged|with)\b)", lowered)
+    if relative:
+        when = phrases.parse_when(relative.group("when"), now)
+        if when is not None:
+            bound = when.at if when.has_time else datetime.combine(when.at.date(), time.min, tzinfo=now.tzinfo)
+            if relative.group("rel") in {"after", "since"}:
+                return {"due_after": bound}
+            return {"due_before": bound if relative.group("rel") == "before" or when.has_time else
+                    bound + timedelta(days=1)}
+    windows = {
+        "today": (start_of_today, start_of_today + timedelta(days=1)),
+        "tonight": (now, start_of_today + timedelta(days=1)),
+        "tomorrow": (start_of_today + timedelta(days=1), start_of_today + timedelta(days=2)),
+        "this week": (start_of_today - timedelta(days=now.weekday()),
+                      start_of_today + timedelta(days=7 - now.weekday())),
+        "next week": (start_of_today + timedelta(days=7 - now.weekday()),
+                      start_of_today + timedelta(days=14 - now.weekday())),
+    }
+    match = re.search(r"\b(?:due\s+)?(today|tonight|tomorrow|this\s+week|next\s+week)\b", lowered)
+    if match and (match.group(0).startswith("due") or re.search(r"\b(?:due|deadline|scheduled|planned|on\s+for|"
+                                                                r"what's|whats|what\s+is|anything)\b", lowered)):
+        after, before = windows[re.sub(r"\s+", " ", match.group(1))]
+        return {"due_after": after, "due_before": before}
+    upcoming = re.search(r"\b(?:due\s+)?in\s+the\s+next\s+(?P<n>\S+)\s+(?P<u>days?|weeks?|hours?)\b", lowered)
+    if upcoming:
+        try:
+            count = phrases.number(upcoming.group("n"))
+        except KeyError:
+            return None
+        unit = upcoming.group("u").rstrip("s")
+        span = {"day": timedelta(days=count), "week": timedelta(weeks=count), "hour": timedelta(hours=count)}[unit]
+        return {"due_after": now, "due_before": now + span}
+    return None
+
+
+_ADD_START = re.compile(
+    r"^(?:please\s+)?(?:can\s+you\s+|could\s+you\s+)?(?P<verb>add|create|make(?!\s+(?:it|that|this|them)\b)|new|"
+    r"schedule|put|plan|"
+    r"remind\s+me\s+to|remember\s+to|i\s+need\s+to|i\s+have\s+to|i\s+must|don't\s+forget\s+to|todo:?|to-do:?)\b\s*",
+    re.I)
+TITLE_MARK = "\u2063title\u2063"
+
+
+def _parse_add(text: str, now: datetime) -> Intent | None:
+    start = _ADD_START.search(text)
+    if not start:
+        return None
+    verb = start.group("verb").lower()
+    title: str | None = None
+    named = re.search(r"\b(?:called|named|titled)\s+(?:'(?P<s>[^']+)'|\"(?P<d>[^\"]+)\")", text, re.I) or re.match(
+        _ADD_START.pattern + r"(?:(?:a|an|the|new|another)\s+)*(?:(?:task|todo|to-do|item)\s*:?\s*)?"
+                             r"(?:'(?P<s>[^']+)'|\"(?P<d>[^\"]+)\")", text, re.I)
+    if named:
+        title = (named.group("s") or named.group("d")).strip()
+        span = named.span("s") if named.group("s") else named.span("d")
+        text = text[: span[0] - 1] + TITLE_MARK + text[span[1] + 1:]
+
+    recurrence, text = phrases.take_recurrence(text)
+    reminder, text = phrases.take_reminder(text)
+    tags, text = phrases.take_tags(text)
+    priority, text = phrases.take_priority(text)
+    when, text = phrases.take_when(text, now)
+
+    if title is None:
+        rest = _ADD_START.sub("", text, count=1)
+        rest = re.sub(r"^(?:(?:a|an|the|new|another)\s+)+", "", rest, flags=re.I)
+        rest = re.sub(r"^(?:task|todo|to-do|item|reminder)s?\b\s*[:-]?\s*", "", rest, flags=re.I)
+        rest = re.sub(r"^(?:called|named|titled|to|for|about)\s+", "", rest, flags=re.I)
+        rest = re.sub(r"\s+(?:to|on|in)\s+(?:my\s+)?(?:list|todo\s+list|to-do\s+list|todos|tasks)$", "", rest,
+                      flags=re.I)
+        rest = re.sub(r"(?:\s+(?:and|with|that|which|it|due|,))+$", "", rest, flags=re.I).strip(" ,:-")
+        title = unquote(rest)
+        if title and title == title.lower():
+            title = title[0].upper() + title[1:]
+    if not title or TITLE_MARK in title:
+        return Intent("unknown", note=wording.UNCLEAR_TITLE)
+
+    fields: dict[str, Any] = {"title": title}
+    if priority:
+        fields["priority"] = priority
+    if tags:
+        fields["tags"] = tags
+    if recurrence:
+        fields["recurrence"] = recurrence
+    due: When | None = when
+    if due is None and recurrence:
+        first = phrases.first_weekday_on_or_after(now, recurrence)
+        if first is not None:
+            due = When(at=first, has_time=False)
+    if due is not None:
+        fields["due_at"] = due.at
+    if reminder is None and verb.startswith("remind") and due is not None:
+        reminder = 0
+    if reminder is not None:
+        fields["reminder_minutes_before"] = reminder
+    return Intent("add", fields=fields)
