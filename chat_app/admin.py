@@ -1,3 +1,5 @@
+"""Admin for conversations: read-only transcripts with their tool calls, for support and debugging."""
+
 from django.contrib import admin
 from django.db.models import Count
 

@@ -1,3 +1,5 @@
+"""The chat app: conversations, the agent and offline assistant, and the MCP tools they share."""
+
 from django.apps import AppConfig
 
 

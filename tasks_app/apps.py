@@ -1,3 +1,5 @@
+"""The tasks app: tasks, tags, events, notifications and accounts — the domain every surface calls."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""Template context every page needs: whether sign-up is open and whether this is a development server."""
+
 from django.conf import settings
 
 

@@ -1,3 +1,5 @@
+"""WSGI entry point, for tools that want one; the app is served over ASGI (todo_project.asgi)."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application

@@ -1,3 +1,6 @@
+"""The workers app: Celery jobs, the signal receivers that hand off to them, the Kafka sink and
+the worker metrics.  `ready()` connects the receivers and registers the metrics collector."""
+
 from django.apps import AppConfig
 
 

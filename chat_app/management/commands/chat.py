@@ -1,3 +1,6 @@
+"""`manage.py chat`: one chat turn from the terminal, as a given user, through the same service as the
+chat page and `POST /api/chat` (`--json` prints the tool calls too)."""
+
 import json
 
 from django.contrib.auth import get_user_model

@@ -1,3 +1,6 @@
+"""`manage.py mcp_stdio --user U`: the MCP tools over stdio for desktop MCP clients, every call bound
+to one active user named on the command line (never taken from the client)."""
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 

@@ -1,3 +1,6 @@
+"""`manage.py search_reindex`: apply a changed SEARCH_CONFIG to an existing database and recompute every
+task's stored search vector (new databases get it from `migrate`)."""
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection, transaction
