@@ -28,7 +28,8 @@ def completed(alice, *, recurrence, due_at=None, completed_at=NOW):
         ("FREQ=DAILY", datetime(2026, 11, 26, 18, 0, tzinfo=UTC), datetime(2026, 11, 27, 18, 0, tzinfo=UTC)),
         # Occurrences already in the past are skipped: the next one after now, on the rule's grid.
         ("FREQ=WEEKLY", datetime(2026, 10, 1, 9, 0, tzinfo=UTC), datetime(2026, 12, 3, 9, 0, tzinfo=UTC)),
-        ("FREQ=MONTHLY", datetime(2027, 1, 31, 9, 0, tzinfo=UTC), datetime(2027, 3, 31, 9, 0, tzinfo=UTC)),
+        # Month-end: a series on the 31st falls on the last day of February (Mar 31 skipped it: issue 11).
+        ("FREQ=MONTHLY", datetime(2027, 1, 31, 9, 0, tzinfo=UTC), datetime(2027, 2, 28, 9, 0, tzinfo=UTC)),
         ("FREQ=WEEKLY;BYDAY=MO,WE,FR", datetime(2027, 1, 11, 9, 0, tzinfo=UTC), datetime(2027, 1, 13, 9, 0, tzinfo=UTC)),
         ("FREQ=WEEKLY;INTERVAL=2", datetime(2027, 1, 11, 9, 0, tzinfo=UTC), datetime(2027, 1, 25, 9, 0, tzinfo=UTC)),
         ("FREQ=DAILY;UNTIL=20270111T235959Z", datetime(2027, 1, 11, 9, 0, tzinfo=UTC), None),
