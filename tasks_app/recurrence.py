@@ -62,8 +62,11 @@ def normalize_rrule(text: str | None) -> str | None:
         raise InvalidRecurrence("a rule part is given twice")
     rule = ";".join(normalized_parts)
     check_bounds(rule)
+    # Started on one of its hours: whether an HOURLY INTERVAL reaches them depends on the due date,
+    # which check_series sees.
+    probe_hour = int(rule_parts(rule).get("BYHOUR", "0").split(",")[0])
     try:
-        parse_rrule(rule, datetime(2000, 1, 1, tzinfo=timezone.utc))
+        parse_rrule(rule, datetime(2000, 1, 1, probe_hour, tzinfo=timezone.utc))
     except (ValueError, TypeError, KeyError) as exc:
         raise InvalidRecurrence(str(exc) or "not a valid RRULE") from None
     return rule
