@@ -161,7 +161,7 @@ def test_sweep_queries_read_a_recent_window_through_indexes(history):
     window = {"settled_before": NOW, "since": NOW - timedelta(days=1), "limit": 500}
     failures = {}
     for name in ("outbox_events_unaudited", "recurring_tasks_awaiting_next"):
-        found, texts = sweep_plans(lambda: getattr(selectors, name)(**window))
+        found, texts = sweep_plans(lambda name=name: getattr(selectors, name)(**window))
         assert found, f"{name}: the seed leaves a few rows in the window to find"
         for plan in texts:
             if SEQ_SCAN_ON_SWEPT.search(plan):

@@ -7,8 +7,6 @@ code before series states existed."""
 
 from datetime import datetime, timezone
 
-import pytest
-
 from devstack.testing import wait_until
 from tasks_app import services
 from tasks_app.models import Task
