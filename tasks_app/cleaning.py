@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, time, tzinfo
+from datetime import timezone as dt_timezone
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -167,3 +168,16 @@ def clean_datetime(field: str, value: Any, zone: tzinfo, *, dates: bool = False)
     if not isinstance(value, datetime):
         raise ValidationError({field: ["must be an ISO 8601 date-time"]})
     return timezone.make_aware(value, zone) if timezone.is_naive(value) else value
+
+
+# Due dates far in the past or future are typing mistakes, and would make every recurrence
+# computation reason about centuries; the range is checked in UTC.
+DUE_AT_RANGE = (datetime(1970, 1, 1, tzinfo=dt_timezone.utc), datetime(3000, 1, 1, tzinfo=dt_timezone.utc))
+
+
+def clean_due_at(value: Any, zone: tzinfo) -> datetime:
+    due_at = clean_datetime("due_at", value, zone)
+    low, high = DUE_AT_RANGE
+    if not low <= due_at < high:
+        raise ValidationError({"due_at": [f"must be between {low:%Y-%m-%d} and {high.year - 1}-12-31"]})
+    return due_at

@@ -18,6 +18,12 @@ class Priority(models.TextChoices):
     P4 = "P4", "P4 – low"
 
 
+class RecurrenceState(models.TextChoices):
+    PENDING = "pending", "next occurrence pending"
+    SPAWNED = "spawned", "next occurrence created"
+    ENDED = "ended", "series ended"
+
+
 class Tag(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tags")
     name = models.CharField(max_length=TAG_MAX_LENGTH)
@@ -56,6 +62,16 @@ class Task(models.Model):
     previous_occurrence = models.OneToOneField(
         "self", null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="next_occurrence"
     )
+    # The series this occurrence belongs to (docs/events.md, "Recurrence"): its anchor (the first
+    # occurrence's due date, copied to every occurrence: month-end clamping and INTERVAL grids are
+    # counted from it) and this occurrence's 1-based number (COUNT counts these).
+    series_start = models.DateTimeField(null=True, blank=True, editable=False)
+    series_position = models.PositiveIntegerField(default=1, db_default=1, editable=False)
+    # On a completed recurring task: whether its next occurrence is still to be created ("pending"),
+    # was created ("spawned", even if since deleted) or will never be ("ended": COUNT or UNTIL
+    # reached, or a rule with no further occurrence).  Recorded, not inferred from next_occurrence.
+    recurrence_state = models.CharField(max_length=8, null=True, blank=True, editable=False,
+                                        choices=RecurrenceState.choices)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Title (weight A), description (B) and tag names (C), kept current by database
@@ -82,11 +98,13 @@ class Task(models.Model):
                 name="task_reminder_pending",
                 condition=Q(reminder_sent_at__isnull=True, completed=False, remind_at__isnull=False),
             ),
-            # The recurrence sweeper: completed recurring tasks (few) checked for a missing next occurrence.
+            # The recurrence sweeper: `completed AND recurrence IS NOT NULL AND recurrence_state = 'pending'
+            # AND completed_at BETWEEN ...` (selectors.recurring_tasks_awaiting_next).  Partial: only the
+            # occurrences whose next one is still to be created, a handful whatever the history.
             models.Index(
                 fields=["completed_at"],
-                name="task_recurring_completed",
-                condition=Q(completed=True, recurrence__isnull=False),
+                name="task_recurrence_pending",
+                condition=Q(completed=True, recurrence__isnull=False, recurrence_state="pending"),
             ),
         ]
         constraints = [
@@ -151,6 +169,9 @@ class OutboxEvent(models.Model):
         indexes = [
             # The sink and the lag gauge: `published_at IS NULL ORDER BY id`.
             models.Index(fields=["id"], name="outbox_unpublished", condition=Q(published_at__isnull=True)),
+            # The audit sweep: `created_at BETWEEN ... AND NOT EXISTS (audit row)`, newest first
+            # (selectors.outbox_events_unaudited), reading only the recent window.
+            models.Index(fields=["created_at"], name="outbox_created"),
         ]
 
     def __str__(self) -> str:

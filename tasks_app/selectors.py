@@ -45,7 +45,7 @@ from .cleaning import (
     distinct_tag_names,
     user_timezone,
 )
-from .models import AuditLog, Notification, OutboxEvent, Priority, Tag, Task
+from .models import AuditLog, Notification, OutboxEvent, Priority, RecurrenceState, Tag, Task
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -300,19 +300,25 @@ def notification_list(*, user, unread_only: bool = False, limit: int = DEFAULT_P
 
 
 # --------------------------------------------------------------------------- for background jobs
-# The beat sweeper (workers.tasks.sweep_lost_jobs) re-dispatches what these find; both
-# look only at rows older than `settled_before`, so a job still on its way is left alone.
+# The beat sweeper (workers.tasks.sweep_lost_jobs) re-dispatches what these find.  Both look only at
+# rows older than `settled_before`, so a job still on its way is left alone, and newer than `since`
+# (the sweep window), so their cost follows recent activity, not the whole history: each is an
+# index range scan (tasks_app/tests/test_query_plans.py).
 
 
-def outbox_events_unaudited(*, settled_before: datetime, limit: int) -> list:
-    """Event ids (UUIDs) of outbox rows recorded by `settled_before` that have no AuditLog row, newest first."""
-    return list(OutboxEvent.objects.filter(created_at__lte=settled_before)
-                .exclude(event_id__in=AuditLog.objects.values("event_id"))
-                .order_by("-id").values_list("event_id", flat=True)[:limit])
+def outbox_events_unaudited(*, settled_before: datetime, since: datetime, limit: int) -> list:
+    """Event ids (UUIDs) of outbox rows recorded between `since` and `settled_before` that have no
+    AuditLog row, newest first."""
+    audited = AuditLog.objects.filter(event_id=OuterRef("event_id"))
+    return list(OutboxEvent.objects.filter(created_at__gte=since, created_at__lte=settled_before)
+                .filter(~Exists(audited))
+                .order_by("-created_at", "-id").values_list("event_id", flat=True)[:limit])
 
 
-def recurring_tasks_awaiting_next(*, settled_before: datetime, limit: int) -> list[int]:
-    """Ids of recurring tasks completed by `settled_before` with no next occurrence yet, latest first."""
-    return list(Task.objects.filter(completed=True, recurrence__isnull=False, completed_at__lte=settled_before,
-                                    next_occurrence__isnull=True)
+def recurring_tasks_awaiting_next(*, settled_before: datetime, since: datetime, limit: int) -> list[int]:
+    """Ids of recurring tasks completed between `since` and `settled_before` whose next occurrence is
+    still pending (neither spawned nor ended: Task.recurrence_state), latest first."""
+    return list(Task.objects.filter(completed=True, recurrence__isnull=False,
+                                    recurrence_state=RecurrenceState.PENDING,
+                                    completed_at__gte=since, completed_at__lte=settled_before)
                 .order_by("-completed_at").values_list("pk", flat=True)[:limit])

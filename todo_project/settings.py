@@ -263,6 +263,8 @@ REMINDER_SCAN_INTERVAL = env_int("REMINDER_SCAN_INTERVAL", 30, minimum=1)
 # Jobs (audit, recurrence) whose dispatch was lost are re-dispatched after this many seconds.
 JOB_SWEEP_INTERVAL = env_int("JOB_SWEEP_INTERVAL", 60, minimum=1)
 JOB_SWEEP_GRACE_SECONDS = env_int("JOB_SWEEP_GRACE_SECONDS", 30, minimum=0)
+# ...and only as far back as this: older losses are left alone, so each sweep reads a recent window.
+JOB_SWEEP_WINDOW_SECONDS = env_int("JOB_SWEEP_WINDOW_SECONDS", 86400, minimum=60)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "workers.publish_outbox", "schedule": OUTBOX_SWEEP_INTERVAL,
                      "options": {"expires": OUTBOX_SWEEP_INTERVAL}},

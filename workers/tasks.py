@@ -52,13 +52,17 @@ def scan_reminders() -> int:
 @shared_task(name="workers.sweep_lost_jobs", ignore_result=True)
 def sweep_lost_jobs(limit: int = 500) -> dict[str, int]:
     """Re-dispatch audit and recurrence jobs whose after-commit dispatch was lost
-    (Redis down at that moment, a worker killed before acking).  Both jobs are
-    idempotent, so a job that was merely slow does no harm when sent again."""
-    settled = timezone.now() - timezone.timedelta(seconds=settings.JOB_SWEEP_GRACE_SECONDS)
-    unaudited = selectors.outbox_events_unaudited(settled_before=settled, limit=limit)
+    (Redis down at that moment, a worker killed before acking) within the last
+    JOB_SWEEP_WINDOW_SECONDS.  Both jobs are idempotent, so a job that was merely
+    slow does no harm when sent again; a series that has spawned or ended is not
+    looked at again."""
+    now = timezone.now()
+    settled = now - timezone.timedelta(seconds=settings.JOB_SWEEP_GRACE_SECONDS)
+    since = now - timezone.timedelta(seconds=settings.JOB_SWEEP_WINDOW_SECONDS)
+    unaudited = selectors.outbox_events_unaudited(settled_before=settled, since=since, limit=limit)
     for event_id in unaudited:
         record_audit.delay(str(event_id))
-    unspawned = selectors.recurring_tasks_awaiting_next(settled_before=settled, limit=limit)
+    unspawned = selectors.recurring_tasks_awaiting_next(settled_before=settled, since=since, limit=limit)
     for task_id in unspawned:
         spawn_next_occurrence.delay(task_id)
     return {"audit": len(unaudited), "recurrence": len(unspawned)}

@@ -8,6 +8,7 @@ from that event after commit.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -18,18 +19,20 @@ from django.utils import timezone
 
 from .. import events
 from ..cleaning import (
-    clean_datetime,
     clean_description,
+    clean_due_at,
     clean_priority,
     clean_recurrence,
     clean_reminder,
     clean_title,
     user_timezone,
 )
-from ..models import Priority, Task
-from ..recurrence import next_occurrence
+from ..models import Priority, RecurrenceState, Task
+from ..recurrence import InvalidRecurrence, check_series, next_after, normalize_rrule, rule_parts
 from ..signals import task_completed
 from .tags import tags_for
+
+logger = logging.getLogger(__name__)
 
 # full_clean checks field types and lengths; the check constraints are not re-run as
 # queries (four round trips per write): the cleaners enforce the same rules, and the
@@ -41,7 +44,18 @@ UPDATABLE_FIELDS = ("title", "description", "priority", "tags", "due_at", "recur
 
 
 def _clean_due_at(due_at: Any, user) -> datetime | None:
-    return None if due_at is None else clean_datetime("due_at", due_at, user_timezone(user))
+    return None if due_at is None else clean_due_at(due_at, user_timezone(user))
+
+
+def _check_series(task: Task) -> None:
+    """A recurring task's rule must have an occurrence after the series' start (its due date, or
+    now for a task without one, whose series starts when it is completed)."""
+    if not task.recurrence:
+        return
+    try:
+        check_series(task.recurrence, start=task.due_at or timezone.now(), zone=user_timezone(task.user))
+    except InvalidRecurrence as exc:
+        raise ValidationError({"recurrence": [f"invalid recurrence rule: {exc}"]}) from None
 
 
 @transaction.atomic
@@ -56,7 +70,12 @@ def task_create(
     recurrence: str | None = None,
     reminder_minutes_before: int | None = None,
     previous_occurrence: Task | None = None,
+    series_start: datetime | None = None,
+    series_position: int = 1,
 ) -> Task:
+    """A new task; `previous_occurrence`, `series_start` and `series_position` are given only by
+    task_spawn_next_occurrence (the occurrence's place in its series), otherwise a recurring task
+    starts a series of its own, anchored on its due date."""
     task = Task(
         user=user,
         title=clean_title(title),
@@ -66,7 +85,13 @@ def task_create(
         recurrence=clean_recurrence(recurrence),
         reminder_minutes_before=clean_reminder(reminder_minutes_before),
         previous_occurrence=previous_occurrence,
+        series_position=series_position,
     )
+    if previous_occurrence is None:
+        _check_series(task)
+        task.series_start = task.due_at if task.recurrence else None
+    else:
+        task.series_start = series_start
     tag_objects = tags_for(user, tags)
     task.full_clean(exclude=TASK_CLEAN_EXCLUDE, validate_constraints=False)
     task.save()
@@ -84,6 +109,7 @@ def task_update(*, task: Task, **changes: Any) -> Task:
     task = Task.objects.select_for_update().get(pk=task.pk)
     before = events.task_snapshot(task)
     reminder_before = (task.due_at, task.reminder_minutes_before)
+    series_before = (task.recurrence, task.due_at)
     cleaners = {
         "title": clean_title,
         "description": clean_description,
@@ -95,6 +121,7 @@ def task_update(*, task: Task, **changes: Any) -> Task:
     for name, clean in cleaners.items():
         if name in changes:
             setattr(task, name, clean(changes[name]))
+    _follow_series_change(task, rule_before=series_before[0], due_before=series_before[1])
     new_tags = tags_for(task.user, changes["tags"] or []) if "tags" in changes else None
     if (task.due_at, task.reminder_minutes_before) != reminder_before:
         # A new due date or lead time is a new reminder: arm it again.
@@ -111,13 +138,28 @@ def task_update(*, task: Task, **changes: Any) -> Task:
     return task
 
 
+def _follow_series_change(task: Task, *, rule_before: str | None, due_before: datetime | None) -> None:
+    """A new rule starts a new series at the due date; a new due date re-anchors the series there
+    (later occurrences follow the moved one), keeping its count."""
+    if (task.recurrence, task.due_at) == (rule_before, due_before):
+        return
+    _check_series(task)
+    task.series_start = task.due_at if task.recurrence else None
+    if task.recurrence != rule_before:
+        task.series_position = 1
+        if task.recurrence_state == RecurrenceState.ENDED:
+            task.recurrence_state = None  # the new rule may go on: completing it again decides
+
+
 @transaction.atomic
 def task_complete(*, task: Task) -> Task:
     task = Task.objects.select_for_update().get(pk=task.pk)
     if not task.completed:
         task.completed = True
         task.completed_at = timezone.now()
-        task.save(update_fields=["completed", "completed_at", "updated_at"])
+        if task.recurrence and task.recurrence_state is None:
+            task.recurrence_state = RecurrenceState.PENDING
+        task.save(update_fields=["completed", "completed_at", "recurrence_state", "updated_at"])
         events.record(events.TASK_COMPLETED, task)
         task_completed.send(sender=Task, task=task)
     return task
@@ -145,35 +187,66 @@ def task_delete(*, task: Task) -> None:
 
 
 def next_occurrence_due(task: Task, *, now: datetime | None = None) -> datetime | None:
-    """When the occurrence after completed `task` is due, or None when the rule has ended.
+    """When the occurrence after completed `task` is due, or None when its series has ended.
 
-    Counted from the previous due date (or the completion time when there was none),
-    in the user's zone (tasks_app.recurrence.next_occurrence says how).
-    """
+    The rule is laid out from the series' anchor (its first due date, or the completion time when
+    there was none) in the user's zone, and the first occurrence after both the task's due date and
+    now is taken (missed ones are skipped, not counted).  COUNT counts the series' occurrences; a
+    stored rule that today's bounds refuse (a row from before them) ends the series rather than
+    occupying a worker.  Pure computation (tasks_app.recurrence.next_after), bounded in time: callers
+    run it outside any row lock."""
     now = now or timezone.now()
-    return next_occurrence(task.recurrence, start=task.due_at or task.completed_at or now, now=now,
-                           zone=user_timezone(task.user))
+    try:
+        rule = normalize_rrule(task.recurrence)
+    except InvalidRecurrence as exc:
+        logger.warning("task %s: recurrence %r ends its series: %s", task.pk, task.recurrence, exc)
+        return None
+    count = rule_parts(rule).get("COUNT")
+    if count is not None and task.series_position >= int(count):
+        return None
+    previous = task.due_at or task.completed_at or now
+    return next_after(rule, anchor=task.series_start or previous, after=max(previous, now),
+                      zone=user_timezone(task.user))
+
+
+def _series_snapshot(task: Task) -> tuple:
+    return (task.completed, task.completed_at, task.recurrence, task.due_at, task.series_start,
+            task.series_position, task.recurrence_state)
 
 
 def task_spawn_next_occurrence(*, task_id: int) -> Task | None:
-    """Create the next occurrence of completed recurring task `task_id`, once.
+    """Create the next occurrence of completed recurring task `task_id`, once, or record that its
+    series has ended; returns the next occurrence (None when there is none).
 
-    Safe to call any number of times, concurrently too: the unique
-    previous_occurrence link makes the database refuse a second one.
+    The due date is computed before the row is locked; under the lock the task is checked to be
+    unchanged (else computed again), then the occurrence is created and the task marked spawned in
+    one transaction.  Safe to call any number of times, concurrently too: a spawned or ended series
+    is answered from its recorded state, and the unique previous_occurrence link makes the database
+    refuse a second occurrence.  A next occurrence the user deleted stays deleted.
     """
-    with transaction.atomic():
-        task = Task.objects.select_for_update().select_related("user").filter(pk=task_id).first()
+    for _ in range(3):
+        task = Task.objects.select_related("user").filter(pk=task_id).first()
         if task is None or not task.completed or not task.recurrence:
             return None
-        existing = Task.objects.filter(previous_occurrence=task).first()
-        if existing is not None:
-            return existing
-        due_at = next_occurrence_due(task)
-        if due_at is None:
+        if task.recurrence_state == RecurrenceState.SPAWNED:
+            return Task.objects.filter(previous_occurrence=task).first()
+        if task.recurrence_state == RecurrenceState.ENDED:
             return None
+        due_at = next_occurrence_due(task)
+        with transaction.atomic():
+            locked = Task.objects.select_for_update().select_related("user").filter(pk=task_id).first()
+            if locked is None or _series_snapshot(locked) != _series_snapshot(task):
+                continue  # changed while we computed: read it again
+            return _spawn_locked(locked, due_at)
+    return None
+
+
+def _spawn_locked(task: Task, due_at: datetime | None) -> Task | None:
+    following = None
+    if due_at is not None:
         try:
             with transaction.atomic():  # a savepoint: losing the race must not spoil the outer transaction
-                return task_create(
+                following = task_create(
                     user=task.user,
                     title=task.title,
                     description=task.description,
@@ -183,6 +256,13 @@ def task_spawn_next_occurrence(*, task_id: int) -> Task | None:
                     recurrence=task.recurrence,
                     reminder_minutes_before=task.reminder_minutes_before,
                     previous_occurrence=task,
+                    series_start=task.series_start or task.due_at or task.completed_at,
+                    series_position=task.series_position + 1,
                 )
-        except IntegrityError:
-            return Task.objects.filter(previous_occurrence=task).first()
+        except IntegrityError:  # created by a job from before series states were recorded
+            following = Task.objects.filter(previous_occurrence=task).first()
+        except ValidationError as exc:  # a stored task today's rules refuse (e.g. a due date past 2999)
+            logger.warning("task %s: next occurrence refused, series ended: %s", task.pk, exc.messages)
+    task.recurrence_state = RecurrenceState.ENDED if following is None else RecurrenceState.SPAWNED
+    task.save(update_fields=["recurrence_state"])
+    return following

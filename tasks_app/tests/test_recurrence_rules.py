@@ -63,3 +63,50 @@ def test_every_shorthand_is_a_valid_rule_that_reads_back_in_words(shorthand):
     assert rule == SHORTHANDS[shorthand]
     assert normalize_rrule(rule) == rule
     assert not describe(rule).startswith("repeats")
+
+
+@pytest.mark.parametrize(
+    "text, named",
+    [
+        ("FREQ=SECONDLY", "more often than hourly"),
+        ("FREQ=MINUTELY;BYMONTH=2;BYMONTHDAY=30", "more often than hourly"),
+        ("FREQ=DAILY;INTERVAL=1001", "INTERVAL"),
+        ("FREQ=YEARLY;INTERVAL=51", "INTERVAL"),
+        ("FREQ=DAILY;INTERVAL=0", "INTERVAL"),
+        ("FREQ=DAILY;COUNT=1001", "COUNT"),
+        ("FREQ=DAILY;COUNT=0", "COUNT"),
+        ("FREQ=DAILY;COUNT=2;UNTIL=20270101", "COUNT and UNTIL"),
+        ("FREQ=DAILY;UNTIL=tomorrow", "UNTIL"),
+        ("FREQ=WEEKLY;WKST=XX", "WKST"),
+        ("FREQ=YEARLY;BYYEARDAY=" + ",".join(str(day) for day in range(1, 62)), "BYYEARDAY: at most 60"),
+        ("FREQ=MONTHLY;BYMONTHDAY=32", "BYMONTHDAY"),
+        ("FREQ=MONTHLY;BYMONTHDAY=0", "BYMONTHDAY: 0"),
+        ("FREQ=YEARLY;BYWEEKNO=54", "BYWEEKNO"),
+        ("FREQ=MONTHLY;BYDAY=MO;BYSETPOS=367", "BYSETPOS"),
+        ("FREQ=DAILY;BYSETPOS=2", "BYSETPOS"),
+        ("FREQ=HOURLY;BYSETPOS=1", "BYSETPOS"),
+        ("FREQ=DAILY;BYHOUR=24", "BYHOUR"),
+        ("FREQ=DAILY;BYMINUTE=0,30", "BYMINUTE: at most one"),
+        ("FREQ=MONTHLY;BYDAY=0MO", "BYDAY"),
+        ("FREQ=MONTHLY;BYDAY=XX", "BYDAY"),
+        # Rules that never occur, whatever the start.
+        ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "BYMONTHDAY=30"),
+        ("FREQ=DAILY;BYMONTH=4;BYMONTHDAY=31", "BYMONTHDAY=31"),
+        ("FREQ=HOURLY;BYMONTH=2,4,6,9,11;BYMONTHDAY=31", "BYMONTHDAY=31"),
+    ],
+)
+def test_unbounded_or_impossible_rules_are_refused_naming_the_part(text, named):
+    with pytest.raises(InvalidRecurrence, match=named):
+        normalize_rrule(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["FREQ=HOURLY;INTERVAL=1000", "FREQ=YEARLY;INTERVAL=50", "FREQ=DAILY;COUNT=1000", "FREQ=MONTHLY;BYMONTHDAY=-1",
+     "FREQ=MONTHLY;BYMONTHDAY=31", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", "FREQ=MONTHLY;BYDAY=-1FR",
+     "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1", "FREQ=DAILY;BYHOUR=9,17;BYSETPOS=2",
+     "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,SU;WKST=SU", "FREQ=YEARLY;BYWEEKNO=53;BYDAY=MO",
+     "FREQ=DAILY;BYHOUR=" + ",".join(str(hour) for hour in range(24))],
+)
+def test_bounded_rules_at_the_limits_are_accepted(text):
+    assert normalize_rrule(text) == text

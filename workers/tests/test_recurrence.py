@@ -28,7 +28,8 @@ def completed(alice, *, recurrence, due_at=None, completed_at=NOW):
         ("FREQ=DAILY", datetime(2026, 11, 26, 18, 0, tzinfo=UTC), datetime(2026, 11, 27, 18, 0, tzinfo=UTC)),
         # Occurrences already in the past are skipped: the next one after now, on the rule's grid.
         ("FREQ=WEEKLY", datetime(2026, 10, 1, 9, 0, tzinfo=UTC), datetime(2026, 12, 3, 9, 0, tzinfo=UTC)),
-        ("FREQ=MONTHLY", datetime(2027, 1, 31, 9, 0, tzinfo=UTC), datetime(2027, 3, 31, 9, 0, tzinfo=UTC)),
+        # Month-end: a series on the 31st falls on the last day of February (Mar 31 skipped it: issue 11).
+        ("FREQ=MONTHLY", datetime(2027, 1, 31, 9, 0, tzinfo=UTC), datetime(2027, 2, 28, 9, 0, tzinfo=UTC)),
         ("FREQ=WEEKLY;BYDAY=MO,WE,FR", datetime(2027, 1, 11, 9, 0, tzinfo=UTC), datetime(2027, 1, 13, 9, 0, tzinfo=UTC)),
         ("FREQ=WEEKLY;INTERVAL=2", datetime(2027, 1, 11, 9, 0, tzinfo=UTC), datetime(2027, 1, 25, 9, 0, tzinfo=UTC)),
         ("FREQ=DAILY;UNTIL=20270111T235959Z", datetime(2027, 1, 11, 9, 0, tzinfo=UTC), None),
@@ -128,3 +129,125 @@ def test_the_database_refuses_a_second_next_occurrence(alice):
     services.task_spawn_next_occurrence(task_id=task.pk)
     with pytest.raises(IntegrityError):
         Task.objects.create(user=alice, title="Sneaky copy", previous_occurrence=task)
+
+
+# --------------------------------------------------------------------------- series state (issue 11)
+
+from django.utils import timezone as django_timezone  # noqa: E402
+
+from tasks_app import selectors  # noqa: E402
+from tasks_app.models import RecurrenceState  # noqa: E402
+
+
+def complete_and_spawn(task):
+    services.task_complete(task=task)
+    return services.task_spawn_next_occurrence(task_id=task.pk)
+
+
+def awaiting():
+    now = django_timezone.now()
+    return selectors.recurring_tasks_awaiting_next(settled_before=now + timedelta(minutes=1),
+                                                   since=now - timedelta(days=1), limit=100)
+
+
+@pytest.mark.django_db
+def test_count_counts_the_occurrences_of_the_series(alice):
+    first = services.task_create(user=alice, title="Twice", recurrence="FREQ=DAILY;COUNT=2",
+                                 due_at=datetime(2027, 1, 11, 9, tzinfo=UTC))
+    second = complete_and_spawn(first)
+    assert (second.due_at, second.series_position, second.series_start) == (
+        datetime(2027, 1, 12, 9, tzinfo=UTC), 2, first.due_at)
+    assert complete_and_spawn(second) is None
+    second.refresh_from_db()
+    assert second.recurrence_state == RecurrenceState.ENDED
+    assert Task.objects.filter(title="Twice").count() == 2
+
+
+@pytest.mark.django_db
+def test_a_monthly_series_from_the_31st_clamps_and_comes_back(alice):
+    task = services.task_create(user=alice, title="Rent", recurrence="monthly",
+                                due_at=datetime(2027, 1, 31, 9, tzinfo=UTC))
+    dues = []
+    for _ in range(3):
+        task = complete_and_spawn(task)
+        dues.append(task.due_at)
+    assert dues == [datetime(2027, 2, 28, 9, tzinfo=UTC), datetime(2027, 3, 31, 9, tzinfo=UTC),
+                    datetime(2027, 4, 30, 9, tzinfo=UTC)]
+
+
+@pytest.mark.django_db
+def test_a_deleted_next_occurrence_is_not_looked_for_again(alice):
+    task = services.task_create(user=alice, title="Gym", recurrence="weekly",
+                                due_at=datetime(2027, 1, 11, 9, tzinfo=UTC))
+    following = complete_and_spawn(task)
+    services.task_delete(task=following)
+    assert task.pk not in awaiting()
+    assert services.task_spawn_next_occurrence(task_id=task.pk) is None
+    assert not Task.objects.filter(previous_occurrence=task).exists()
+
+
+@pytest.mark.django_db
+def test_only_pending_series_are_swept(alice):
+    pending = services.task_create(user=alice, title="Lost job", recurrence="daily",
+                                   due_at=datetime(2027, 1, 11, 9, tzinfo=UTC))
+    services.task_complete(task=pending)  # its job "lost": nothing spawned yet
+    ended = services.task_create(user=alice, title="Last", recurrence="FREQ=DAILY;COUNT=1",
+                                 due_at=datetime(2027, 1, 11, 9, tzinfo=UTC))
+    assert complete_and_spawn(ended) is None
+    assert awaiting() == [pending.pk]
+    later = django_timezone.now() + timedelta(minutes=1)  # a window that starts after the completion
+    assert selectors.recurring_tasks_awaiting_next(settled_before=later, since=later, limit=10) == []
+
+
+@pytest.mark.django_db
+def test_a_stored_rule_beyond_todays_bounds_ends_its_series_quickly(alice):
+    # Rows written before the bounds existed, as they are in the database.
+    legacy = [Task.objects.create(user=alice, title=rule, recurrence=rule, due_at=datetime(1900, 1, 1, tzinfo=UTC),
+                                  completed=True, completed_at=NOW, recurrence_state=RecurrenceState.PENDING)
+              for rule in ("FREQ=SECONDLY", "FREQ=MINUTELY;BYMONTH=2;BYMONTHDAY=30",
+                           "FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=30")]
+    for task in legacy:
+        assert services.task_spawn_next_occurrence(task_id=task.pk) is None
+        task.refresh_from_db()
+        assert task.recurrence_state == RecurrenceState.ENDED
+
+
+@pytest.mark.django_db
+def test_moving_an_occurrence_re_anchors_its_series_and_a_new_rule_restarts_it(alice):
+    task = services.task_create(user=alice, title="Review", recurrence="FREQ=WEEKLY;COUNT=3",
+                                due_at=datetime(2027, 1, 11, 9, tzinfo=UTC))
+    second = complete_and_spawn(task)
+    moved = services.task_update(task=second, due_at=datetime(2027, 1, 19, 9, tzinfo=UTC))
+    assert (moved.series_start, moved.series_position) == (datetime(2027, 1, 19, 9, tzinfo=UTC), 2)
+    assert complete_and_spawn(moved).due_at == datetime(2027, 1, 26, 9, tzinfo=UTC)
+    renewed = services.task_update(task=moved, recurrence="daily")
+    assert renewed.series_position == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body, field, says",
+    [
+        ({"due_at": "2027-01-31T09:00:00Z", "recurrence": "FREQ=SECONDLY"}, "recurrence", "more often than hourly"),
+        ({"due_at": "2027-01-31T09:00:00Z", "recurrence": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30"}, "recurrence",
+         "never occurs"),
+        ({"due_at": "2027-01-31T09:00:00Z", "recurrence": "FREQ=DAILY;BYMONTH=4;BYMONTHDAY=31"}, "recurrence",
+         "never occurs"),
+        ({"due_at": "2027-01-31T09:00:00Z", "recurrence": "FREQ=DAILY;UNTIL=20270101"}, "recurrence", "UNTIL"),
+        ({"due_at": "2027-01-31T08:00:00Z", "recurrence": "FREQ=HOURLY;INTERVAL=2;BYHOUR=9"}, "recurrence",
+         "never reaches"),
+        ({"due_at": "2027-01-31T09:00:00Z", "recurrence": "FREQ=DAILY;INTERVAL=5000"}, "recurrence", "INTERVAL"),
+        ({"due_at": "1900-01-01T00:00:00Z", "recurrence": "FREQ=HOURLY"}, "due_at", "between 1970-01-01"),
+        ({"due_at": "3000-01-01T00:00:00Z"}, "due_at", "and 2999-12-31"),
+    ],
+)
+def test_rules_and_due_dates_out_of_bounds_are_a_422_naming_the_field(alice_api, body, field, says):
+    import json
+
+    created = alice_api.post("/api/tasks", json.dumps({"title": "x", **body}), content_type="application/json")
+    assert created.status_code == 422, created.content
+    messages = [error["msg"] for error in created.json()["detail"] if error["loc"][-1] == field]
+    assert messages and says in messages[0], created.json()
+    task = alice_api.post("/api/tasks", json.dumps({"title": "y"}), content_type="application/json").json()
+    changed = alice_api.patch(f"/api/tasks/{task['id']}", json.dumps(body), content_type="application/json")
+    assert changed.status_code == 422 and field in str(changed.json()), changed.content
