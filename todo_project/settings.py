@@ -327,3 +327,11 @@ CHANNEL_LAYERS = {
 # listed here, taking from each in turn; one started with -Q must name "live" too.
 CELERY_TASK_QUEUES = (Queue("celery", routing_key="celery"), Queue("live", routing_key="live"))
 CELERY_TASK_ROUTES = {"workers.push_live_update": {"queue": "live"}}
+
+# --------------------------------------------------------------------------- internal port (issue 12)
+
+# The web process serves detailed health (/healthz with every component) and /metrics on a second
+# port that the ingress never routes to (todo_project/internal.py); the public /healthz only asks
+# the database.  0 turns the internal port off.  A pod listens on 0.0.0.0 (the chart sets it).
+INTERNAL_PORT = env_int("INTERNAL_PORT", 9100, minimum=0)
+INTERNAL_ADDR = env_str("INTERNAL_ADDR", "127.0.0.1")

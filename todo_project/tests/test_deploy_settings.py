@@ -154,8 +154,10 @@ def web_server(transactional_db, process_env, tmp_path):
                                env=collect_env, capture_output=True, text=True, timeout=180)
     assert collected.returncode == 0, collected.stdout + collected.stderr
 
-    port = _free_port()
-    env = process_env(chart_env("values-cloud.yaml", overrides={"PORT": str(port)}))
+    port, internal_port = _free_port(), _free_port()
+    env = process_env(chart_env("values-cloud.yaml", overrides={"PORT": str(port),
+                                                                "INTERNAL_PORT": str(internal_port),
+                                                                "INTERNAL_ADDR": "127.0.0.1"}))
     log = tmp_path / "web.log"
     with open(log, "wb") as out:
         process = subprocess.Popen([str(ENTRYPOINT), "web", "--host", "127.0.0.1"], cwd=BASE_DIR, env=env,
@@ -172,6 +174,7 @@ def web_server(transactional_db, process_env, tmp_path):
     else:
         process.kill()
         pytest.fail(f"web did not listen:\n{log.read_text()}")
+    env["_INTERNAL_PORT"] = str(internal_port)
     yield port, static_root, env
     os.killpg(process.pid, signal.SIGTERM)
     try:
@@ -187,8 +190,12 @@ def test_web_role_under_production_settings(web_server):
     # kubelet probes and Prometheus scrapes: Host is the pod IP, plain HTTP, no redirect.
     health = _get(port, "/healthz", pod)
     assert health.status == 200, health.body
-    assert json.loads(health.body)["components"]["database"]["ok"] is True
-    metrics = _get(port, "/metrics", pod)
+    assert json.loads(health.body) == {"status": "ok"}
+    # Details and metrics only on the internal port (what the ServiceMonitor scrapes); 404 publicly.
+    assert _get(port, "/metrics", pod).status == 404
+    internal_port = int(env["_INTERNAL_PORT"])
+    assert json.loads(_get(internal_port, "/healthz", pod).body)["components"]["database"]["ok"] is True
+    metrics = _get(internal_port, "/metrics", pod)
     assert metrics.status == 200 and b"django_http_requests_total_by_view_transport_method_total" in metrics.body
     # Any other host is refused.
     assert _get(port, "/healthz", "attacker.example").status == 400

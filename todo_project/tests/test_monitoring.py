@@ -14,8 +14,9 @@ import textwrap
 import prometheus_client
 import pytest
 import yaml
-from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
+
+from devstack.testing import internal_get
 
 from .deploy_support import (
     CHART_DIR, NAMESPACE, RELEASE, by_kind, env_values, find_tool, objects, one, pod_spec, render, tool_missing,
@@ -420,10 +421,10 @@ def exported_metric_names(exposition: str) -> set[str]:
 
 @pytest.fixture
 def web_exposition(db) -> str:
-    """What Prometheus gets from a web pod (the app's collector reads the outbox from the database)."""
-    response = Client().get("/metrics")
-    assert response.status_code == 200
-    return response.content.decode()
+    """What Prometheus gets from a web pod's internal port (the app's collector reads the outbox)."""
+    status, body = internal_get("/metrics")
+    assert status == 200
+    return body
 
 
 def test_web_metrics_endpoint_serves_django_prometheus(web_exposition):
