@@ -19,7 +19,17 @@ from prometheus_client.parser import text_string_to_metric_families
 from devstack.testing import internal_get
 
 from .deploy_support import (
-    CHART_DIR, NAMESPACE, RELEASE, by_kind, env_values, find_tool, objects, one, pod_spec, render, tool_missing,
+    CHART_DIR,
+    NAMESPACE,
+    RELEASE,
+    by_kind,
+    env_values,
+    find_tool,
+    objects,
+    one,
+    pod_spec,
+    render,
+    tool_missing,
 )
 
 DASHBOARD_FILE = CHART_DIR / "dashboards" / "todo.json"
