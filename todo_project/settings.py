@@ -335,3 +335,8 @@ CELERY_TASK_ROUTES = {"workers.push_live_update": {"queue": "live"}}
 # the database.  0 turns the internal port off.  A pod listens on 0.0.0.0 (the chart sets it).
 INTERNAL_PORT = env_int("INTERNAL_PORT", 9100, minimum=0)
 INTERNAL_ADDR = env_str("INTERNAL_ADDR", "127.0.0.1")
+
+# HSTS preload is opt-in (SECURE_HSTS_PRELOAD=true): it hard-codes HTTPS for the domain and every
+# subdomain in browsers for months.  Not asking for it is a decision, so `check --deploy` does not
+# warn about it (security.W021); everything else it checks still applies.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
