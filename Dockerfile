@@ -32,7 +32,12 @@ RUN python -m venv /opt/venv \
 FROM ${PYTHON_IMAGE} AS runtime
 
 ARG APP_UID=10001
+# Safe by default: DEBUG off (so DJANGO_SECRET_KEY and ALLOWED_HOSTS must be given, and the
+# development key is refused); turn it on only with -e DJANGO_DEBUG=true on a laptop.
+# INTERNAL_PORT: detailed health and /metrics, never published through the ingress.
 ENV PATH=/opt/venv/bin:$PATH \
+    DJANGO_DEBUG=false \
+    INTERNAL_PORT=9100 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=todo_project.settings \
@@ -61,7 +66,7 @@ RUN DJANGO_DEBUG=false \
  && chmod 0755 /app/scripts/docker-entrypoint.sh
 
 USER ${APP_UID}:${APP_UID}
-EXPOSE 8000 9808
+EXPOSE 8000 9100 9808
 
 # Docker/Compose only (Kubernetes uses the chart's probes): /healthz for web, a Celery ping for worker.
 HEALTHCHECK --interval=30s --timeout=15s --start-period=40s --retries=3 \

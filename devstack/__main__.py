@@ -20,7 +20,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .servers import LOCALHOST, ServiceError, Stack, port_is_free, wait_for_port
+from .servers import LOCALHOST, ServiceError, Stack, free_port, port_is_free, wait_for_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -61,15 +61,21 @@ def _manage(*args: str, env: dict[str, str]) -> str:
     return result.stdout.strip()
 
 
-def _banner(port: int, token: str | None) -> str:
+def _banner(port: int, token: str | None, internal_port: int = 0) -> str:
     url = f"http://{LOCALHOST}:{port}/"
     lines = [
         "",
         "=" * 64,
         f"  Todo AI Chatbot is running:   {url}",
         f"  API docs:                     {url}api/docs",
-        f"  Health:                       {url}healthz",
+        f"  Health (probe):               {url}healthz",
     ]
+    if internal_port:  # the internal port (todo_project/internal.py): never published in production
+        internal = f"http://{LOCALHOST}:{internal_port}/"
+        lines += [
+            f"  Health (every component):     {internal}healthz",
+            f"  Metrics (Prometheus):         {internal}metrics",
+        ]
     if token:
         lines += [
             "  Log in as:                    demo / demo",
@@ -94,6 +100,11 @@ def run(port: int) -> int:
         raise SystemExit(f"devstack: {exc}") from None
     env = {**os.environ, **stack.env, "DEVSTACK_DATA_DIR": str(root),
            "DJANGO_SETTINGS_MODULE": "todo_project.settings", "PYTHONUNBUFFERED": "1"}
+    # Detailed health and metrics live on the internal port (9100 unless taken or INTERNAL_PORT says).
+    internal_port = int(os.environ.get("INTERNAL_PORT") or 9100)
+    if internal_port and not port_is_free(internal_port):
+        internal_port = free_port()
+    env["INTERNAL_PORT"] = str(internal_port)
     try:
         print("devstack: " + ", ".join(f"{k}={v}" for k, v in stack.env.items()), flush=True)
         _manage("migrate", "--noinput", env=env)
@@ -116,7 +127,7 @@ def run(port: int) -> int:
                 wait_for_port(port, timeout=60, what="web server")
             except ServiceError:
                 return
-            print(_banner(port, token), flush=True)
+            print(_banner(port, token, internal_port), flush=True)
 
         threading.Thread(target=announce, daemon=True).start()
         manager.loop()

@@ -32,6 +32,8 @@ def pytest_load_initial_conftests(early_config, parser, args):
     os.environ.update(_stack.start())
     # Keep the developer's `make run` state (.data/devstack.env, beat schedule) out of tests.
     os.environ["DEVSTACK_DATA_DIR"] = str(_root / "data")
+    # No fixed internal port (9100) for web processes of tests: those that test it choose a free one.
+    os.environ.setdefault("INTERNAL_PORT", "0")
 
 
 def pytest_report_header(config):

@@ -79,3 +79,21 @@ def uvicorn_server(env: dict[str, str], folder: Path):
         yield process
     finally:
         stop_process(process)
+
+
+def internal_get(path: str) -> tuple[int, str]:
+    """GET `path` from the web process's internal app (todo_project/internal.py: /healthz, /metrics)
+    in this thread, so it sees the test's own transaction.  Returns (status, body)."""
+    from wsgiref.util import setup_testing_defaults
+
+    from todo_project.internal import application
+
+    environ = {"PATH_INFO": path, "REQUEST_METHOD": "GET"}
+    setup_testing_defaults(environ)
+    answer = {}
+
+    def start_response(status, headers, exc_info=None):
+        answer["status"] = int(status.split()[0])
+
+    body = b"".join(application(environ, start_response))
+    return answer["status"], body.decode()

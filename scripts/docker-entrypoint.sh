@@ -1,7 +1,8 @@
 #!/bin/sh
 # Entry point of the container image: one image, the role is the first argument.
 #
-#   web          ASGI server (HTTP + WebSockets) on $PORT (default 8000)
+#   web          ASGI server (HTTP + WebSockets) on $PORT (default 8000); detailed health and
+#                /metrics on $INTERNAL_PORT (default 9100, todo_project/internal.py), never public
 #   worker       Celery worker (metrics on $WORKER_METRICS_PORT when the app exposes them)
 #   beat         Celery beat, the one scheduler (run exactly one)
 #   migrate      apply database migrations, then exit
@@ -12,6 +13,10 @@
 # Extra arguments after the role are passed on to the process, e.g. `worker --concurrency=4`.
 # The commands are the ones `make run` uses (devstack/__main__.py), so dev and prod run the same way.
 set -eu
+
+# Production unless told otherwise (the Dockerfile sets the same): with DEBUG off the settings
+# refuse to start without DJANGO_SECRET_KEY and ALLOWED_HOSTS, or with the development key.
+export DJANGO_DEBUG="${DJANGO_DEBUG:-false}"
 
 role="${1:-web}"
 [ "$#" -gt 0 ] && shift

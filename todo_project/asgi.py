@@ -17,3 +17,8 @@ application = with_mcp(ProtocolTypeRouter({
     "http": django_application,
     "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
 }))
+
+# Detailed health and /metrics on INTERNAL_PORT, in a thread of this process (never the public port).
+from todo_project.internal import start_from_settings  # noqa: E402
+
+start_from_settings()

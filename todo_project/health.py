@@ -1,21 +1,27 @@
-"""GET /healthz: the state of every component the app depends on.
+"""Health: the public probe and the detailed report.
 
-HTTP 200 while the web tier can serve (the database answers), 503 when it cannot,
-so a Kubernetes probe restarts or drains only what is really broken; a degraded
-broker, Redis or worker shows in the body ("status": "degraded").
+`healthz` (public port, GET /healthz): liveness/readiness for kubelet and the ingress. One round
+trip to the database, 200 {"status": "ok"} or 503 {"status": "unavailable"}, never an error detail.
+
+`component_report` (internal port, todo_project/internal.py): the state of every component the app
+depends on.  HTTP 200 while the web tier can serve (the database answers), 503 when it cannot; a
+degraded broker, Redis or worker shows in the body ("status": "degraded").
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import redis
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import JsonResponse
 
 from workers.kafka import broker_reachable
+
+logger = logging.getLogger(__name__)
 
 
 def _database() -> tuple[bool, str]:
@@ -54,7 +60,8 @@ def _celery() -> tuple[bool, str]:
 CHECKS = {"database": _database, "redis": _redis, "kafka": broker_reachable, "celery": _celery}
 
 
-def healthz(request):
+def component_report() -> tuple[dict, int]:
+    """(body, HTTP status) of the detailed check; served only on the internal port."""
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=len(CHECKS)) as pool:
         futures = {name: pool.submit(check) for name, check in CHECKS.items()}
@@ -71,4 +78,15 @@ def healthz(request):
         "components": results,
         "elapsed_ms": round((time.monotonic() - started) * 1000, 1),
     }
-    return JsonResponse(body, status=200 if results["database"]["ok"] else 503)
+    return body, 200 if results["database"]["ok"] else 503
+
+
+def healthz(request):
+    """The public probe: cheap (no Kafka client, no worker ping) and silent about why it fails."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        logger.warning("healthz: the database does not answer", exc_info=True)
+        return JsonResponse({"status": "unavailable"}, status=503, headers={"Cache-Control": "no-store"})
+    return JsonResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})

@@ -87,11 +87,18 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
 
+# Known to everyone who has read this file: fine on a laptop, never in production.
+DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG=false")
-    SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
+if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is the development key from todo_project/settings.py, which is public: refusing to "
+        "start with DJANGO_DEBUG=false. Generate one: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:
@@ -340,3 +347,15 @@ LOGGING = {
 # a pod sets the address to 0.0.0.0 (the Helm chart does).  Port 0 turns the endpoint off.
 WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 9808, minimum=0)
 WORKER_METRICS_ADDR = env_str("WORKER_METRICS_ADDR", "127.0.0.1")
+# --------------------------------------------------------------------------- internal port: detailed health and metrics
+
+# The web process serves detailed health (/healthz with every component) and /metrics on a second
+# port that the ingress never routes to (todo_project/internal.py); the public /healthz only asks
+# the database.  0 turns the internal port off.  A pod listens on 0.0.0.0 (the chart sets it).
+INTERNAL_PORT = env_int("INTERNAL_PORT", 9100, minimum=0)
+INTERNAL_ADDR = env_str("INTERNAL_ADDR", "127.0.0.1")
+
+# HSTS preload is opt-in (SECURE_HSTS_PRELOAD=true): it hard-codes HTTPS for the domain and every
+# subdomain in browsers for months.  Not asking for it is a decision, so `check --deploy` does not
+# warn about it (security.W021); everything else it checks still applies.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]

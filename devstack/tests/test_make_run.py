@@ -50,7 +50,8 @@ def listening(port: int) -> bool:
 class RunningApp:
     def __init__(self, data_dir: Path, port: int, log_path: Path):
         env = {key: value for key, value in os.environ.items() if key not in SERVICE_URLS}
-        env.update({"DEVSTACK_DATA_DIR": str(data_dir), "PORT": str(port)})
+        self.internal_port = free_port()
+        env.update({"DEVSTACK_DATA_DIR": str(data_dir), "PORT": str(port), "INTERNAL_PORT": str(self.internal_port)})
         self.port, self.log_path = port, log_path
         self.log = open(log_path, "ab")
         self.process = subprocess.Popen([sys.executable, "-m", "devstack", "run"], cwd=BASE_DIR, env=env,
@@ -66,9 +67,12 @@ class RunningApp:
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.output()
             try:
+                # The public probe says ok or not; the internal port says what each component does.
                 status, body = fetch(f"{self.base}/healthz")
-                if status == 200 and body["status"] == "ok":
-                    return body
+                if status == 200 and body == {"status": "ok"}:
+                    status, body = fetch(f"http://127.0.0.1:{self.internal_port}/healthz")
+                    if status == 200 and body["status"] == "ok":
+                        return body
             except OSError:
                 pass
             time.sleep(0.5)
@@ -104,6 +108,8 @@ def test_make_run_starts_everything_and_ctrl_c_stops_it_keeping_the_data(data_di
         banner = app.output()
         assert f"http://127.0.0.1:{port}/" in banner
         assert "demo / demo" in banner
+        assert f"http://127.0.0.1:{app.internal_port}/healthz" in banner  # where the details are
+        assert f"http://127.0.0.1:{app.internal_port}/metrics" in banner
         token = re.search(r"API token \(demo\):\s+(\S+)", banner).group(1)
 
         assert fetch(f"{app.base}/api/docs")[0] == 200
@@ -126,7 +132,7 @@ def test_make_run_starts_everything_and_ctrl_c_stops_it_keeping_the_data(data_di
     assert code in (0, 130), app.output()
     assert "devstack: stopped." in app.output()
     assert not (data_dir / "devstack.env").exists()
-    for service_port in [port, *service_ports]:
+    for service_port in [port, app.internal_port, *service_ports]:
         assert not listening(service_port), f"something still listens on {service_port} after Ctrl-C"
 
     again = RunningApp(data_dir, port, tmp_path / "run2.log")

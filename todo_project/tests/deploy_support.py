@@ -45,9 +45,20 @@ def values_file(name: str) -> dict:
     return yaml.safe_load((CHART_DIR / name).read_text()) or {}
 
 
+# What scripts/deploy-local.sh generates once into .data/minikube-secrets.yaml and passes after
+# values-local.yaml: the chart never generates a secret itself (renders must be stable).
+LOCAL_SECRETS = {"secrets": {"djangoSecretKey": "local-test-" + "k" * 50},
+                 "postgresql": {"password": "local-test-postgres-password"},
+                 "redis": {"password": "local-test-redis-password"}}
+
+
 def env_values(name: str, **overrides) -> dict:
-    """What `helm -f <name>` passes (the chart's values.yaml is applied by Helm itself)."""
-    return deep_merge(values_file(name), overrides)
+    """What `helm -f <name>` passes (the chart's values.yaml is applied by Helm itself); for
+    values-local.yaml also the secrets file scripts/deploy-local.sh passes with it."""
+    values = values_file(name)
+    if name == "values-local.yaml":
+        values = deep_merge(values, LOCAL_SECRETS)
+    return deep_merge(values, overrides)
 
 
 def render(values: dict, *, release: str = RELEASE, namespace: str = NAMESPACE) -> dict[str, str]:

@@ -95,8 +95,10 @@ def test_values_schema_rejects_mistakes():
 def test_base_values_alone_refuse_to_render_without_services_and_say_what_to_set():
     with pytest.raises(helm_python.HelmRenderError, match=r"kafka\.bootstrapServers"):
         render({})
-    with pytest.raises(helm_python.HelmRenderError, match=r"secrets\.databaseUrl.*existingSecret"):
+    with pytest.raises(helm_python.HelmRenderError, match=r"secrets\.djangoSecretKey.*existingSecret"):
         render({"kafka": {"bootstrapServers": "kafka:9092"}})
+    with pytest.raises(helm_python.HelmRenderError, match=r"secrets\.databaseUrl.*existingSecret"):
+        render({"kafka": {"bootstrapServers": "kafka:9092"}, "secrets": {"djangoSecretKey": "k" * 50}})
     docs = objects(render({"kafka": {"bootstrapServers": "kafka:9092"}, "secrets": {"existingSecret": "mine"}}))
     assert not by_kind(docs, "Secret")
     for _, spec in app_pod_templates(docs):
@@ -262,7 +264,8 @@ def test_secrets_never_reach_configmaps_or_pod_specs():
                  "redisUrl": "rediss://:SENTINEL-redis-pass@cache.internal:6380/0",
                  "kafkaSaslUsername": "SENTINEL-kafka-user", "kafkaSaslPassword": "SENTINEL-kafka-pass",
                  "openaiApiKey": "SENTINEL-openai-key"}
-    values = env_values("values-cloud.yaml", secrets={"existingSecret": "", **sentinels})
+    values = env_values("values-cloud.yaml", secrets={"existingSecret": "", **sentinels},
+                        redis={"password": "SENTINEL-in-cluster-redis-pass"})
     docs = objects(render(values))
     for doc in docs:
         if doc["kind"] == "Secret":
@@ -279,7 +282,7 @@ def test_secrets_never_reach_configmaps_or_pod_specs():
                 assert "secretKeyRef" in entry["valueFrom"], (workload, entry["name"])
 
 
-def test_generated_secret_key_and_database_password_are_shared_within_a_release():
+def test_secret_key_and_service_passwords_are_shared_within_a_release():
     docs = objects(render(env_values("values-local.yaml")))
     import base64
 
@@ -287,10 +290,17 @@ def test_generated_secret_key_and_database_password_are_shared_within_a_release(
         return {k: base64.b64decode(v).decode() for k, v in one(docs, "Secret", name)["data"].items()}
 
     app, hook, pg = decoded(FULLNAME), decoded(f"{FULLNAME}-migrate"), decoded(f"{FULLNAME}-postgresql")
+    redis = decoded(f"{FULLNAME}-redis")
     assert app == hook
     assert len(app["DJANGO_SECRET_KEY"]) >= 50
     assert app["DATABASE_URL"] == (f"postgresql://todo:{pg['POSTGRES_PASSWORD']}@{FULLNAME}-postgresql:5432/todo")
-    assert app["REDIS_URL"] == f"redis://{FULLNAME}-redis:6379/0"
+    # Redis asks for a password, and the app's URL carries the same one.
+    assert redis["REDIS_PASSWORD"]
+    assert app["REDIS_URL"] == f"redis://:{redis['REDIS_PASSWORD']}@{FULLNAME}-redis:6379/0"
+    container = pod_spec(one(docs, "Deployment", f"{FULLNAME}-redis"))["containers"][0]
+    assert container["args"][:3] == ["redis-server", "--requirepass", "$(REDIS_PASSWORD)"]
+    env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
+    assert env["REDIS_PASSWORD"] == env["REDISCLI_AUTH"] == {"name": f"{FULLNAME}-redis", "key": "REDIS_PASSWORD"}
 
 
 def test_chart_sets_only_variables_something_reads_and_all_that_production_needs(env_render):

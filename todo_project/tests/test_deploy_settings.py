@@ -93,7 +93,8 @@ def test_check_deploy_is_clean_with_the_charts_production_settings(values_name, 
     assert env["DJANGO_DEBUG"] == "false"
     result = check_deploy(env)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "System check identified no issues (0 silenced)." in result.stdout
+    # The one silenced check is security.W021: HSTS preload is opt-in (off in every values file).
+    assert "System check identified no issues (1 silenced)." in result.stdout
 
 
 @pytest.mark.parametrize("values_name", ENV_VALUES_FILES)
@@ -154,8 +155,10 @@ def web_server(transactional_db, process_env, tmp_path):
                                env=collect_env, capture_output=True, text=True, timeout=180)
     assert collected.returncode == 0, collected.stdout + collected.stderr
 
-    port = _free_port()
-    env = process_env(chart_env("values-cloud.yaml", overrides={"PORT": str(port)}))
+    port, internal_port = _free_port(), _free_port()
+    env = process_env(chart_env("values-cloud.yaml", overrides={"PORT": str(port),
+                                                                "INTERNAL_PORT": str(internal_port),
+                                                                "INTERNAL_ADDR": "127.0.0.1"}))
     log = tmp_path / "web.log"
     with open(log, "wb") as out:
         process = subprocess.Popen([str(ENTRYPOINT), "web", "--host", "127.0.0.1"], cwd=BASE_DIR, env=env,
@@ -172,6 +175,7 @@ def web_server(transactional_db, process_env, tmp_path):
     else:
         process.kill()
         pytest.fail(f"web did not listen:\n{log.read_text()}")
+    env["_INTERNAL_PORT"] = str(internal_port)
     yield port, static_root, env
     os.killpg(process.pid, signal.SIGTERM)
     try:
@@ -187,8 +191,12 @@ def test_web_role_under_production_settings(web_server):
     # kubelet probes and Prometheus scrapes: Host is the pod IP, plain HTTP, no redirect.
     health = _get(port, "/healthz", pod)
     assert health.status == 200, health.body
-    assert json.loads(health.body)["components"]["database"]["ok"] is True
-    metrics = _get(port, "/metrics", pod)
+    assert json.loads(health.body) == {"status": "ok"}
+    # Details and metrics only on the internal port (what the ServiceMonitor scrapes); 404 publicly.
+    assert _get(port, "/metrics", pod).status == 404
+    internal_port = int(env["_INTERNAL_PORT"])
+    assert json.loads(_get(internal_port, "/healthz", pod).body)["components"]["database"]["ok"] is True
+    metrics = _get(internal_port, "/metrics", pod)
     assert metrics.status == 200 and b"django_http_requests_total_by_view_transport_method_total" in metrics.body
     # Any other host is refused.
     assert _get(port, "/healthz", "attacker.example").status == 400
@@ -197,7 +205,7 @@ def test_web_role_under_production_settings(web_server):
     assert redirect.status == 301 and redirect.getheader("Location") == "https://todo.example.com/"
     secure = _get(port, "/accounts/login/", "todo.example.com", {"X-Forwarded-Proto": "https"})
     assert secure.status == 200
-    assert secure.getheader("Strict-Transport-Security") == "max-age=31536000; includeSubDomains; preload"
+    assert secure.getheader("Strict-Transport-Security") == "max-age=31536000; includeSubDomains"  # preload: opt-in
     assert secure.getheader("X-Frame-Options") == "DENY"
     assert "secure" in (secure.getheader("Set-Cookie") or "").lower()  # csrftoken is Secure
     # Hashed static files from the build step, served by WhiteNoise with a far-future cache.

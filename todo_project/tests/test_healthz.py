@@ -1,32 +1,113 @@
-"""GET /healthz reports the state of every component, from real connections."""
+"""Health, from real connections: the public /healthz is a cheap database probe that tells an
+outsider nothing; every component's state (and /metrics) is on the internal port only."""
+
+import json
+import urllib.error
+import urllib.request
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from devstack.servers import free_port
+from devstack.testing import uvicorn_server
+from todo_project import internal
 
 
-def test_healthz_reports_every_component_up_with_a_worker_running(client, celery_worker_process):
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    body = response.json()
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=20) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+@pytest.fixture
+def internal_url():
+    """The internal server on a free port, in this process (as asgi.py starts it in the web's)."""
+    server = internal.start(free_port())
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+# --------------------------------------------------------------------------- detailed, internal port
+
+
+def test_internal_healthz_reports_every_component_up_with_a_worker_running(internal_url, celery_worker_process):
+    status, text = get(f"{internal_url}/healthz")
+    assert status == 200
+    body = json.loads(text)
     assert body["status"] == "ok", body
     assert {name for name, state in body["components"].items() if state["ok"]} == {
         "database", "redis", "kafka", "celery"}
 
 
 @pytest.mark.django_db
-def test_healthz_is_degraded_but_serving_when_no_worker_answers(client):
-    body = client.get("/healthz").json()
+def test_internal_healthz_is_degraded_but_serving_when_no_worker_answers(internal_url):
+    body = json.loads(get(f"{internal_url}/healthz")[1])
     assert body["status"] == "degraded"
     assert body["components"]["celery"]["ok"] is False
     assert body["components"]["database"]["ok"] is True
 
 
 @pytest.mark.django_db
-def test_healthz_reports_an_unreachable_broker(client, settings):
-    from devstack.servers import free_port
-
+def test_internal_healthz_reports_an_unreachable_broker(internal_url, settings):
     settings.KAFKA_BOOTSTRAP_SERVERS = f"127.0.0.1:{free_port()}"
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
-    body = client.get("/healthz").json()
+    body = json.loads(get(f"{internal_url}/healthz")[1])
     assert body["components"]["kafka"]["ok"] is False
     assert body["components"]["redis"]["ok"] is False
     assert body["components"]["celery"]["ok"] is False
+
+
+@pytest.mark.django_db
+def test_internal_port_serves_metrics_and_nothing_else(internal_url):
+    status, text = get(f"{internal_url}/metrics")
+    assert status == 200 and "todo_outbox_unpublished_events" in text
+    assert get(f"{internal_url}/api/tasks")[0] == 404
+    assert get(f"{internal_url}/")[0] == 404
+
+
+# --------------------------------------------------------------------------- public port
+
+
+@pytest.mark.django_db
+def test_public_healthz_is_one_database_round_trip_and_no_details(client):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert [q["sql"] for q in queries.captured_queries] == ["SELECT 1"]
+
+
+@pytest.mark.django_db
+def test_public_port_has_no_metrics_and_no_component_report(client):
+    assert client.get("/metrics").status_code == 404
+    assert "components" not in client.get("/healthz").json()
+
+
+def test_under_uvicorn_public_port_hides_and_internal_port_shows(service_env, tmp_path, django_db_setup):
+    """The real web process: asgi.py starts the internal port beside uvicorn's public one."""
+    internal_port = free_port()
+    env = {**service_env, "INTERNAL_PORT": str(internal_port)}
+    with uvicorn_server(env, tmp_path) as web:
+        assert get(f"{web.url}/healthz") == (200, '{"status": "ok"}')
+        assert get(f"{web.url}/metrics")[0] == 404
+        status, text = get(f"http://127.0.0.1:{internal_port}/metrics")
+        assert status == 200 and "django_http_requests_total_by_view_transport_method_total" in text
+        assert json.loads(get(f"http://127.0.0.1:{internal_port}/healthz")[1])["components"]["database"]["ok"]
+
+
+def test_public_healthz_says_503_and_nothing_more_when_the_database_is_down(service_env, tmp_path):
+    secret = "pw-SENTINEL-do-not-leak"
+    dead = f"postgresql://todo:{secret}@127.0.0.1:{free_port()}/todo"
+    internal_port = free_port()
+    env = {**service_env, "DATABASE_URL": dead, "INTERNAL_PORT": str(internal_port)}
+    with uvicorn_server(env, tmp_path) as web:
+        assert get(f"{web.url}/healthz") == (503, '{"status": "unavailable"}')
+        # Operators see why, on the internal port.
+        status, text = get(f"http://127.0.0.1:{internal_port}/healthz")
+        report = json.loads(text)
+        assert status == 503 and report["components"]["database"]["ok"] is False
+        assert report["components"]["database"]["detail"]

@@ -17,8 +17,20 @@ import yaml
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
+from devstack.testing import internal_get
+
 from .deploy_support import (
-    CHART_DIR, NAMESPACE, RELEASE, by_kind, env_values, find_tool, objects, one, pod_spec, render, tool_missing,
+    CHART_DIR,
+    NAMESPACE,
+    RELEASE,
+    by_kind,
+    env_values,
+    find_tool,
+    objects,
+    one,
+    pod_spec,
+    render,
+    tool_missing,
 )
 
 DASHBOARD_FILE = CHART_DIR / "dashboards" / "todo.json"
@@ -349,18 +361,25 @@ def test_service_monitor_scrapes_the_ports_the_pods_expose(monitoring_docs):
                 if spec["selector"]["matchLabels"].items() <= s["metadata"]["labels"].items()
                 and all(s["metadata"]["labels"].get(e["key"]) in e["values"]
                         for e in spec["selector"]["matchExpressions"])]
-    assert {s["metadata"]["name"] for s in selected} == {f"{RELEASE}-web", f"{RELEASE}-worker-metrics"}
-    endpoint_ports = {e["port"] for e in spec["endpoints"]}
-    assert endpoint_ports == {"http", "metrics"}
+    endpoints = {e["port"]: e for e in spec["endpoints"]}
+    assert set(endpoints) == {"internal", "metrics"}  # never the public http port
     for endpoint in spec["endpoints"]:
         assert endpoint["path"] == "/metrics"
         assert re.fullmatch(r"\d+s", endpoint["interval"]) and re.fullmatch(r"\d+s", endpoint["scrapeTimeout"])
-    for service in selected:
-        port = service["spec"]["ports"][0]
-        assert port["name"] in endpoint_ports
-        deployment = one(monitoring_docs, "Deployment", service["metadata"]["name"].removesuffix("-metrics"))
+    # Which Service each endpoint scrapes (a port of that name), and the pods behind it.
+    scraped = {name: [s for s in selected if name in {p["name"] for p in s["spec"]["ports"]}] for name in endpoints}
+    assert [s["metadata"]["name"] for s in scraped["internal"]] == [f"{RELEASE}-web-internal"]
+    assert [s["metadata"]["name"] for s in scraped["metrics"]] == [f"{RELEASE}-worker-metrics"]
+    for name, (service,) in scraped.items():
+        port = next(p for p in service["spec"]["ports"] if p["name"] == name)
+        component = service["metadata"]["labels"]["app.kubernetes.io/component"]
+        deployment = one(monitoring_docs, "Deployment", f"{RELEASE}-{component}")
         container_ports = {p["name"]: p["containerPort"] for p in pod_spec(deployment)["containers"][0]["ports"]}
-        assert port["targetPort"] in container_ports
+        assert container_ports[port["targetPort"]] == port["port"]
+    # The rules and the dashboard know the web's series as job="<release>-web".
+    assert endpoints["internal"]["relabelings"] == [{"targetLabel": "job", "replacement": f"{RELEASE}-web"}]
+    public = one(monitoring_docs, "Service", f"{RELEASE}-web")
+    assert {p["name"] for p in public["spec"]["ports"]} == {"http"}
 
 
 def test_rules_and_dashboard_are_shipped_for_the_operator_and_sidecar(monitoring_docs, dashboard):
@@ -420,10 +439,12 @@ def exported_metric_names(exposition: str) -> set[str]:
 
 @pytest.fixture
 def web_exposition(db) -> str:
-    """What Prometheus gets from a web pod (the app's collector reads the outbox from the database)."""
-    response = Client().get("/metrics")
-    assert response.status_code == 200
-    return response.content.decode()
+    """What Prometheus gets from the internal port of a web pod that has served a request (the
+    app's collector reads the outbox from the database)."""
+    assert Client().get("/healthz").status_code == 200
+    status, body = internal_get("/metrics")
+    assert status == 200
+    return body
 
 
 def test_web_metrics_endpoint_serves_django_prometheus(web_exposition):

@@ -6,7 +6,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from devstack.servers import free_port
-from devstack.testing import wait_until
+from devstack.testing import internal_get, wait_until
 from tasks_app import services
 from tasks_app.models import OutboxEvent
 from workers import tasks as jobs
@@ -22,10 +22,11 @@ def value(samples, **labels) -> float:
 
 
 @pytest.mark.django_db
-def test_outbox_lag_is_exported_on_the_web_metrics(client, alice):
-    before = scrape(client.get("/metrics").content.decode())
+def test_outbox_lag_is_exported_on_the_web_metrics(alice):
+    """On the web process's internal port (todo_project/internal.py), called in this transaction."""
+    before = scrape(internal_get("/metrics")[1])
     services.task_create(user=alice, title="Pending event")
-    after = scrape(client.get("/metrics").content.decode())
+    after = scrape(internal_get("/metrics")[1])
     unpublished = OutboxEvent.objects.filter(published_at__isnull=True).count()
     assert value(after["todo_outbox_unpublished_events"]) == unpublished >= 1
     assert value(after["todo_outbox_oldest_unpublished_age_seconds"]) >= 0

@@ -81,28 +81,32 @@ app.kubernetes.io/part-of: todo-app
 {{- end -}}
 {{- end -}}
 
-{{/* Generated secrets -----------------------------------------------------------------
-Values left empty are taken from the Secret already in the cluster (so upgrades keep them) or
-generated once per render and shared by every template of that render. */}}
-{{- define "todo-app.generated" -}}
-{{- if not (hasKey .Values "__generated") -}}
-{{- $fullname := include "todo-app.fullname" . -}}
-{{- $app := (lookup "v1" "Secret" .Release.Namespace $fullname).data | default dict -}}
-{{- $pg := (lookup "v1" "Secret" .Release.Namespace (printf "%s-postgresql" $fullname)).data | default dict -}}
-{{- $djangoKey := .Values.secrets.djangoSecretKey | default (get $app "DJANGO_SECRET_KEY" | b64dec) | default (randAlphaNum 64) -}}
-{{- $pgPassword := .Values.postgresql.password | default (get $pg "POSTGRES_PASSWORD" | b64dec) | default (randAlphaNum 32) -}}
-{{- $_ := set .Values "__generated" (dict "djangoSecretKey" $djangoKey "postgresqlPassword" $pgPassword) -}}
-{{- end -}}
+{{/* Secrets the chart renders ------------------------------------------------------------
+Never generated: a random value would differ on every render (`helm template`, Argo CD, Flux
+drift detection) and silently rotate the key or lock the app out of its database. A value given
+wins; an empty one keeps what the cluster's Secret already holds (lookup, on upgrades); otherwise
+rendering stops and says what to set. secrets.existingSecret avoids all of it (the GitOps path). */}}
+{{- define "todo-app.keptSecret" -}}
+{{- $data := (lookup "v1" "Secret" .ctx.Release.Namespace .secret).data | default dict -}}
+{{- $value := .value | default (get $data .key | b64dec) -}}
+{{- required (printf "todo-app: set %s (e.g. $(python3 -c 'import secrets; print(secrets.token_urlsafe(%d))')) or secrets.existingSecret with key %s: the chart never generates secrets, so that every render is the same (docs/deploy.md#secrets)" .name .length .key) $value -}}
 {{- end -}}
 
 {{- define "todo-app.djangoSecretKey" -}}
-{{- include "todo-app.generated" . -}}
-{{- .Values.__generated.djangoSecretKey -}}
+{{- include "todo-app.keptSecret" (dict "ctx" . "secret" (include "todo-app.fullname" .) "key" "DJANGO_SECRET_KEY" "value" .Values.secrets.djangoSecretKey "name" "secrets.djangoSecretKey" "length" 50) -}}
 {{- end -}}
 
 {{- define "todo-app.postgresqlPassword" -}}
-{{- include "todo-app.generated" . -}}
-{{- .Values.__generated.postgresqlPassword -}}
+{{- include "todo-app.keptSecret" (dict "ctx" . "secret" (include "todo-app.postgresqlHost" .) "key" "POSTGRES_PASSWORD" "value" .Values.postgresql.password "name" "postgresql.password" "length" 24) -}}
+{{- end -}}
+
+{{- define "todo-app.redisPassword" -}}
+{{- include "todo-app.keptSecret" (dict "ctx" . "secret" (include "todo-app.redisHost" .) "key" "REDIS_PASSWORD" "value" .Values.redis.password "name" "redis.password" "length" 24) -}}
+{{- end -}}
+
+{{/* The Secret the in-cluster PostgreSQL/Redis read their password from (key POSTGRES_PASSWORD / REDIS_PASSWORD). */}}
+{{- define "todo-app.depSecretName" -}}
+{{- .ctx.Values.secrets.existingSecret | default .own -}}
 {{- end -}}
 
 {{- define "todo-app.databaseUrl" -}}
@@ -119,7 +123,7 @@ generated once per render and shared by every template of that render. */}}
 {{- if .Values.secrets.redisUrl -}}
 {{- .Values.secrets.redisUrl -}}
 {{- else if .Values.redis.enabled -}}
-{{- printf "redis://%s:6379/0" (include "todo-app.redisHost" .) -}}
+{{- printf "redis://:%s@%s:6379/0" (include "todo-app.redisPassword" . | urlquery) (include "todo-app.redisHost" .) -}}
 {{- else -}}
 {{- fail "todo-app: set secrets.redisUrl (redis://... or rediss://...), or secrets.existingSecret, or redis.enabled=true — see docs/deploy.md#secrets" -}}
 {{- end -}}
@@ -150,9 +154,32 @@ OPENAI_API_KEY: {{ . | b64enc | quote }}
 {{- end -}}
 {{- end -}}
 
+{{/* HTTPS settings that agree with the ingress: "true"/"false", the HSTS seconds, preload.
+Automatic (null) follows ingress TLS; explicit values that contradict a plain-HTTP ingress fail. */}}
+{{- define "todo-app.https" -}}
+{{- $d := .Values.django -}}
+{{- $tls := and .Values.ingress.enabled .Values.ingress.tls.enabled -}}
+{{- $plainIngress := and .Values.ingress.enabled (not .Values.ingress.tls.enabled) -}}
+{{- $redirect := $d.secureSslRedirect -}}
+{{- if kindIs "invalid" $redirect }}{{ $redirect = $tls }}{{ end -}}
+{{- $hsts := $d.hstsSeconds -}}
+{{- if kindIs "invalid" $hsts }}{{ $hsts = ternary 31536000 0 $tls }}{{ end -}}
+{{- if and $plainIngress $redirect -}}
+{{- fail "todo-app: django.secureSslRedirect=true but the ingress serves plain HTTP (ingress.tls.enabled=false): every browser would be redirected to an https:// nobody serves. Enable ingress.tls or leave secureSslRedirect empty (automatic)." -}}
+{{- end -}}
+{{- if and $plainIngress (gt (int $hsts) 0) -}}
+{{- fail "todo-app: django.hstsSeconds > 0 but the ingress serves plain HTTP (ingress.tls.enabled=false); browsers ignore HSTS over HTTP and would break once TLS appears. Enable ingress.tls or leave hstsSeconds empty (automatic)." -}}
+{{- end -}}
+{{- if and $d.hstsPreload (lt (int $hsts) 31536000) -}}
+{{- fail "todo-app: django.hstsPreload needs HTTPS and django.hstsSeconds >= 31536000 (the preload list's minimum)." -}}
+{{- end -}}
+{{- toJson (dict "redirect" $redirect "hsts" (int $hsts) "preload" $d.hstsPreload) -}}
+{{- end -}}
+
 {{/* Data of the ConfigMap: settings that are not secret. */}}
 {{- define "todo-app.configData" -}}
 {{- $hosts := include "todo-app.ingressHosts" . | fromJsonArray -}}
+{{- $https := include "todo-app.https" . | fromJson -}}
 {{- $scheme := ternary "https" "http" (and .Values.ingress.enabled .Values.ingress.tls.enabled) -}}
 {{- $origins := list -}}
 {{- range $hosts }}{{ $origins = append $origins (printf "%s://%s" $scheme .) }}{{ end -}}
@@ -161,9 +188,9 @@ DJANGO_DEBUG: {{ .Values.django.debug | toString | quote }}
 ALLOW_SIGNUP: {{ .Values.django.allowSignup | toString | quote }}
 LOG_LEVEL: {{ .Values.django.logLevel | quote }}
 TIME_ZONE: {{ .Values.django.timeZone | quote }}
-SECURE_SSL_REDIRECT: {{ .Values.django.secureSslRedirect | toString | quote }}
-SECURE_HSTS_SECONDS: {{ .Values.django.hstsSeconds | int | toString | quote }}
-SECURE_HSTS_PRELOAD: {{ .Values.django.hstsPreload | toString | quote }}
+SECURE_SSL_REDIRECT: {{ $https.redirect | toString | quote }}
+SECURE_HSTS_SECONDS: {{ $https.hsts | int | toString | quote }}
+SECURE_HSTS_PRELOAD: {{ $https.preload | toString | quote }}
 {{- with $origins }}
 CSRF_TRUSTED_ORIGINS: {{ join "," . | quote }}
 {{- end }}
@@ -188,8 +215,11 @@ WORKER_METRICS_ADDR: "0.0.0.0"
 WORKER_METRICS_PORT: "0"
 {{- end }}
 CELERY_CONCURRENCY: {{ .Values.worker.concurrency | int | toString | quote }}
-{{- /* uvicorn: trust X-Forwarded-* from the ingress controller (pods are reached only through the cluster network). */}}
-FORWARDED_ALLOW_IPS: "*"
+{{- /* uvicorn: trust X-Forwarded-* only from these (the ingress controller; web.forwardedAllowIps). */}}
+FORWARDED_ALLOW_IPS: {{ join "," .Values.web.forwardedAllowIps | quote }}
+{{- /* The web pods' internal port (detailed health, /metrics), on the pod's address so Prometheus reaches it. */}}
+INTERNAL_PORT: {{ .Values.web.internalPort | int | toString | quote }}
+INTERNAL_ADDR: "0.0.0.0"
 {{- range $name, $value := .Values.extraEnv }}
 {{ $name }}: {{ $value | toString | quote }}
 {{- end }}
@@ -294,4 +324,52 @@ namespace="{{ .Release.Namespace }}", job="{{ include "todo-app.fullname" . }}-w
 
 {{- define "todo-app.promApp" -}}
 namespace="{{ .Release.Namespace }}", job=~"{{ include "todo-app.fullname" . }}-(web|worker-metrics)"
+{{- end -}}
+
+{{/* NetworkPolicy peers ------------------------------------------------------------------
+Call with (dict "ctx" $ "peer" .Values.networkPolicy.monitoring): pods of a namespace, by name. */}}
+{{- define "todo-app.namespacePeer" -}}
+- namespaceSelector:
+    matchLabels:
+      kubernetes.io/metadata.name: {{ .peer.namespace | quote }}
+  {{- with .peer.podLabels }}
+  podSelector:
+    matchLabels:
+      {{- toYaml . | nindent 6 }}
+  {{- end }}
+{{- end -}}
+
+{{/* This release's pods that run the app image (web, worker, beat, the migrate Job). */}}
+{{- define "todo-app.appPodsPeer" -}}
+- podSelector:
+    matchLabels:
+      {{- include "todo-app.selectorLabels" (dict "ctx" .) | nindent 6 }}
+    matchExpressions:
+      - key: app.kubernetes.io/component
+        operator: In
+        values: [web, worker, beat, migrate]
+{{- end -}}
+
+{{/* An in-cluster service reachable on one port, only from the app's pods.
+Call with (dict "ctx" $ "component" "redis" "port" "redis"). */}}
+{{- define "todo-app.depNetworkPolicy" -}}
+{{- if .ctx.Values.networkPolicy.enabled }}
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: {{ include "todo-app.fullname" .ctx }}-{{ .component }}
+  labels:
+    {{- include "todo-app.labels" (dict "ctx" .ctx "component" .component) | nindent 4 }}
+spec:
+  podSelector:
+    matchLabels:
+      {{- include "todo-app.selectorLabels" (dict "ctx" .ctx "component" .component) | nindent 6 }}
+  policyTypes: [Ingress]
+  ingress:
+    - from:
+        {{- include "todo-app.appPodsPeer" .ctx | nindent 8 }}
+      ports:
+        - port: {{ .port }}
+          protocol: TCP
+{{- end }}
 {{- end -}}
