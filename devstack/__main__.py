@@ -18,6 +18,9 @@ import signal
 import subprocess
 import sys
 import threading
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from .servers import LOCALHOST, ServiceError, Stack, port_is_free, wait_for_port
@@ -39,7 +42,7 @@ def _saved_ports(path: Path) -> dict[str, int]:
 def start_stack(root: Path) -> Stack:
     """Start the services keeping their data in `root` (ports reused across runs when free)."""
     ports_file = root / "ports.json"
-    stack = Stack(root, durable=True, ports=_saved_ports(ports_file))
+    stack = Stack(root, durable=True, ports=_saved_ports(ports_file), verbose=True)
     stack.start(os.environ)
     ports = {name: service.port for name, service in (("postgres", stack.postgres), ("redis", stack.redis),
                                                       ("kafka", stack.kafka)) if service is not None}
@@ -53,16 +56,43 @@ def start_stack(root: Path) -> Stack:
     return stack
 
 
-def _manage(*args: str, env: dict[str, str]) -> str:
+def _manage(*args: str, env: dict[str, str], what: str) -> str:
+    """Run a manage.py command, saying what it does and how long it took."""
+    print(f"devstack: {what} … ", end="", flush=True)
+    began = time.monotonic()
     result = subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env,
                             capture_output=True, text=True)
     if result.returncode != 0:
+        print("failed", flush=True)
         raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    print(f"ok ({time.monotonic() - began:.1f} s)", flush=True)
     return result.stdout.strip()
 
 
+def _url(port: int) -> str:
+    return f"http://{LOCALHOST}:{port}/"
+
+
+def _wait_healthy(port: int, *, timeout: float) -> str:
+    """Poll /healthz until it reports "ok"; return the last status seen."""
+    status = "unreachable"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{_url(port)}healthz", timeout=5) as response:
+                status = json.loads(response.read()).get("status", "unknown")
+        except urllib.error.HTTPError as exc:
+            status = f"HTTP {exc.code}"
+        except (OSError, ValueError):
+            status = "unreachable"
+        if status == "ok":
+            return status
+        time.sleep(0.25)
+    return status
+
+
 def _banner(port: int, token: str | None) -> str:
-    url = f"http://{LOCALHOST}:{port}/"
+    url = _url(port)
     lines = [
         "",
         "=" * 64,
@@ -85,6 +115,7 @@ def run(port: int) -> int:
 
     if not port_is_free(port):
         raise SystemExit(f"port {port} on {LOCALHOST} is in use; choose another with PORT=8001 make run")
+    began = time.monotonic()
     root = data_dir()
     root.mkdir(parents=True, exist_ok=True)
     print(f"devstack: starting services (data in {root}) …", flush=True)
@@ -96,11 +127,11 @@ def run(port: int) -> int:
            "DJANGO_SETTINGS_MODULE": "todo_project.settings", "PYTHONUNBUFFERED": "1"}
     try:
         print("devstack: " + ", ".join(f"{k}={v}" for k, v in stack.env.items()), flush=True)
-        _manage("migrate", "--noinput", env=env)
-        print("devstack: database migrated.", flush=True)
+        _manage("migrate", "--noinput", env=env, what="migrating the database")
         token = None
         if env.get("DJANGO_DEBUG", "true").strip().lower() in {"1", "true", "yes", "on"}:
-            token = _manage("ensure_demo_user", env=env)
+            token = _manage("ensure_demo_user", env=env, what="ensuring the demo login")
+        print("devstack: starting web (uvicorn), Celery worker and Celery beat …", flush=True)
         py = shlex.quote(sys.executable)
         manager = Manager()
         manager.add_process("web", f"{py} -m uvicorn todo_project.asgi:application --host {LOCALHOST} "
@@ -112,11 +143,18 @@ def run(port: int) -> int:
                             env=env, cwd=str(BASE_DIR))
 
         def announce():
+            # The banner once /healthz says every component is up (the worker answers a ping),
+            # so "running" means usable; after a minute it is shown anyway, with the health.
             try:
                 wait_for_port(port, timeout=60, what="web server")
             except ServiceError:
                 return
+            status = _wait_healthy(port, timeout=60)
             print(_banner(port, token), flush=True)
+            if status == "ok":
+                print(f"devstack: healthy {time.monotonic() - began:.1f} s after start.", flush=True)
+            else:
+                print(f"devstack: /healthz still reports {status!r}; see {_url(port)}healthz", flush=True)
 
         threading.Thread(target=announce, daemon=True).start()
         manager.loop()

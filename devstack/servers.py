@@ -177,7 +177,7 @@ class Postgres:
 
     def _check_binaries(self, bin_dir: Path) -> None:
         """Fail now, with the loader's own words, if the copied binaries cannot run as the server user."""
-        result = subprocess.run([str(bin_dir / "postgres"), "--version"], user=self.process_user, cwd="/",
+        result = subprocess.run([str(bin_dir / "postgres"), "--version"], user=self.process_user, cwd="/", check=False,
                                 stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
         if result.returncode != 0:
             raise ServiceError(f"the PostgreSQL binaries copied to {bin_dir} do not run as "
@@ -354,31 +354,58 @@ class Stack:
     redis: Redis | None = None
     kafka: Kafka | None = None
     env: dict[str, str] = field(default_factory=dict)
+    verbose: bool = False  # `make run` says what it starts and how long each took; tests stay quiet
 
     def start(self, environ: dict[str, str] | os._Environ = os.environ) -> dict[str, str]:
         """Start what `environ` does not already point at; return the three URLs."""
         self.root.mkdir(parents=True, exist_ok=True)
         try:
             if environ.get("DATABASE_URL"):
+                self._given("PostgreSQL", "DATABASE_URL")
                 self.env["DATABASE_URL"] = environ["DATABASE_URL"]
             else:
-                self.postgres = Postgres(self.root / "postgres", port=self._port("postgres"),
-                                         durable=self.durable).start()
+                first = not (self.root / "postgres" / "PG_VERSION").exists()
+                self.postgres = self._step("PostgreSQL" + (" (first run: creating the cluster)" if first else ""),
+                                           Postgres(self.root / "postgres", port=self._port("postgres"),
+                                                    durable=self.durable).start)
                 self.env["DATABASE_URL"] = self.postgres.url
             if environ.get("REDIS_URL"):
+                self._given("Redis", "REDIS_URL")
                 self.env["REDIS_URL"] = environ["REDIS_URL"]
             else:
-                self.redis = Redis(self.root / "redis", port=self._port("redis"), durable=self.durable).start()
+                self.redis = self._step("Redis", Redis(self.root / "redis", port=self._port("redis"),
+                                                       durable=self.durable).start)
                 self.env["REDIS_URL"] = self.redis.url
             if environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+                self._given("Kafka broker", "KAFKA_BOOTSTRAP_SERVERS")
                 self.env["KAFKA_BOOTSTRAP_SERVERS"] = environ["KAFKA_BOOTSTRAP_SERVERS"]
             else:
-                self.kafka = Kafka(self.root / "kafka", port=self._port("kafka")).start()
+                self.kafka = self._step("Kafka broker (tansu)",
+                                        Kafka(self.root / "kafka", port=self._port("kafka")).start)
                 self.env["KAFKA_BOOTSTRAP_SERVERS"] = self.kafka.bootstrap_servers
         except BaseException:
             self.stop()
             raise
         return dict(self.env)
+
+    def _step(self, what: str, start):
+        """Run `start()`; with `verbose`, say so on one line: "starting Redis … ok (0.0 s)"."""
+        if not self.verbose:
+            return start()
+        print(f"devstack: starting {what} … ", end="", file=sys.stderr, flush=True)
+        began = time.monotonic()
+        try:
+            service = start()
+        except BaseException:
+            print("failed", file=sys.stderr, flush=True)
+            raise
+        # stderr: `python -m devstack services` keeps stdout for its KEY=VALUE lines.
+        print(f"ok ({time.monotonic() - began:.1f} s, port {service.port})", file=sys.stderr, flush=True)
+        return service
+
+    def _given(self, what: str, variable: str) -> None:
+        if self.verbose:
+            print(f"devstack: {what}: using {variable} from the environment", file=sys.stderr, flush=True)
 
     def _port(self, name: str) -> int:
         wanted = self.ports.get(name, 0)
