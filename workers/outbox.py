@@ -121,16 +121,32 @@ def _pending(after_id: int, limit: int) -> list[tuple]:
     return _rows(ids) if ids else []
 
 
+# CloudEvents Kafka protocol binding (https://github.com/cloudevents/spec, kafka-protocol-binding.md).
+# The event topics use structured mode: the whole event is the value and `content-type` names
+# the format.  They carry no ce_* headers: those mean binary mode, and an SDK that detects the
+# mode (cloudevents.core.bindings.kafka.from_kafka) would read such a message as binary and fail.
+STRUCTURED_HEADERS = {"content-type": "application/cloudevents+json"}
+
+
+def _binary_headers(payload: dict) -> dict[str, str]:
+    """Binary mode for task-updates: the event's attributes as ce_* headers, the compact
+    message as its data, so the live stream is a CloudEvent too (same id, type and source)."""
+    headers = {f"ce_{name}": str(payload[name]) for name in ("specversion", "id", "source", "type", "time", "subject")
+               if payload.get(name) is not None}
+    headers["content-type"] = "application/json"
+    return headers
+
+
 def messages(row: tuple) -> list[tuple[str, bytes, bytes, dict]]:
     """(topic, key, value, headers) of the messages for one `_pending` row: the
     CloudEvent on its topic, byte for byte, and its compact form on task-updates."""
     pk, event_id, event_type, topic, key, user_id, task_id, payload_text = row
-    headers = {"ce_id": str(event_id), "ce_type": event_type}
+    payload = orjson.loads(payload_text)
     live = live_update(event_id=event_id, event_type=event_type, task_id=task_id, user_id=user_id,
-                       payload=orjson.loads(payload_text))
+                       payload=payload)
     key_bytes = key.encode()
-    return [(topic, key_bytes, payload_text.encode(), headers),
-            (TOPIC_TASK_UPDATES, key_bytes, orjson.dumps(live), headers)]
+    return [(topic, key_bytes, payload_text.encode(), STRUCTURED_HEADERS),
+            (TOPIC_TASK_UPDATES, key_bytes, orjson.dumps(live), _binary_headers(payload))]
 
 
 def _produce(producer, topic: str, key: bytes, value: bytes, headers: dict, on_delivery) -> None:
