@@ -29,7 +29,7 @@ def _published(task_id: int) -> str:
 def _message_with_id(bootstrap: str, topic: str, event_id: str, id_field: str):
     got = read_topic(bootstrap, topic, with_headers=True, idle=0.2,
                      until=lambda messages: any(m[3][id_field] == event_id for m in messages))
-    partition, offset, key, value, headers = next(m for m in got if m[3][id_field] == event_id)
+    _, _, key, value, headers = next(m for m in got if m[3][id_field] == event_id)
     return key.encode(), json.dumps(value).encode(), headers
 
 
