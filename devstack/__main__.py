@@ -56,16 +56,19 @@ def start_stack(root: Path) -> Stack:
     return stack
 
 
-def _manage(*args: str, env: dict[str, str], what: str) -> str:
-    """Run a manage.py command, saying what it does and how long it took."""
-    print(f"devstack: {what} … ", end="", flush=True)
+def _manage(*args: str, env: dict[str, str], what: str, concurrent: bool = False) -> str:
+    """Run a manage.py command, saying what it does and how long it took (in one line at the end
+    when other processes are printing meanwhile, so their lines do not split ours)."""
+    if not concurrent:
+        print(f"devstack: {what} … ", end="", flush=True)
     began = time.monotonic()
     result = subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env,
-                            capture_output=True, text=True)
+                            capture_output=True, text=True, check=False)
+    prefix = f"devstack: {what} … " if concurrent else ""
     if result.returncode != 0:
-        print("failed", flush=True)
+        print(f"{prefix}failed", flush=True)
         raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-    print(f"ok ({time.monotonic() - began:.1f} s)", flush=True)
+    print(f"{prefix}ok ({time.monotonic() - began:.1f} s)", flush=True)
     return result.stdout.strip()
 
 
@@ -128,9 +131,7 @@ def run(port: int) -> int:
     try:
         print("devstack: " + ", ".join(f"{k}={v}" for k, v in stack.env.items()), flush=True)
         _manage("migrate", "--noinput", env=env, what="migrating the database")
-        token = None
-        if env.get("DJANGO_DEBUG", "true").strip().lower() in {"1", "true", "yes", "on"}:
-            token = _manage("ensure_demo_user", env=env, what="ensuring the demo login")
+        demo = env.get("DJANGO_DEBUG", "true").strip().lower() in {"1", "true", "yes", "on"}
         print("devstack: starting web (uvicorn), Celery worker and Celery beat …", flush=True)
         py = shlex.quote(sys.executable)
         manager = Manager()
@@ -143,8 +144,15 @@ def run(port: int) -> int:
                             env=env, cwd=str(BASE_DIR))
 
         def announce():
-            # The banner once /healthz says every component is up (the worker answers a ping),
-            # so "running" means usable; after a minute it is shown anyway, with the health.
+            # The demo login is made while web, worker and beat start (a Django start-up of its own:
+            # seconds saved), and the banner shown once /healthz says every component is up (the
+            # worker answers a ping), so "running" means usable; after a minute it is shown anyway.
+            token = None
+            if demo:
+                try:
+                    token = _manage("ensure_demo_user", env=env, what="ensuring the demo login", concurrent=True)
+                except SystemExit as exc:  # the app still runs; say why there is no demo login
+                    print(f"devstack: {exc}", flush=True)
             try:
                 wait_for_port(port, timeout=60, what="web server")
             except ServiceError:

