@@ -3,6 +3,7 @@
 # create virtualenvs; says what to do otherwise.  POSIX sh on purpose: it must run before
 # anything is installed, whatever the machine.
 # Usage: scripts/check-python.sh PYTHON   (what `make … PYTHON=…` names; default python3)
+set -eu
 py="${1:-python3}"
 need="3.11"
 
@@ -13,7 +14,7 @@ if ! command -v "$py" >/dev/null 2>&1; then
   exit 1
 fi
 
-version=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+version=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) || version=""
 case "$version" in
   [0-9]*.[0-9]*) ;;
   *) echo "make: could not ask '$py' for its version; is it a Python interpreter?" >&2; exit 1 ;;

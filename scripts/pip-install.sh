@@ -3,14 +3,15 @@
 # it fails because a pinned package has no wheel (or no build) for this machine, a sentence
 # saying which one and what that means, instead of only pip's last lines.
 # Usage: scripts/pip-install.sh VENV_PYTHON REQUIREMENTS_FILE
-set -uo pipefail
+set -euo pipefail
 py="$1"
 requirements="$2"
 log="$(mktemp "${TMPDIR:-/tmp}/todo-pip.XXXXXX")"
 trap 'rm -f "$log"' EXIT
 
-"$py" -m pip install --disable-pip-version-check --progress-bar on -r "$requirements" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+status=0
+# pipefail: the pipeline's status is pip's, not tee's.
+"$py" -m pip install --disable-pip-version-check --progress-bar on -r "$requirements" 2>&1 | tee "$log" || status=$?
 [ "$status" -eq 0 ] && exit 0
 
 platform="$("$py" -c 'import platform, sys; print(f"{platform.system()} {platform.machine()}, Python {sys.version_info[0]}.{sys.version_info[1]}")' 2>/dev/null || echo "this machine")"
