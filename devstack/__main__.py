@@ -17,6 +17,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -62,14 +63,21 @@ def _manage(*args: str, env: dict[str, str], what: str, concurrent: bool = False
     if not concurrent:
         print(f"devstack: {what} … ", end="", flush=True)
     began = time.monotonic()
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env,
-                            capture_output=True, text=True, check=False)
+    # Output to files, not pipes: honcho forks a Python process per program, and a fork made
+    # while our pipe is open keeps its write end, so reading to end-of-file would wait until
+    # web, worker and beat exit.
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        result = subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env,
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=err, check=False)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
     prefix = f"devstack: {what} … " if concurrent else ""
     if result.returncode != 0:
         print(f"{prefix}failed", flush=True)
-        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{stdout}{stderr}")
     print(f"{prefix}ok ({time.monotonic() - began:.1f} s)", flush=True)
-    return result.stdout.strip()
+    return stdout.strip()
 
 
 def _url(port: int) -> str:

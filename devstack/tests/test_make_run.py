@@ -107,7 +107,7 @@ def test_make_run_starts_everything_and_ctrl_c_stops_it_keeping_the_data(data_di
             time.sleep(0.2)
         banner = app.output()
         assert re.search(r"devstack: starting PostgreSQL.* ok \(\d+\.\d s", banner), banner  # says what it starts
-        assert f"http://127.0.0.1:{port}/" in banner
+        assert f"http://127.0.0.1:{port}/" in banner, banner[-3000:]
         assert "demo / demo" in banner
         token = re.search(r"API token \(demo\):\s+(\S+)", banner).group(1)
 
