@@ -57,27 +57,43 @@ def start_stack(root: Path) -> Stack:
     return stack
 
 
-def _manage(*args: str, env: dict[str, str], what: str, concurrent: bool = False) -> str:
-    """Run a manage.py command, saying what it does and how long it took (in one line at the end
-    when other processes are printing meanwhile, so their lines do not split ours)."""
-    if not concurrent:
-        print(f"devstack: {what} … ", end="", flush=True)
-    began = time.monotonic()
-    # Output to files, not pipes: honcho forks a Python process per program, and a fork made
-    # while our pipe is open keeps its write end, so reading to end-of-file would wait until
-    # web, worker and beat exit.
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        result = subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env,
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=err, check=False)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read()
-    prefix = f"devstack: {what} … " if concurrent else ""
-    if result.returncode != 0:
-        print(f"{prefix}failed", flush=True)
-        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{stdout}{stderr}")
-    print(f"{prefix}ok ({time.monotonic() - began:.1f} s)", flush=True)
-    return stdout.strip()
+class _Manage:
+    """A manage.py command in a child process, saying what it does and how long it took.
+
+    Started with `start()` before honcho starts its processes and waited for with `finish()`
+    (from any thread): honcho forks a Python process per program, and a fork made while a
+    subprocess is being started keeps that start's internal pipe open, so the start would hang
+    until web, worker and beat exit.  Output goes to files for the same reason.
+    """
+
+    def __init__(self, *args: str, env: dict[str, str], what: str):
+        self.args, self.env, self.what = args, env, what
+
+    def start(self) -> _Manage:
+        self.began = time.monotonic()
+        # Closed by finish(), which may run in another thread.
+        self.out, self.err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")  # noqa: SIM115
+        self.process = subprocess.Popen([sys.executable, "manage.py", *self.args], cwd=BASE_DIR, env=self.env,
+                                        stdin=subprocess.DEVNULL, stdout=self.out, stderr=self.err)
+        return self
+
+    def finish(self) -> str:
+        returncode = self.process.wait()
+        self.out.seek(0)
+        self.err.seek(0)
+        stdout, stderr = self.out.read(), self.err.read()
+        self.out.close()
+        self.err.close()
+        if returncode != 0:
+            print(f"devstack: {self.what} … failed", flush=True)
+            raise SystemExit(f"manage.py {' '.join(self.args)} failed:\n{stdout}{stderr}")
+        # One line at the end: other processes may be printing meanwhile.
+        print(f"devstack: {self.what} … ok ({time.monotonic() - self.began:.1f} s)", flush=True)
+        return stdout.strip()
+
+
+def _manage(*args: str, env: dict[str, str], what: str) -> str:
+    return _Manage(*args, env=env, what=what).start().finish()
 
 
 def _url(port: int) -> str:
@@ -139,7 +155,10 @@ def run(port: int) -> int:
     try:
         print("devstack: " + ", ".join(f"{k}={v}" for k, v in stack.env.items()), flush=True)
         _manage("migrate", "--noinput", env=env, what="migrating the database")
-        demo = env.get("DJANGO_DEBUG", "true").strip().lower() in {"1", "true", "yes", "on"}
+        demo = None
+        if env.get("DJANGO_DEBUG", "true").strip().lower() in {"1", "true", "yes", "on"}:
+            # Made while web, worker and beat start (a Django start-up of its own: seconds saved).
+            demo = _Manage("ensure_demo_user", env=env, what="ensuring the demo login").start()
         print("devstack: starting web (uvicorn), Celery worker and Celery beat …", flush=True)
         py = shlex.quote(sys.executable)
         manager = Manager()
@@ -152,13 +171,12 @@ def run(port: int) -> int:
                             env=env, cwd=str(BASE_DIR))
 
         def announce():
-            # The demo login is made while web, worker and beat start (a Django start-up of its own:
-            # seconds saved), and the banner shown once /healthz says every component is up (the
-            # worker answers a ping), so "running" means usable; after a minute it is shown anyway.
+            # The banner once /healthz says every component is up (the worker answers a ping),
+            # so "running" means usable; after a minute it is shown anyway.
             token = None
-            if demo:
+            if demo is not None:
                 try:
-                    token = _manage("ensure_demo_user", env=env, what="ensuring the demo login", concurrent=True)
+                    token = demo.finish()
                 except SystemExit as exc:  # the app still runs; say why there is no demo login
                     print(f"devstack: {exc}", flush=True)
             try:
