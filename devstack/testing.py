@@ -27,10 +27,12 @@ def wait_until(predicate, *, timeout: float = 30, interval: float = 0.1, message
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
 
 
-def read_topic(bootstrap_servers: str, topic: str, *, until=None, timeout: float = 30, idle: float = 1.0) -> list:
+def read_topic(bootstrap_servers: str, topic: str, *, until=None, timeout: float = 30, idle: float = 1.0,
+               with_headers: bool = False) -> list:
     """Every message of `topic` from the beginning, in partition order, as
-    (partition, offset, key, value-as-JSON).  Stops when `until(messages)` holds
-    (then after `idle` seconds of silence, to catch repeats) or after `timeout`."""
+    (partition, offset, key, value-as-JSON), plus {header: bytes} with `with_headers`.
+    Stops when `until(messages)` holds (then after `idle` seconds of silence, to catch
+    repeats) or after `timeout`."""
     consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": f"test-reader-{time.monotonic_ns()}",
                          "enable.auto.commit": False, "auto.offset.reset": "earliest"})
     try:
@@ -45,8 +47,8 @@ def read_topic(bootstrap_servers: str, topic: str, *, until=None, timeout: float
                 if satisfied_at is not None and time.monotonic() - satisfied_at >= idle:
                     break
                 continue
-            messages.append((message.partition(), message.offset(), message.key().decode(),
-                             json.loads(message.value())))
+            entry = (message.partition(), message.offset(), message.key().decode(), json.loads(message.value()))
+            messages.append((*entry, dict(message.headers() or [])) if with_headers else entry)
             if until is not None and satisfied_at is None and until(messages):
                 satisfied_at = time.monotonic()
             elif satisfied_at is not None:

@@ -3,16 +3,23 @@
 Each endpoint is a thin door: it reads the request, calls a service, selector or
 accounts function with the authenticated user, and returns a schema.  Domain errors
 (ValidationError, DoesNotExist) become HTTP responses once, in todo_project.api.
+
+Task responses carry an `ETag`; PATCH and DELETE honour `If-Match` (412 on a stale version),
+and a created task comes with `Location` (see tasks_app.conditional).
 """
 
 from django.contrib.auth import authenticate
-from ninja import Query, Router, Status
+from django.db import transaction
+from django.http import HttpResponse
+from django.urls import reverse
+from ninja import Header, Query, Router, Status
 from ninja.errors import HttpError
 
-from . import accounts, selectors, services
+from . import accounts, conditional, selectors, services
 from .models import Task
 from .schemas import (
     CredentialsIn,
+    ErrorOut,
     NotificationListQuery,
     NotificationOut,
     TagOut,
@@ -25,6 +32,9 @@ from .schemas import (
     TokenOut,
     UserOut,
 )
+
+IF_MATCH_DOC = ('The task\'s `ETag` as you last read it: the write is refused with 412 if the task has '
+                'changed since. Optional; `*` matches any version.')
 
 auth_router = Router(tags=["auth"])
 router = Router(tags=["tasks"])
@@ -54,6 +64,25 @@ def _task(request, task_id: int) -> Task:
     return selectors.task_get(user=request.user, task_id=task_id)
 
 
+def _task_for_write(request, task_id: int, if_match: str | None) -> Task:
+    """The task to change; with If-Match, locked (call inside transaction.atomic) and checked,
+    so no other write slips in between the check and this request's write."""
+    if if_match is None:  # unconditional write: last one wins, as before
+        return _task(request, task_id)
+    conditional.task_lock_for_write(user=request.user, task_id=task_id)
+    task = _task(request, task_id)
+    current = conditional.task_etag(task)
+    if not conditional.if_match_allows(if_match, current):
+        raise HttpError(412, f"the task has changed since you read it (If-Match {if_match}, now {current}); "
+                             "GET it again, reapply your change and retry")
+    return task
+
+
+def _with_etag(response: HttpResponse, task: Task) -> Task:
+    response["ETag"] = conditional.task_etag(task)
+    return task
+
+
 @router.get("/tasks", response=TaskPageOut, summary="List and search tasks")
 def list_tasks(request, query: Query[TaskListQuery]):
     """Your tasks, one page at a time: `{"items": [...], "next_cursor": "…" | null, "count": N}`.
@@ -68,34 +97,43 @@ def list_tasks(request, query: Query[TaskListQuery]):
 
 
 @router.post("/tasks", response={201: TaskOut})
-def create_task(request, payload: TaskCreateIn):
-    return Status(201, services.task_create(user=request.user, **payload.dict()))
+def create_task(request, payload: TaskCreateIn, response: HttpResponse):
+    """Create a task. The response's `Location` is the new task's URL, its `ETag` the version."""
+    task = services.task_create(user=request.user, **payload.dict())
+    response["Location"] = request.build_absolute_uri(reverse("api:task-detail", kwargs={"task_id": task.pk}))
+    return Status(201, _with_etag(response, task))
 
 
-@router.get("/tasks/{int:task_id}", response=TaskOut)
-def get_task(request, task_id: int):
-    return _task(request, task_id)
+@router.get("/tasks/{int:task_id}", response=TaskOut, url_name="task-detail")
+def get_task(request, task_id: int, response: HttpResponse):
+    return _with_etag(response, _task(request, task_id))
 
 
-@router.patch("/tasks/{int:task_id}", response=TaskOut)
-def update_task(request, task_id: int, payload: TaskUpdateIn):
-    return services.task_update(task=_task(request, task_id), **payload.dict(exclude_unset=True))
+@router.patch("/tasks/{int:task_id}", response={200: TaskOut, 412: ErrorOut})
+def update_task(request, task_id: int, payload: TaskUpdateIn, response: HttpResponse,
+                if_match: str | None = Header(None, alias="If-Match", description=IF_MATCH_DOC)):
+    with transaction.atomic():
+        task = _task_for_write(request, task_id, if_match)
+        task = services.task_update(task=task, **payload.dict(exclude_unset=True))
+    return _with_etag(response, task)
 
 
-@router.delete("/tasks/{int:task_id}", response={204: None})
-def delete_task(request, task_id: int):
-    services.task_delete(task=_task(request, task_id))
+@router.delete("/tasks/{int:task_id}", response={204: None, 412: ErrorOut})
+def delete_task(request, task_id: int,
+                if_match: str | None = Header(None, alias="If-Match", description=IF_MATCH_DOC)):
+    with transaction.atomic():
+        services.task_delete(task=_task_for_write(request, task_id, if_match))
     return Status(204, None)
 
 
 @router.post("/tasks/{int:task_id}/complete", response=TaskOut)
-def complete_task(request, task_id: int):
-    return services.task_complete(task=_task(request, task_id))
+def complete_task(request, task_id: int, response: HttpResponse):
+    return _with_etag(response, services.task_complete(task=_task(request, task_id)))
 
 
 @router.post("/tasks/{int:task_id}/reopen", response=TaskOut)
-def reopen_task(request, task_id: int):
-    return services.task_reopen(task=_task(request, task_id))
+def reopen_task(request, task_id: int, response: HttpResponse):
+    return _with_etag(response, services.task_reopen(task=_task(request, task_id)))
 
 
 @router.get("/tags", response=list[TagOut])

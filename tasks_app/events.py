@@ -136,14 +136,28 @@ def live_update(*, event_id: str, event_type: str, task_id: int | None, user_id:
     }
 
 
+# CloudEvents Kafka protocol binding.  The event topics use structured mode: the whole event is the
+# value and `content-type` names the format.  They carry no ce_* headers: those mean binary mode,
+# and an SDK that detects the mode would read such a message as binary and fail.
+STRUCTURED_HEADERS = {"content-type": "application/cloudevents+json"}
+
+
+def _binary_headers(payload: dict[str, Any]) -> dict[str, str]:
+    """Binary mode for task-updates: the event's attributes as ce_* headers, the compact
+    message as its data, so the live stream is a CloudEvent too (same id, type and source)."""
+    headers = {f"ce_{name}": str(payload[name]) for name in ("specversion", "id", "source", "type", "time", "subject")
+               if payload.get(name) is not None}
+    headers["content-type"] = "application/json"
+    return headers
+
+
 def kafka_messages(*, event_id: str, event_type: str, topic: str, key: str, user_id: int | None,
                    task_id: int | None, payload_text: str) -> list[tuple[str, bytes, bytes, dict[str, str]]]:
     """The Kafka messages of one outbox event, each (topic, key, value, headers): the CloudEvent
-    on its own topic, byte for byte as stored, and its compact `live_update` on task-updates;
-    both keyed by the task, with the CloudEvents Kafka-binding headers ce_id and ce_type."""
-    headers = {"ce_id": str(event_id), "ce_type": event_type}
-    live = live_update(event_id=event_id, event_type=event_type, task_id=task_id, user_id=user_id,
-                       payload=orjson.loads(payload_text))
+    on its own topic, byte for byte as stored (structured mode), and its compact `live_update` on
+    task-updates (binary mode); both keyed by the task."""
+    payload = orjson.loads(payload_text)
+    live = live_update(event_id=event_id, event_type=event_type, task_id=task_id, user_id=user_id, payload=payload)
     key_bytes = key.encode()
-    return [(topic, key_bytes, payload_text.encode(), headers),
-            (TOPIC_TASK_UPDATES, key_bytes, orjson.dumps(live), headers)]
+    return [(topic, key_bytes, payload_text.encode(), STRUCTURED_HEADERS),
+            (TOPIC_TASK_UPDATES, key_bytes, orjson.dumps(live), _binary_headers(payload))]

@@ -293,6 +293,8 @@ KAFKA_SASL_PASSWORD = env_str("KAFKA_SASL_PASSWORD")
 # Used when the app creates its topics (tasks_app.events.TOPICS).
 KAFKA_TOPIC_PARTITIONS = env_int("KAFKA_TOPIC_PARTITIONS", 3, minimum=1)
 KAFKA_TOPIC_REPLICATION_FACTOR = env_int("KAFKA_TOPIC_REPLICATION_FACTOR", 1, minimum=1)
+# retention.ms given to the topics the app creates; unset (or 0) leaves the broker's default, -1 keeps forever.
+KAFKA_TOPIC_RETENTION_MS = env_int("KAFKA_TOPIC_RETENTION_MS", 0, minimum=-1) or None
 # How long the sink waits for the broker to acknowledge a batch before it gives up on this round.
 KAFKA_DELIVERY_TIMEOUT_SECONDS = env_int("KAFKA_DELIVERY_TIMEOUT_SECONDS", 10, minimum=1)
 

@@ -36,8 +36,17 @@ def broker_reachable(timeout: float = 2.0) -> tuple[bool, str]:
     return True, f"{len(metadata.brokers)} broker(s)"
 
 
-def ensure_topics(timeout: float = 10.0) -> list[str]:
-    """Create the app's topics with the configured partition count; return those created.
+def topic_config() -> dict[str, str]:
+    """Per-topic settings given when the app creates a topic (an existing topic is left as it is)."""
+    config = {}
+    if settings.KAFKA_TOPIC_RETENTION_MS is not None:
+        config["retention.ms"] = str(settings.KAFKA_TOPIC_RETENTION_MS)
+    return config
+
+
+def ensure_topics(timeout: float = 10.0, names: tuple[str, ...] | None = None) -> list[str]:
+    """Create the app's topics (or `names`) with the configured partition count and
+    retention; return those created.
 
     Done explicitly at start-up (and whenever the sink reconnects): a topic the
     broker auto-creates on first write gets the broker's default partition count.
@@ -49,12 +58,13 @@ def ensure_topics(timeout: float = 10.0) -> list[str]:
 
     admin = AdminClient(client_config())
     existing = set(admin.list_topics(timeout=timeout).topics)
-    missing = [name for name in TOPICS if name not in existing]
+    missing = [name for name in (names or TOPICS) if name not in existing]
     if not missing:
         return []
     futures = admin.create_topics(
         [NewTopic(name, num_partitions=settings.KAFKA_TOPIC_PARTITIONS,
-                  replication_factor=settings.KAFKA_TOPIC_REPLICATION_FACTOR) for name in missing],
+                  replication_factor=settings.KAFKA_TOPIC_REPLICATION_FACTOR, config=topic_config())
+         for name in missing],
         operation_timeout=timeout, request_timeout=timeout,
     )
     created = []

@@ -105,8 +105,13 @@ def test_make_run_starts_everything_and_ctrl_c_stops_it_keeping_the_data(data_di
     try:
         health = app.wait_healthy()
         assert all(component["ok"] for component in health["components"].values()), health
+        # The banner follows a healthy /healthz (devstack polls it too): give it a moment.
+        deadline = time.monotonic() + 30
+        while "devstack: healthy" not in app.output() and time.monotonic() < deadline:
+            time.sleep(0.2)
         banner = app.output()
-        assert f"http://127.0.0.1:{port}/" in banner
+        assert re.search(r"devstack: starting PostgreSQL.* ok \(\d+\.\d s", banner), banner  # says what it starts
+        assert f"http://127.0.0.1:{port}/" in banner, banner[-3000:]
         assert "demo / demo" in banner
         assert f"http://127.0.0.1:{app.internal_port}/healthz" in banner  # where the details are
         assert f"http://127.0.0.1:{app.internal_port}/metrics" in banner
