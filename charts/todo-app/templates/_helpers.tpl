@@ -188,6 +188,7 @@ WORKER_METRICS_ADDR: "0.0.0.0"
 WORKER_METRICS_PORT: "0"
 {{- end }}
 CELERY_CONCURRENCY: {{ .Values.worker.concurrency | int | toString | quote }}
+CELERY_WORKER_QUEUES: {{ join "," .Values.worker.queues | quote }}
 {{- /* uvicorn: trust X-Forwarded-* from the ingress controller (pods are reached only through the cluster network). */}}
 FORWARDED_ALLOW_IPS: "*"
 {{- range $name, $value := .Values.extraEnv }}
