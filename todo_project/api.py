@@ -5,6 +5,7 @@ client hears the same thing through either door; only the HTTP shape is added he
 """
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db import InterfaceError, OperationalError
 from ninja import NinjaAPI
 
 from chat_app.api import router as chat_router
@@ -46,3 +47,20 @@ def on_validation_error(request, exc: ValidationError):
 def on_not_found(request, exc: ObjectDoesNotExist):
     # Also for another user's task, whose existence is not revealed.
     return api.create_response(request, {"detail": not_found_message(exc)}, status=404)
+
+
+# The database went away under a request (a failover, a restart, a backend terminated by an
+# operator): a transient condition, not a bug, so 503 with Retry-After rather than a 500.  A
+# change lost with its transaction was not saved; one whose COMMIT was in flight may have been.  Django drops the broken
+# connection at the end of the request; the next one connects afresh.
+DATABASE_UNAVAILABLE = ("The database connection was lost during this request; the change may not have been "
+                        "saved. Retry shortly.")
+DATABASE_RETRY_AFTER_SECONDS = 1
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def on_database_unavailable(request, exc):
+    response = api.create_response(request, {"detail": DATABASE_UNAVAILABLE}, status=503)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
