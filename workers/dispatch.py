@@ -101,3 +101,12 @@ def sink_started() -> None:
         _redis().delete(SINK_PENDING_KEY)
     except redis.RedisError:
         logger.debug("sink kick key not cleared", exc_info=True)
+
+
+def queue_length(name: str) -> int:
+    """Jobs waiting in Celery queue `name` (a Redis list); 0 when Redis cannot tell."""
+    try:
+        return int(redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=1,
+                                        socket_connect_timeout=1).llen(name))
+    except redis.RedisError:
+        return 0

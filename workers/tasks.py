@@ -49,6 +49,8 @@ LIMITS = {
     "retention": limits(270, 300),
 }
 RETENTION_MAX_SECONDS = 240
+# The lost-job sweep waits while the default queue holds more jobs than this.
+SWEEP_BACKLOG_LIMIT = 200
 
 
 @shared_task(name="workers.publish_outbox", ignore_result=True, **LIMITS["sink"])
@@ -111,6 +113,12 @@ def sweep_lost_jobs(limit: int = 500) -> dict[str, int]:
     The unaudited events go as one batched job."""
     settled = timezone.now() - timezone.timedelta(seconds=settings.JOB_SWEEP_GRACE_SECONDS)
     swept = {"audit": 0, "recurrence": 0}
+    backlog = dispatch.queue_length(settings.CELERY_TASK_DEFAULT_QUEUE)
+    if backlog > SWEEP_BACKLOG_LIMIT:
+        # Work not yet done is mostly work still queued: re-sending it every sweep would only
+        # add to the backlog it waits in (a storm feeding itself).  Sweep once it drains.
+        logger.info("lost-job sweep skipped: %d jobs already queued", backlog)
+        return swept
     try:
         unaudited = selectors.outbox_events_unaudited(settled_before=settled, limit=limit)
         if unaudited:

@@ -118,3 +118,22 @@ def test_a_sink_kick_lost_with_its_worker_is_covered_by_beat(celery_processes, a
     celery_processes.beat({"OUTBOX_SWEEP_INTERVAL": "1"})
     wait_until(lambda: not OutboxEvent.objects.filter(published_at__isnull=True).exists(), timeout=60,
                message="both events published by the beat's sink run")
+
+
+def test_the_lost_job_sweep_waits_while_the_default_queue_has_a_backlog(transactional_db, alice, settings):
+    """Re-sending queued-but-not-yet-run work every sweep would feed the backlog it waits in."""
+    from workers import tasks as jobs
+
+    settings.JOB_SWEEP_GRACE_SECONDS = 0
+    clear_queues()
+    services.task_create(user=alice, title="Not yet audited")
+    for _ in range(jobs.SWEEP_BACKLOG_LIMIT):
+        jobs.record_audit_batch.delay([])
+    backlog = lengths()["default"]
+    assert backlog > jobs.SWEEP_BACKLOG_LIMIT
+    assert jobs.sweep_lost_jobs() == {"audit": 0, "recurrence": 0}
+    assert lengths()["default"] == backlog
+    clear_queues()
+    assert jobs.sweep_lost_jobs() == {"audit": 1, "recurrence": 0}
+    [(name, [event_ids])] = queued()["default"]
+    assert name == "workers.record_audit_batch" and len(event_ids) == 1
