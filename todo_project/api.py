@@ -7,6 +7,7 @@ client hears the same thing through either door; only the HTTP shape is added he
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import InterfaceError, OperationalError
 from ninja import NinjaAPI
+from pydantic import ValidationError as PydanticValidationError
 
 from chat_app.api import router as chat_router
 from tasks_app.api import auth_router
@@ -64,3 +65,15 @@ def on_database_unavailable(request, exc):
     response = api.create_response(request, {"detail": DATABASE_UNAVAILABLE}, status=503)
     response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response
+
+
+@api.exception_handler(PydanticValidationError)
+def on_response_not_built(request, exc: PydanticValidationError):
+    """A response schema reads attributes (a task's tags) lazily; when the database goes away
+    right then, pydantic reports the OperationalError as a `get_attribute_error`.  That is the
+    same lost connection; anything else is a real bug and stays a 500."""
+    lost = [error for error in exc.errors() if error.get("type") == "get_attribute_error"
+            and str(error.get("ctx", {}).get("error", "")).startswith(("OperationalError", "InterfaceError"))]
+    if not lost:
+        raise exc
+    return on_database_unavailable(request, exc)
