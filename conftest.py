@@ -14,6 +14,8 @@ from django.db import connection
 from django.test import Client
 
 BASE_DIR = Path(__file__).resolve().parent
+# Every Celery queue (todo_project/settings.py CELERY_TASK_QUEUES), as `make run` consumes them.
+WORKER_QUEUES = "events,default,live,maintenance"
 
 
 @pytest.fixture(autouse=True)
@@ -77,7 +79,7 @@ class CeleryProcesses:
     def worker(self, env: dict[str, str] | None = None, concurrency: int = 2) -> subprocess.Popen:
         hostname = f"test-{os.getpid()}-{len(self.processes)}@%h"
         process = self._spawn("worker", ["worker", "--loglevel=INFO", "--pool=prefork", f"--concurrency={concurrency}",
-                                         f"--hostname={hostname}", "--without-mingle", "--without-gossip"], env)
+                                         f"--queues={WORKER_QUEUES}", f"--hostname={hostname}", "--without-mingle", "--without-gossip"], env)
         self.wait_ready(process)
         return process
 

@@ -18,6 +18,9 @@ class Conversation(models.Model):
         indexes = [
             # The chat page and `chat --continue` open a user's most recent conversation.
             models.Index(fields=["user", "-updated_at", "-id"], name="conversation_user_recent"),
+            # Retention: `updated_at < now() - CONVERSATION_RETENTION_DAYS ORDER BY updated_at LIMIT n`
+            # (chat_app.retention.conversations_prune), across users.
+            models.Index(fields=["updated_at"], name="conversation_idle"),
         ]
 
     def __str__(self) -> str:

@@ -27,6 +27,8 @@ from pathlib import Path
 from .servers import LOCALHOST, ServiceError, Stack, free_port, port_is_free, wait_for_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The worker consumes every Celery queue (todo_project/settings.py CELERY_TASK_QUEUES).
+WORKER_QUEUES = "events,default,live,maintenance"
 
 
 def data_dir() -> Path:
@@ -176,7 +178,7 @@ def run(port: int) -> int:
         manager.add_process("web", f"{py} -m uvicorn todo_project.asgi:application --host {LOCALHOST} "
                                    f"--port {port} --no-access-log", env=env, cwd=str(BASE_DIR))
         manager.add_process("worker", f"{py} -m celery -A todo_project worker --loglevel=INFO "
-                                      f"--concurrency=2 --hostname=worker@%h", env=env, cwd=str(BASE_DIR))
+                                      f"--concurrency=2 -Q {WORKER_QUEUES} --hostname=worker@%h", env=env, cwd=str(BASE_DIR))
         manager.add_process("beat", f"{py} -m celery -A todo_project beat --loglevel=INFO "
                                     f"--schedule={shlex.quote(str(root / 'celerybeat-schedule'))}",
                             env=env, cwd=str(BASE_DIR))

@@ -30,8 +30,10 @@ case "$role" in
       --proxy-headers --timeout-graceful-shutdown "${WEB_GRACEFUL_SHUTDOWN_SECONDS:-25}" "$@"
     ;;
   worker)
+    # -Q: every queue of CELERY_TASK_QUEUES (todo_project/settings.py) unless told otherwise.
     exec python -m celery -A todo_project worker \
       --loglevel="${LOG_LEVEL:-INFO}" --concurrency="${CELERY_CONCURRENCY:-2}" \
+      -Q "${CELERY_WORKER_QUEUES:-events,default,live,maintenance}" \
       --hostname="worker@%h" "$@"
     ;;
   beat)

@@ -44,3 +44,19 @@ def live_push(*, event_id: str) -> bool:
         user_group(event.user_id), {"type": MESSAGE_TYPE, "update": live_message(event)}
     )
     return True
+
+
+def live_push_many(*, event_ids: list[str]) -> int:
+    """Send many outbox events, in commit order, to their users' open pages through one channel
+    layer connection (a transaction's events, batched per user by workers.dispatch).  Returns
+    the messages sent."""
+    events_ = [e for e in OutboxEvent.objects.filter(event_id__in=event_ids).order_by("id") if e.user_id is not None]
+
+    async def send_all():
+        layer = get_channel_layer()
+        for event in events_:
+            await layer.group_send(user_group(event.user_id), {"type": MESSAGE_TYPE, "update": live_message(event)})
+
+    if events_:
+        async_to_sync(send_all)()
+    return len(events_)

@@ -172,6 +172,9 @@ class OutboxEvent(models.Model):
             # The audit sweep: `created_at BETWEEN ... AND NOT EXISTS (audit row)`, newest first
             # (selectors.outbox_events_unaudited), reading only the recent window.
             models.Index(fields=["created_at"], name="outbox_created"),
+            # Retention: `published_at < now() - OUTBOX_RETENTION_DAYS ORDER BY published_at LIMIT n`
+            # (tasks_app.services.retention.outbox_prune).  Partial: unpublished rows are never pruned.
+            models.Index(fields=["published_at"], name="outbox_published", condition=Q(published_at__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -196,6 +199,9 @@ class AuditLog(models.Model):
             models.Index(fields=["user", "-occurred_at"], name="audit_user_time"),
             models.Index(fields=["type", "-occurred_at"], name="audit_type_time"),
             models.Index(fields=["task_id", "-occurred_at"], name="audit_task_time"),
+            # Retention: `occurred_at < now() - AUDIT_RETENTION_DAYS ORDER BY occurred_at LIMIT n`
+            # (tasks_app.services.retention.audit_prune).
+            models.Index(fields=["occurred_at"], name="audit_occurred"),
         ]
 
     def __str__(self) -> str:
@@ -221,6 +227,9 @@ class Notification(models.Model):
         indexes = [
             # GET /api/notifications: one user's, unread first filterable, newest first.
             models.Index(fields=["user", "read_at", "-created_at"], name="notification_user_unread"),
+            # Retention: `read_at < now() - NOTIFICATION_RETENTION_DAYS ORDER BY read_at LIMIT n`
+            # (tasks_app.services.retention.notifications_prune).  Partial: unread ones are never pruned.
+            models.Index(fields=["read_at"], name="notification_read", condition=Q(read_at__isnull=False)),
         ]
 
     def __str__(self) -> str:

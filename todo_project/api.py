@@ -5,7 +5,9 @@ client hears the same thing through either door; only the HTTP shape is added he
 """
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db import InterfaceError, OperationalError
 from ninja import NinjaAPI
+from pydantic import ValidationError as PydanticValidationError
 
 from chat_app.api import router as chat_router
 from tasks_app.api import auth_router
@@ -46,3 +48,32 @@ def on_validation_error(request, exc: ValidationError):
 def on_not_found(request, exc: ObjectDoesNotExist):
     # Also for another user's task, whose existence is not revealed.
     return api.create_response(request, {"detail": not_found_message(exc)}, status=404)
+
+
+# The database went away under a request (a failover, a restart, a backend terminated by an
+# operator): a transient condition, not a bug, so 503 with Retry-After rather than a 500.  A
+# change lost with its transaction was not saved; one whose COMMIT was in flight may have been.  Django drops the broken
+# connection at the end of the request; the next one connects afresh.
+DATABASE_UNAVAILABLE = ("The database connection was lost during this request; the change may not have been "
+                        "saved. Retry shortly.")
+DATABASE_RETRY_AFTER_SECONDS = 1
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def on_database_unavailable(request, exc):
+    response = api.create_response(request, {"detail": DATABASE_UNAVAILABLE}, status=503)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
+
+
+@api.exception_handler(PydanticValidationError)
+def on_response_not_built(request, exc: PydanticValidationError):
+    """A response schema reads attributes (a task's tags) lazily; when the database goes away
+    right then, pydantic reports the OperationalError as a `get_attribute_error`.  That is the
+    same lost connection; anything else is a real bug and stays a 500."""
+    lost = [error for error in exc.errors() if error.get("type") == "get_attribute_error"
+            and str(error.get("ctx", {}).get("error", "")).startswith(("OperationalError", "InterfaceError"))]
+    if not lost:
+        raise exc
+    return on_database_unavailable(request, exc)

@@ -255,14 +255,45 @@ CELERY_TASK_IGNORE_RESULT = True  # nothing reads results; no result backend
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = False  # set per task: only idempotent jobs ack late
+# One message reserved per worker process: a process busy with a long job (a retention run,
+# a sink backlog) does not sit on a second message that an idle process could run now.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Late-acked jobs (audit, recurrence) stay unacknowledged while they run.  When the worker
+# loses its broker connection, Redis redelivers them (after the visibility timeout) to any
+# worker, so the copy still running here would race its own redelivery: cancel it instead.
+# Both jobs are idempotent and DB-enforced, so cancelling loses nothing; the sink (not late-
+# acked, one at a time behind an advisory lock) and the periodic jobs are not affected.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Every job has a time limit.  Each job sets its own (workers/tasks.py, JOB_LIMITS); these
+# are the fallback for any job that does not.  Soft raises SoftTimeLimitExceeded in the job
+# (it stops cleanly where it can); hard kills the process.  Hard limits stay well below the
+# visibility timeout, or a late-acked job still running would be redelivered beside itself.
+CELERY_TASK_SOFT_TIME_LIMIT = 60
+CELERY_TASK_TIME_LIMIT = 90
 
-# Live pushes have their own queue, so that they never wait behind a backlog of other jobs
-# (an outbox burst, a sweep after an outage).  A worker started without -Q consumes every queue
-# listed here, taking from each in turn; one started with -Q must name "live" too.
-CELERY_TASK_QUEUES = (Queue("celery", routing_key="celery"), Queue("live", routing_key="live"))
-CELERY_TASK_ROUTES = {"workers.push_live_update": {"queue": "live"}}
+# Queues, so that no kind of work waits behind another's backlog (a worker takes from each
+# queue in turn, one message at a time):
+#   events       the Kafka sink and the reminder scan: what users and consumers wait for
+#   default      audit and recurrence, one job per transaction or completion
+#   live         WebSocket pushes, dropped when a minute late
+#   maintenance  sweepers and retention: bulk work, bounded per run
+# Every worker consumes all four unless told otherwise: `make run`, the image's `worker`
+# role (CELERY_WORKER_QUEUES), the chart's worker and the test fixture name them with -Q.
+# A bigger deployment can run a second worker on `-Q events` only.
+CELERY_TASK_QUEUES = tuple(Queue(name, routing_key=name) for name in ("events", "default", "live", "maintenance"))
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "workers.publish_outbox": {"queue": "events"},
+    "workers.scan_reminders": {"queue": "events"},
+    "workers.record_audit": {"queue": "default"},
+    "workers.record_audit_batch": {"queue": "default"},
+    "workers.spawn_next_occurrence": {"queue": "default"},
+    "workers.push_live_update": {"queue": "live"},
+    "workers.push_live_updates": {"queue": "live"},
+    "workers.sweep_lost_jobs": {"queue": "maintenance"},
+    "workers.prune_retention": {"queue": "maintenance"},
+}
 
 # Beat intervals (seconds): the outbox sweeper re-sends what an after-commit dispatch lost.
 OUTBOX_SWEEP_INTERVAL = env_int("OUTBOX_SWEEP_INTERVAL", 5, minimum=1)
@@ -272,6 +303,7 @@ JOB_SWEEP_INTERVAL = env_int("JOB_SWEEP_INTERVAL", 60, minimum=1)
 JOB_SWEEP_GRACE_SECONDS = env_int("JOB_SWEEP_GRACE_SECONDS", 30, minimum=0)
 # ...and only as far back as this: older losses are left alone, so each sweep reads a recent window.
 JOB_SWEEP_WINDOW_SECONDS = env_int("JOB_SWEEP_WINDOW_SECONDS", 86400, minimum=60)
+RETENTION_INTERVAL = env_int("RETENTION_INTERVAL", 3600, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "workers.publish_outbox", "schedule": OUTBOX_SWEEP_INTERVAL,
                      "options": {"expires": OUTBOX_SWEEP_INTERVAL}},
@@ -279,8 +311,29 @@ CELERY_BEAT_SCHEDULE = {
                       "options": {"expires": REMINDER_SCAN_INTERVAL}},
     "job-sweep": {"task": "workers.sweep_lost_jobs", "schedule": JOB_SWEEP_INTERVAL,
                   "options": {"expires": JOB_SWEEP_INTERVAL}},
+    "retention": {"task": "workers.prune_retention", "schedule": RETENTION_INTERVAL,
+                  "options": {"expires": RETENTION_INTERVAL}},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+
+# --------------------------------------------------------------------------- retention (beat job workers.prune_retention)
+
+# Days kept; 0 keeps forever.  Published outbox rows (never unpublished or parked ones, nor
+# one the audit trail lacks), audit rows, notifications read that long ago, conversations
+# idle that long (with their messages).
+OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 7, minimum=0)
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365, minimum=0)
+NOTIFICATION_RETENTION_DAYS = env_int("NOTIFICATION_RETENTION_DAYS", 30, minimum=0)
+CONVERSATION_RETENTION_DAYS = env_int("CONVERSATION_RETENTION_DAYS", 180, minimum=0)
+# Rows deleted per statement (each its own short transaction) and statements per table per
+# run: a run never holds locks for long, and a large backlog drains over several runs.
+# An audit row must outlive its outbox row: the lost-job sweeper audits every outbox row
+# without one, so a shorter audit window would have old events audited again and again.
+if AUDIT_RETENTION_DAYS and not (OUTBOX_RETENTION_DAYS and AUDIT_RETENTION_DAYS >= OUTBOX_RETENTION_DAYS):
+    raise ImproperlyConfigured(f"AUDIT_RETENTION_DAYS={AUDIT_RETENTION_DAYS} must be 0 (keep forever) or at least "
+                               f"OUTBOX_RETENTION_DAYS={OUTBOX_RETENTION_DAYS} (which must then be non-zero)")
+RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 1000, minimum=1)
+RETENTION_MAX_BATCHES = env_int("RETENTION_MAX_BATCHES", 100, minimum=1)
 
 # --------------------------------------------------------------------------- Kafka and events (outbox sink)
 

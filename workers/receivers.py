@@ -1,4 +1,8 @@
-"""Signal receivers: each hands one job to Celery once the transaction commits.
+"""Signal receivers: each hands its work to Celery once the transaction commits.
+
+One dispatch per transaction, not per event (workers.dispatch): the first event of a
+transaction registers the after-commit dispatch, later ones join its batch — one sink
+kick, one audit job for all the events, one live push job per user.
 
 robust=True: the change is already committed when these run; if Redis is
 unreachable the dispatch is logged and the beat sweepers pick the work up,
@@ -10,17 +14,17 @@ from django.dispatch import receiver
 
 from tasks_app.signals import event_recorded, task_completed
 
-from . import tasks
+from . import dispatch, tasks
 
 
 @receiver(event_recorded, dispatch_uid="workers.publish_outbox")
 def publish_after_commit(sender, event, **kwargs):
-    transaction.on_commit(tasks.publish_outbox.delay, robust=True)
+    dispatch.once("sink", tasks.kick_sink)
 
 
 @receiver(event_recorded, dispatch_uid="workers.record_audit")
 def audit_after_commit(sender, event, **kwargs):
-    transaction.on_commit(lambda: tasks.record_audit.delay(str(event.event_id)), robust=True)
+    dispatch.collect("audit", str(event.event_id), tasks.dispatch_audit)
 
 
 @receiver(task_completed, dispatch_uid="workers.spawn_next_occurrence")
@@ -30,4 +34,4 @@ def recur_after_commit(sender, task, **kwargs):
 
 @receiver(event_recorded, dispatch_uid="workers.push_live_update")
 def push_live_after_commit(sender, event, **kwargs):
-    transaction.on_commit(lambda: tasks.push_live_update.delay(str(event.event_id)), robust=True)
+    dispatch.collect(f"live:{event.user_id}", str(event.event_id), tasks.dispatch_live)

@@ -3,20 +3,27 @@
 Which are safe to run twice decides their acknowledgement: the idempotent ones
 (DB-enforced) ack late, so a worker killed mid-job has it redelivered; the
 periodic ones expire instead of piling up while no worker runs.
+
+Every job has a soft and a hard time limit of its own (LIMITS), each a few times its
+normal run time and well below the broker's visibility timeout; where a job can stop
+cleanly on the soft limit (between batches, after a partial sweep) it does, and the
+next beat run carries on.  Queues: settings.CELERY_TASK_ROUTES.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import OperationalError
 from django.utils import timezone
 
 from tasks_app import live, selectors, services
 
-from . import metrics, outbox
+from . import dispatch, metrics, outbox
 
 logger = logging.getLogger(__name__)
 
@@ -25,50 +32,139 @@ TRANSIENT = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry
              "max_retries": 8}
 
 
-@shared_task(name="workers.publish_outbox", ignore_result=True)
+def limits(soft: int, hard: int) -> dict[str, int]:
+    return {"soft_time_limit": soft, "time_limit": hard}
+
+
+# (soft, hard) seconds.  The sink stops itself after 50 s (outbox.publish_pending) plus a
+# final flush of up to KAFKA_DELIVERY_TIMEOUT_SECONDS + 5; retention stops itself between
+# batches (RETENTION_MAX_SECONDS) well before its soft limit.
+LIMITS = {
+    "sink": limits(90, 120),
+    "audit": limits(60, 90),
+    "recurrence": limits(30, 45),
+    "live": limits(15, 30),
+    "reminders": limits(45, 60),
+    "sweep": limits(45, 60),
+    "retention": limits(270, 300),
+}
+RETENTION_MAX_SECONDS = 240
+# The lost-job sweep waits while the default queue holds more jobs than this.
+SWEEP_BACKLOG_LIMIT = 200
+
+
+@shared_task(name="workers.publish_outbox", ignore_result=True, **LIMITS["sink"])
 def publish_outbox() -> int:
-    """Forward unpublished outbox rows to Kafka (after each commit, and every few seconds from beat)."""
-    return outbox.publish_pending().published
+    """Forward unpublished outbox rows to Kafka (after each commit, and every few seconds from beat).
+
+    On the soft limit the sink's own cleanup runs (rows acknowledged so far are marked, the
+    advisory lock released) and the rest waits for the next run."""
+    dispatch.sink_started()
+    try:
+        return outbox.publish_pending().published
+    except SoftTimeLimitExceeded:
+        logger.warning("kafka sink stopped at its time limit; the next run carries on")
+        return 0
 
 
-@shared_task(name="workers.record_audit", ignore_result=True, **IDEMPOTENT, **TRANSIENT)
+def kick_sink() -> None:
+    """After a commit: queue one sink run unless one is already queued (workers.dispatch)."""
+    if dispatch.claim_sink_kick():
+        publish_outbox.delay()
+
+
+@shared_task(name="workers.record_audit", ignore_result=True, **IDEMPOTENT, **TRANSIENT, **LIMITS["audit"])
 def record_audit(event_id: str) -> None:
     services.audit_record(event_id=event_id)
 
 
-@shared_task(name="workers.spawn_next_occurrence", ignore_result=True, **IDEMPOTENT, **TRANSIENT)
+@shared_task(name="workers.record_audit_batch", ignore_result=True, **IDEMPOTENT, **TRANSIENT, **LIMITS["audit"])
+def record_audit_batch(event_ids: list[str]) -> int:
+    """The audit rows of one transaction's events (or of a sweep's), in one job."""
+    return services.audit_record_many(event_ids=event_ids)
+
+
+def dispatch_audit(event_ids: list[str]) -> None:
+    for chunk in dispatch.chunks(event_ids):
+        record_audit_batch.delay(chunk)
+
+
+@shared_task(name="workers.spawn_next_occurrence", ignore_result=True, **IDEMPOTENT, **TRANSIENT,
+             **LIMITS["recurrence"])
 def spawn_next_occurrence(task_id: int) -> int | None:
     task = services.task_spawn_next_occurrence(task_id=task_id)
     return task.pk if task else None
 
 
-@shared_task(name="workers.scan_reminders", ignore_result=True)
+@shared_task(name="workers.scan_reminders", ignore_result=True, **LIMITS["reminders"])
 def scan_reminders() -> int:
+    # A soft limit inside the claim rolls its transaction back: nothing is half-claimed,
+    # and the next scan claims those reminders.
     claimed = len(services.reminders_claim_due())
     metrics.record_reminder_scan()
     return claimed
 
 
-@shared_task(name="workers.sweep_lost_jobs", ignore_result=True)
+@shared_task(name="workers.sweep_lost_jobs", ignore_result=True, **LIMITS["sweep"])
 def sweep_lost_jobs(limit: int = 500) -> dict[str, int]:
     """Re-dispatch audit and recurrence jobs whose after-commit dispatch was lost
     (Redis down at that moment, a worker killed before acking) within the last
     JOB_SWEEP_WINDOW_SECONDS.  Both jobs are idempotent, so a job that was merely
     slow does no harm when sent again; a series that has spawned or ended is not
-    looked at again."""
+    looked at again.  The unaudited events go as one batched job."""
     now = timezone.now()
     settled = now - timezone.timedelta(seconds=settings.JOB_SWEEP_GRACE_SECONDS)
     since = now - timezone.timedelta(seconds=settings.JOB_SWEEP_WINDOW_SECONDS)
-    unaudited = selectors.outbox_events_unaudited(settled_before=settled, since=since, limit=limit)
-    for event_id in unaudited:
-        record_audit.delay(str(event_id))
-    unspawned = selectors.recurring_tasks_awaiting_next(settled_before=settled, since=since, limit=limit)
-    for task_id in unspawned:
-        spawn_next_occurrence.delay(task_id)
-    return {"audit": len(unaudited), "recurrence": len(unspawned)}
+    swept = {"audit": 0, "recurrence": 0}
+    backlog = dispatch.queue_length(settings.CELERY_TASK_DEFAULT_QUEUE)
+    if backlog > SWEEP_BACKLOG_LIMIT:
+        # Work not yet done is mostly work still queued: re-sending it every sweep would only
+        # add to the backlog it waits in (a storm feeding itself).  Sweep once it drains.
+        logger.info("lost-job sweep skipped: %d jobs already queued", backlog)
+        return swept
+    try:
+        unaudited = selectors.outbox_events_unaudited(settled_before=settled, since=since, limit=limit)
+        if unaudited:
+            dispatch_audit([str(event_id) for event_id in unaudited])
+        swept["audit"] = len(unaudited)
+        unspawned = selectors.recurring_tasks_awaiting_next(settled_before=settled, since=since, limit=limit)
+        for task_id in unspawned:
+            spawn_next_occurrence.delay(task_id)
+            swept["recurrence"] += 1
+    except SoftTimeLimitExceeded:
+        logger.warning("lost-job sweep stopped at its time limit after %s; the next sweep carries on", swept)
+    return swept
 
 
-@shared_task(name="workers.push_live_update", ignore_result=True, expires=60)
+@shared_task(name="workers.prune_retention", ignore_result=True, **LIMITS["retention"])
+def prune_retention() -> dict[str, int]:
+    """Delete what is past its retention window (tasks_app.services.retention, chat_app.retention)."""
+    from chat_app import retention as chat_retention
+
+    deadline = time.monotonic() + RETENTION_MAX_SECONDS
+    pruned: dict[str, int] = {}
+    try:
+        pruned.update(services.retention_prune(deadline=deadline))
+        pruned["conversations"] = chat_retention.conversations_prune(deadline=deadline)
+    except SoftTimeLimitExceeded:
+        # Each batch commits on its own: what was deleted stays deleted, the batch under way rolls back.
+        logger.warning("retention stopped at its time limit after %s; the next run carries on", pruned)
+    logger.info("retention pruned %s", pruned)
+    return pruned
+
+
+@shared_task(name="workers.push_live_updates", ignore_result=True, expires=60, **LIMITS["live"])
+def push_live_updates(event_ids: list[str]) -> int:
+    """Send a transaction's events to their users' open pages, in one job per user (workers.dispatch)."""
+    return live.live_push_many(event_ids=event_ids)
+
+
+def dispatch_live(event_ids: list[str]) -> None:
+    for chunk in dispatch.chunks(event_ids):
+        push_live_updates.delay(chunk)
+
+
+@shared_task(name="workers.push_live_update", ignore_result=True, expires=60, **LIMITS["live"])
 def push_live_update(event_id: str) -> bool:
     """Send one event to its user's open pages (WebSocket group).  Not retried, and dropped when
     a minute late (a backlog after an outage): a page reloads its whole list on the next push it

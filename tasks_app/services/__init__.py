@@ -8,12 +8,13 @@ names, so callers write `services.task_create(...)` wherever the function lives.
 Users and API tokens are written by tasks_app.accounts.
 """
 
-from .audit import audit_record
+from .audit import audit_record, audit_record_many
 from .notifications import (
     notification_mark_read,
     notifications_mark_all_read,
     reminders_claim_due,
 )
+from .retention import retention_prune
 from .tags import tag_delete, tag_rename, tags_for
 from .tasks import (
     UPDATABLE_FIELDS,
@@ -29,10 +30,12 @@ from .tasks import (
 __all__ = [
     "UPDATABLE_FIELDS",
     "audit_record",
+    "audit_record_many",
     "next_occurrence_due",
     "notification_mark_read",
     "notifications_mark_all_read",
     "reminders_claim_due",
+    "retention_prune",
     "tag_delete",
     "tag_rename",
     "tags_for",

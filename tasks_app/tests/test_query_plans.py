@@ -103,6 +103,12 @@ SWEPT_TABLES = ("tasks_app_task", "tasks_app_outboxevent", "tasks_app_auditlog")
 SEQ_SCAN_ON_SWEPT = re.compile(r"Seq Scan on (tasks_app_task|tasks_app_outboxevent|tasks_app_auditlog)\b(?!_)")
 HISTORY_DAYS, EVENTS, RECURRING = 90, 30_000, 20_000
 
+# --------------------------------------------------------------------------- retention
+
+RETENTION_TABLES = ("tasks_app_outboxevent", "tasks_app_auditlog", "tasks_app_notification",
+                    "chat_app_conversation", "chat_app_message")
+SEQ_SCAN_ON_RETAINED = re.compile(r"Seq Scan on (%s)\b" % "|".join(RETENTION_TABLES))
+
 
 @pytest.fixture
 def history(django_user_model):
@@ -172,3 +178,60 @@ def test_sweep_queries_read_a_recent_window_through_indexes(history):
             if name == "recurring_tasks_awaiting_next" and "task_recurrence_pending" not in plan:
                 failures[name] = "the pending series should be read from their partial index:\n" + plan
     assert not failures, "\n\n".join(f"{name}:\n{plan}" for name, plan in failures.items())
+
+
+@pytest.fixture
+def retention_history(django_user_model):
+    """A history mostly inside its retention windows, with a few rows past them; ANALYZEd."""
+    users = django_user_model.objects.bulk_create(
+        [django_user_model(username=f"historian{n}") for n in range(200)])
+    first, count = users[0].pk, len(users)  # ids are consecutive: user_id = first + n % count
+    rows = 20000
+    with connection.cursor() as cursor:
+        # Outbox: 1 in 50 published 10 days ago, the rest published today or pending.
+        cursor.execute(
+            "INSERT INTO tasks_app_outboxevent (event_id, type, topic, key, user_id, task_id, payload, created_at, "
+            "published_at, attempts, last_error) SELECT gen_random_uuid(), 'todo.task.created', 'task-events', "
+            "n::text, %s + n %% %s, n, '{}'::jsonb, now(), CASE WHEN n %% 50 = 0 THEN now() - interval '10 days' "
+            "WHEN n %% 7 = 0 THEN NULL ELSE now() END, 0, '' FROM generate_series(1, %s) n", [first, count, rows])
+        cursor.execute(
+            "INSERT INTO tasks_app_auditlog (event_id, type, user_id, task_id, data, occurred_at, recorded_at) "
+            "SELECT event_id, (ARRAY['todo.task.created', 'todo.task.updated', 'todo.task.completed'])[1 + id %% 3], user_id, task_id, '{}'::jsonb, CASE WHEN id %% 50 = 0 THEN now() - "
+            "interval '400 days' ELSE now() END, now() FROM tasks_app_outboxevent", [])
+        cursor.execute(
+            "INSERT INTO tasks_app_notification (user_id, kind, message, created_at, read_at) SELECT %s + n %% %s, "
+            "'reminder', 'n', now(), CASE WHEN n %% 50 = 0 THEN now() - interval '40 days' WHEN n %% 2 = 0 "
+            "THEN now() END FROM generate_series(1, %s) n", [first, count, rows])
+        cursor.execute(
+            "INSERT INTO chat_app_conversation (user_id, title, created_at, updated_at) SELECT %s + n %% %s, 'c', now(), "
+            "CASE WHEN n %% 50 = 0 THEN now() - interval '200 days' ELSE now() END FROM generate_series(1, %s) n",
+            [first, count, rows // 4])
+        cursor.execute(
+            "INSERT INTO chat_app_message (conversation_id, role, content, tool_calls, engine, model, created_at) "
+            "SELECT c.id, 'user', 'hello', '[]'::jsonb, '', '', now() FROM chat_app_conversation c, "
+            "generate_series(1, 4)", [])
+        cursor.execute("ANALYZE " + ", ".join(RETENTION_TABLES))
+
+
+def test_retention_queries_use_an_index(retention_history, settings):
+    import time
+
+    from chat_app.retention import conversations_prune
+    from tasks_app.services import retention_prune
+
+    settings.RETENTION_BATCH_SIZE = 100  # several batches, as a real backlog would take
+    with CaptureQueriesContext(connection) as captured:
+        pruned = retention_prune(deadline=time.monotonic() + 60)
+        pruned["conversations"] = conversations_prune(deadline=time.monotonic() + 60)
+    assert pruned == {"outbox": 400, "audit": 400, "notifications": 400, "conversations": 100}, "the seed's old rows"
+    statements = [q["sql"] for q in captured.captured_queries
+                  if q["sql"].startswith(("DELETE", "SELECT")) and any(t in q["sql"] for t in RETENTION_TABLES)]
+    assert len(statements) >= 4 * 4
+    failures = []
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute("EXPLAIN " + sql)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            if SEQ_SCAN_ON_RETAINED.search(plan) or "Index" not in plan:
+                failures.append(f"{sql}\n{plan}")
+    assert not failures, "\n\n".join(failures)

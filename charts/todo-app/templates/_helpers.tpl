@@ -215,6 +215,7 @@ WORKER_METRICS_ADDR: "0.0.0.0"
 WORKER_METRICS_PORT: "0"
 {{- end }}
 CELERY_CONCURRENCY: {{ .Values.worker.concurrency | int | toString | quote }}
+CELERY_WORKER_QUEUES: {{ join "," .Values.worker.queues | quote }}
 {{- /* uvicorn: trust X-Forwarded-* only from these (the ingress controller; web.forwardedAllowIps). */}}
 FORWARDED_ALLOW_IPS: {{ join "," .Values.web.forwardedAllowIps | quote }}
 {{- /* The web pods' internal port (detailed health, /metrics), on the pod's address so Prometheus reaches it. */}}

@@ -1,0 +1,112 @@
+"""After-commit dispatch, coalesced per transaction: one job per kind of work, not one per event.
+
+A transaction that records 2,000 events (a tag renamed on 2,000 tasks) would otherwise queue
+6,000 jobs.  Here the receivers of one transaction share a pending batch per key: the first
+event registers one `on_commit` callback, later ones only add their id to it.  When the
+transaction commits, the callback sends the whole list as one job (or a few, in chunks).
+
+A batch lives as long as its callback is still registered on the connection: after a commit
+or a rollback (of the transaction, or of the savepoint the callback was registered in) the
+next event starts a new one, so nothing is ever appended to a batch that will not be sent.
+
+The Kafka sink is kicked at most once per commit, and not at all while a kick is already
+queued (a short Redis key, cleared by the sink when it starts).  Losing a kick loses no
+event: the beat runs the sink every OUTBOX_SWEEP_INTERVAL seconds whatever happens.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import redis
+from django.conf import settings
+from django.db import connection, transaction
+
+logger = logging.getLogger(__name__)
+
+# Set while a sink kick is queued and not yet started.
+SINK_PENDING_KEY = "todo:sink:kick-pending"
+# Ids per message of a batched job: a few tens of kilobytes of JSON.
+CHUNK_SIZE = 2000
+
+
+@dataclass
+class _Pending:
+    send: Callable[[list], None]
+    items: list = field(default_factory=list)
+
+    def flush(self) -> None:
+        self.send(self.items)
+
+
+def _registered(callback) -> bool:
+    return any(entry[1] is callback for entry in connection.run_on_commit)
+
+
+def collect(key: str, item, send: Callable[[list], None]) -> None:
+    """Add `item` to this transaction's batch `key`; `send(items)` runs once, after commit.
+
+    Outside a transaction (autocommit) the batch is sent at once, as on_commit would."""
+    if not connection.in_atomic_block:
+        send([item] if item is not None else [])
+        return
+    batches: dict[str, _Pending] = connection.__dict__.setdefault("_todo_batches", {})
+    if not connection.run_on_commit:
+        batches.clear()  # every earlier batch was sent or rolled back
+    pending = batches.get(key)
+    if pending is None or not _registered(pending.callback):
+        pending = batches[key] = _Pending(send)
+        pending.callback = pending.flush
+        transaction.on_commit(pending.callback, robust=True)
+    if item is not None:
+        pending.items.append(item)
+
+
+def once(key: str, send: Callable[[], None]) -> None:
+    """Run `send()` once after this transaction commits, however many times this is called."""
+    collect(key, None, lambda _items: send())
+
+
+def chunks(items: list, size: int = CHUNK_SIZE):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+# --------------------------------------------------------------------------- the sink kick
+
+_client: redis.Redis | None = None
+
+
+def _redis() -> redis.Redis:
+    global _client
+    if _client is None:
+        _client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+    return _client
+
+
+def claim_sink_kick() -> bool:
+    """True when no kick is queued (the caller queues one); the key expires by itself, so a
+    kick lost with a dead worker blocks new kicks for at most one sweep interval."""
+    try:
+        return bool(_redis().set(SINK_PENDING_KEY, 1, nx=True, ex=max(settings.OUTBOX_SWEEP_INTERVAL, 5)))
+    except redis.RedisError:
+        return True  # cannot tell: kick (the dispatch itself may fail too; beat covers it)
+
+
+def sink_started() -> None:
+    """Called by the sink before it reads the outbox: a commit after this point kicks again."""
+    try:
+        _redis().delete(SINK_PENDING_KEY)
+    except redis.RedisError:
+        logger.debug("sink kick key not cleared", exc_info=True)
+
+
+def queue_length(name: str) -> int:
+    """Jobs waiting in Celery queue `name` (a Redis list); 0 when Redis cannot tell."""
+    try:
+        return int(redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=1,
+                                        socket_connect_timeout=1).llen(name))
+    except redis.RedisError:
+        return 0
