@@ -94,6 +94,7 @@ def run(port: int) -> int:
         raise SystemExit(f"devstack: {exc}") from None
     env = {**os.environ, **stack.env, "DEVSTACK_DATA_DIR": str(root),
            "DJANGO_SETTINGS_MODULE": "todo_project.settings", "PYTHONUNBUFFERED": "1"}
+    env.setdefault("ALLOW_SIGNUP", "true")  # a development stack lets you make accounts (off by default otherwise)
     try:
         print("devstack: " + ", ".join(f"{k}={v}" for k, v in stack.env.items()), flush=True)
         _manage("migrate", "--noinput", env=env)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -26,6 +27,7 @@ from ..cleaning import (
     clean_title,
     user_timezone,
 )
+from ..errors import quota_check
 from ..models import Priority, Task
 from ..recurrence import next_occurrence
 from ..signals import task_completed
@@ -57,6 +59,9 @@ def task_create(
     reminder_minutes_before: int | None = None,
     previous_occurrence: Task | None = None,
 ) -> Task:
+    if previous_occurrence is None:  # a series goes on: its next occurrence replaces a completed one
+        quota_check(used=Task.objects.filter(user=user).count(), limit=settings.QUOTA_TASKS_PER_USER,
+                    what="tasks per user", hint="delete some to add more")
     task = Task(
         user=user,
         title=clean_title(title),
