@@ -24,6 +24,22 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """Rate-limit counters live in the shared Redis: every test starts with none (one test's
+    failed logins from 127.0.0.1 must not lock the next one out)."""
+    from redis.exceptions import RedisError
+
+    from tasks_app.throttling import KEY_PREFIX, redis_client
+
+    try:
+        keys = list(redis_client().scan_iter(match=KEY_PREFIX + "*", count=1000))
+        if keys:
+            redis_client().delete(*keys)
+    except RedisError:
+        pass  # a test that stopped Redis on purpose; nothing to clear
+
+
 @pytest.fixture
 def alice(django_user_model):
     return django_user_model.objects.create_user("alice", password="alice-Password-1")

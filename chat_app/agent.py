@@ -32,7 +32,6 @@ from .mcp_server import SERVER_NAME
 from .models import Message
 from .toolbox import ToolSession
 
-MAX_TURNS = 12
 # Earlier messages sent along with a new one: enough for "it" and "the second one", bounded in tokens.
 HISTORY_MESSAGES = 20
 
@@ -45,7 +44,8 @@ def configured_model_name() -> str:
 
 def build_model() -> Model:
     """The model named by OPENAI_MODEL, at OPENAI_BASE_URL when given."""
-    client = AsyncOpenAI(api_key=settings.OPENAI_API_KEY, base_url=settings.OPENAI_BASE_URL or None)
+    client = AsyncOpenAI(api_key=settings.OPENAI_API_KEY, base_url=settings.OPENAI_BASE_URL or None,
+                         timeout=settings.OPENAI_TIMEOUT_SECONDS)
     if settings.OPENAI_BASE_URL:
         return OpenAIChatCompletionsModel(model=settings.OPENAI_MODEL, openai_client=client)
     return OpenAIResponsesModel(model=settings.OPENAI_MODEL, openai_client=client)
@@ -106,7 +106,7 @@ async def agent_reply(*, tools: ToolSession, history: list[dict[str, str]], mess
     result = await Runner.run(
         agent,
         input=[*history, {"role": "user", "content": message}],
-        max_turns=MAX_TURNS,
+        max_turns=settings.LLM_MAX_TURNS,
         run_config=RunConfig(tracing_disabled=True, workflow_name="todo-chat"),
     )
     return str(result.final_output or "").strip()

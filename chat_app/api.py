@@ -4,7 +4,10 @@ Each endpoint is one call into chat_app.services or chat_app.selectors; the
 shapes are in chat_app.schemas, the user is the request's.
 """
 
+from django.conf import settings
 from ninja import Query, Router
+
+from tasks_app import throttling
 
 from . import selectors, services
 from .schemas import ChatIn, ChatOut, ConversationDetailOut, ConversationOut
@@ -14,7 +17,10 @@ router = Router(tags=["chat"])
 
 @router.post("/chat", response=ChatOut)
 def chat(request, payload: ChatIn):
-    """Say something to the assistant; it acts on your tasks through the MCP tools and answers."""
+    """Say something to the assistant; it acts on your tasks through the MCP tools and answers.
+    429 with Retry-After past THROTTLE_CHAT_PER_USER or the daily language-model budget;
+    403 past a conversation or message quota."""
+    throttling.hit("chat", request.user.pk, settings.THROTTLE_CHAT_PER_USER, "chat messages")
     return services.chat_send(user=request.user, message=payload.message, conversation_id=payload.conversation_id)
 
 

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from mcp.server.auth.middleware.auth_context import get_access_token
@@ -29,8 +30,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field, create_model
 
-from tasks_app import accounts, schemas, selectors, services
-from tasks_app.errors import error_message, not_found_message
+from tasks_app import accounts, schemas, selectors, services, throttling
+from tasks_app.errors import QuotaExceeded, error_message, not_found_message
 from tasks_app.models import MAX_REMINDER_MINUTES, TITLE_MAX_LENGTH
 from tasks_app.models import Priority as TaskPriority
 
@@ -127,13 +128,19 @@ def _token_owner():
         raise ToolError("not authenticated") from None
 
 
-def _runner(resolve_user: Callable[[], Any]):
-    """Run `work(user)` on Django's sync thread, mapping domain errors to MCP tool errors."""
+def _runner(resolve_user: Callable[[], Any], *, rate_limited: bool = False):
+    """Run `work(user)` on Django's sync thread, mapping domain errors to MCP tool errors.
+    `rate_limited` (the HTTP endpoint): each call counts against THROTTLE_MCP_CALLS_PER_USER;
+    the chat's own session is limited per message instead (POST /api/chat, LLM_MAX_TURNS)."""
 
     def run_sync(work: Callable[[Any], T]) -> T:
         user = resolve_user()
         try:
+            if rate_limited:
+                throttling.hit("mcp", user.pk, settings.THROTTLE_MCP_CALLS_PER_USER, "tool calls")
             return work(user)
+        except (throttling.Throttled, QuotaExceeded) as exc:
+            raise ToolError(str(exc)) from None
         except ValidationError as exc:
             raise ToolError(f"invalid input: {error_message(exc)}") from None
         except ObjectDoesNotExist as exc:
@@ -167,7 +174,7 @@ def build_server(*, user=None) -> MCPServer:
             # Resource-server mode only: no OAuth endpoints are served, so the issuer URL is never used.
             auth=AuthSettings(issuer_url="http://localhost", resource_server_url=None),
         )
-        run = _runner(_token_owner)
+        run = _runner(_token_owner, rate_limited=True)
 
     read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False)
     writes = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)

@@ -20,6 +20,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from tasks_app.cleaning import user_timezone
+from tasks_app.errors import quota_check
+from tasks_app.throttling import daily_budget_spend
 
 from . import selectors
 from .models import MESSAGE_MAX_LENGTH, Conversation, Message
@@ -49,18 +51,29 @@ def chat_send(*, user, message: str, conversation_id: int | None = None, model=N
     """Answer `message` in the user's conversation (a new one when no id is given).
 
     With `model` (an agents.Model) or OPENAI_API_KEY set the agent answers, otherwise
-    the offline assistant.  Conversation.DoesNotExist for another user's conversation.
+    the offline assistant.  Conversation.DoesNotExist for another user's conversation;
+    QuotaExceeded past QUOTA_CONVERSATIONS_PER_USER or QUOTA_MESSAGES_PER_CONVERSATION;
+    Throttled past LLM_DAILY_MESSAGES_PER_USER (agent turns only).
     """
     text = _clean_message(message)
+    use_agent = model is not None or bool(settings.OPENAI_API_KEY)
     if conversation_id is not None:
         conversation = selectors.conversation_get(user=user, conversation_id=conversation_id)
         earlier = selectors.conversation_messages(conversation=conversation)
+        # A turn stores two messages (the user's and the answer).
+        quota_check(used=len(earlier) + 1, limit=settings.QUOTA_MESSAGES_PER_CONVERSATION,
+                    what="messages per conversation", hint="start a new conversation")
     else:
+        quota_check(used=Conversation.objects.filter(user=user).count(), limit=settings.QUOTA_CONVERSATIONS_PER_USER,
+                    what="conversations per user")
+        conversation, earlier = None, []
+    if use_agent:
+        # Spent before the model is asked (Throttled, a 429, once the day's budget is used up).
+        daily_budget_spend("llm", user.pk, settings.LLM_DAILY_MESSAGES_PER_USER, "messages to the language model")
+    if conversation is None:
         conversation = Conversation.objects.create(user=user, title=_title_from(text))
-        earlier = []
     Message.objects.create(conversation=conversation, role=Message.Role.USER, content=text)
 
-    use_agent = model is not None or bool(settings.OPENAI_API_KEY)
     zone = user_timezone(user)
     now = timezone.localtime(timezone.now(), zone)
     if use_agent:

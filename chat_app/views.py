@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -17,7 +18,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from tasks_app import selectors as task_selectors
+from tasks_app import throttling
 from tasks_app.cleaning import user_timezone
+from tasks_app.errors import QuotaExceeded
 
 from . import selectors, services
 from .models import MESSAGE_MAX_LENGTH, Conversation
@@ -30,13 +33,18 @@ PARTIALS = {"messages": "chat_app/_messages.html", "tasks": "chat_app/_tasks.htm
 @login_required
 def chat_page(request):
     conversation = _conversation(request)
-    error = ""
+    error, status, retry_after = "", 200, None
     if request.method == "POST":
         try:
+            throttling.hit("chat", request.user.pk, settings.THROTTLE_CHAT_PER_USER, "chat messages")
             turn = services.chat_send(user=request.user, message=request.POST.get("message", ""),
                                       conversation_id=conversation.pk if conversation else None)
         except ValidationError as exc:
-            error = "; ".join(exc.messages)
+            error, status = "; ".join(exc.messages), 422
+        except throttling.Throttled as exc:
+            error, status, retry_after = exc.message, 429, exc.retry_after
+        except QuotaExceeded as exc:
+            error, status = str(exc), 403
         else:
             return redirect(f"{reverse('home')}?c={turn.conversation_id}")
 
@@ -55,7 +63,10 @@ def chat_page(request):
             raise Http404("no such part of the page")
         return render(request, PARTIALS[partial], context)
     context["conversations"] = selectors.conversation_list(user=request.user)[:20]
-    return render(request, "chat_app/chat.html", context, status=422 if error else 200)
+    response = render(request, "chat_app/chat.html", context, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 def _conversation(request) -> Conversation | None:

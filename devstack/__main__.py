@@ -165,6 +165,7 @@ def run(port: int) -> int:
     if internal_port and not port_is_free(internal_port):
         internal_port = free_port()
     env["INTERNAL_PORT"] = str(internal_port)
+    env.setdefault("ALLOW_SIGNUP", "true")  # a development stack lets you make accounts (off by default otherwise)
     try:
         print("devstack: " + ", ".join(f"{k}={v}" for k, v in stack.env.items()), flush=True)
         _manage("migrate", "--noinput", env=env, what="migrating the database")

@@ -1,15 +1,19 @@
-"""Who is calling: sign-up, API tokens and the development login.
+"""Who is calling: sign-up, API tokens, WebSocket tickets and the development login.
 
 The REST API, the sign-up page, the WebSocket and the MCP endpoint identify a user
 through these functions only; the user found here is the one every service and
 selector is then called with (no interface takes a user id from the caller).
-Tokens are stored as hashes: a leaked database does not leak working tokens.
+Tokens are stored as hashes: a leaked database does not leak working tokens.  A token
+expires API_TOKEN_TTL_DAYS after it is issued; revoking it (or changing the password,
+which revokes them all) deletes it and closes the WebSockets opened with it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -19,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from . import live, throttling
 from .models import ApiToken
 
 User = get_user_model()
@@ -55,25 +60,116 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def api_token_issue(*, user, name: str = "") -> str:
-    """Create a token for `user` and return it; only its hash is kept."""
+def api_token_create(*, user, name: str = "") -> tuple[str, ApiToken]:
+    """Create a token for `user`: the secret (shown once) and its row; only its hash is kept.
+    It expires API_TOKEN_TTL_DAYS from now."""
     token = "todo_" + secrets.token_urlsafe(32)
-    ApiToken.objects.create(user=user, name=name[:100], key_hash=_hash_token(token), prefix=token[:12])
-    return token
+    row = ApiToken.objects.create(user=user, name=(name or "")[:100], key_hash=_hash_token(token),
+                                  prefix=token[:12],
+                                  expires_at=timezone.now() + timedelta(days=settings.API_TOKEN_TTL_DAYS))
+    return token, row
 
 
-def api_token_authenticate(token: str):
-    """The active user owning `token`, or None."""
+def api_token_issue(*, user, name: str = "") -> str:
+    """Create a token for `user` and return it (see api_token_create)."""
+    return api_token_create(user=user, name=name)[0]
+
+
+def api_token_find(token: str) -> ApiToken | None:
+    """The live token row for `token` (not expired, its user active), with `.user`; else None."""
     if not token:
         return None
-    found = ApiToken.objects.select_related("user").filter(key_hash=_hash_token(token)).first()
+    now = timezone.now()
+    found = (ApiToken.objects.select_related("user")
+             .filter(key_hash=_hash_token(token), expires_at__gt=now).first())
     if found is None or not found.user.is_active:
         return None
-    now = timezone.now()
     # Write at most once a minute per token: a busy client should not turn reads into writes.
     if found.last_used_at is None or (now - found.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
-    return found.user
+    return found
+
+
+def api_token_authenticate(token: str):
+    """The active user owning the live token `token`, or None."""
+    found = api_token_find(token)
+    return None if found is None else found.user
+
+
+def api_token_list(*, user):
+    """`user`'s tokens, newest first (rows: the secret is not kept, only its prefix)."""
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def api_token_revoke(*, user, token_id: int) -> None:
+    """Delete one of `user`'s tokens and close the sockets opened with it.
+    ApiToken.DoesNotExist for another user's token (not revealed)."""
+    with transaction.atomic():
+        ApiToken.objects.get(pk=token_id, user=user).delete()
+        transaction.on_commit(lambda: live.sockets_close(live.token_group(token_id)), robust=True)
+
+
+def api_tokens_revoke_all(*, user) -> int:
+    """Delete every token of `user` and close all their sockets (a password change); how many there were."""
+    with transaction.atomic():
+        deleted, _ = ApiToken.objects.filter(user=user).delete()
+        transaction.on_commit(lambda: live.sockets_close(live.user_group(user.pk)), robust=True)
+    return deleted
+
+
+class RevokeTokensOnPasswordChange:
+    """In AUTH_PASSWORD_VALIDATORS for its `password_changed` hook, which Django calls after
+    every saved password change (forms, admin, `changepassword`): the user's API tokens are
+    revoked.  It rejects no password."""
+
+    def validate(self, password, user=None):
+        return None
+
+    def password_changed(self, password, user=None):
+        if user is not None and user.pk is not None:
+            api_tokens_revoke_all(user=user)
+
+    def get_help_text(self):
+        return "Changing your password revokes your API tokens."
+
+
+# --------------------------------------------------------------------------- WebSocket tickets
+
+WS_TICKET_KEY = "ws-ticket:"
+
+
+def ws_ticket_issue(*, user, token: ApiToken | None = None, session_key: str | None = None) -> str:
+    """A single-use ticket for one WebSocket connection within WS_TICKET_TTL_SECONDS, kept in
+    Redis (by hash).  The socket is tied to what the caller signed in with: revoking `token`
+    (or logging out of `session_key`) closes it."""
+    ticket = secrets.token_urlsafe(32)
+    groups = [live.user_group(user.pk)]
+    if token is not None:
+        groups.append(live.token_group(token.pk))
+    if session_key:
+        groups.append(live.session_group(session_key))
+    throttling.redis_client().set(WS_TICKET_KEY + _hash_token(ticket),
+                                  json.dumps({"user_id": user.pk, "token_id": token and token.pk, "groups": groups}),
+                                  ex=settings.WS_TICKET_TTL_SECONDS)
+    return ticket
+
+
+def ws_ticket_redeem(ticket: str) -> tuple[AbstractBaseUser, list[str]] | None:
+    """The active user and socket groups of `ticket`, which is used up; None if unknown or used."""
+    if not ticket:
+        return None
+    stored = throttling.redis_client().getdel(WS_TICKET_KEY + _hash_token(ticket))
+    if stored is None:
+        return None
+    data = json.loads(stored)
+    user = User.objects.filter(pk=data["user_id"], is_active=True).first()
+    if user is None:
+        return None
+    # A ticket obtained with a token dies with it (revoked or expired in the meantime).
+    if data["token_id"] is not None and not ApiToken.objects.filter(
+            pk=data["token_id"], expires_at__gt=timezone.now()).exists():
+        return None
+    return user, data["groups"]
 
 
 def demo_user_ensure(*, username: str = "demo", password: str = "demo") -> AbstractBaseUser:

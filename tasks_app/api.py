@@ -8,6 +8,7 @@ Task responses carry an `ETag`; PATCH and DELETE honour `If-Match` (412 on a sta
 and a created task comes with `Location` (see tasks_app.conditional).
 """
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
 from django.http import HttpResponse
@@ -15,7 +16,8 @@ from django.urls import reverse
 from ninja import Header, Query, Router, Status
 from ninja.errors import HttpError
 
-from . import accounts, conditional, selectors, services
+from . import accounts, conditional, selectors, services, throttling
+from .auth import bearer_token
 from .models import Task
 from .schemas import (
     CredentialsIn,
@@ -29,8 +31,11 @@ from .schemas import (
     TaskOut,
     TaskPageOut,
     TaskUpdateIn,
+    TokenIn,
+    TokenInfoOut,
     TokenOut,
     UserOut,
+    WsTicketOut,
 )
 
 IF_MATCH_DOC = ('The task\'s `ETag` as you last read it: the write is refused with 412 if the task has '
@@ -40,8 +45,12 @@ auth_router = Router(tags=["auth"])
 router = Router(tags=["tasks"])
 
 
+# Throttled (429 with Retry-After) is mapped in todo_project.api.
 @auth_router.post("/register", response={201: UserOut}, auth=None)
 def register(request, payload: CredentialsIn):
+    if not settings.ALLOW_SIGNUP:  # before counting: a closed door is not a rate-limited one
+        raise HttpError(403, "sign-up is turned off on this server")
+    throttling.signup_check(request, payload.username)
     try:
         user = accounts.user_register(username=payload.username, password=payload.password)
     except PermissionError as exc:
@@ -52,11 +61,45 @@ def register(request, payload: CredentialsIn):
 
 
 @auth_router.post("/token", response=TokenOut, auth=None)
-def issue_token(request, payload: CredentialsIn):
+def issue_token(request, payload: TokenIn):
+    """A new token (shown once) for a username and password.  After THROTTLE_LOGIN_FAILURES_* wrong
+    passwords for a username or from an address, 429 with Retry-After until the window ends."""
+    throttling.login_check(request, payload.username)
+    # A wrong password is counted by the user_login_failed receiver (tasks_app.receivers).
     user = authenticate(request, username=payload.username, password=payload.password)
     if user is None:
         raise HttpError(401, "wrong username or password")
-    return {"token": accounts.api_token_issue(user=user, name="api")}
+    token, row = accounts.api_token_create(user=user, name=payload.name or "api")
+    return {"token": token, "expires_at": row.expires_at}
+
+
+@auth_router.delete("/token", response={204: None}, auth=bearer_token)
+def revoke_presented_token(request):
+    """Revoke the token this request is made with (sign out a client)."""
+    accounts.api_token_revoke(user=request.user, token_id=request.api_token.pk)
+    return Status(204, None)
+
+
+@auth_router.get("/tokens", response=list[TokenInfoOut])
+def list_tokens(request):
+    """Your API tokens, newest first: never the secret, only its first characters."""
+    return accounts.api_token_list(user=request.user)
+
+
+@auth_router.delete("/tokens/{int:token_id}", response={204: None})
+def revoke_token(request, token_id: int):
+    """Revoke one of your tokens; its open WebSockets are closed.  Another user's token is a 404."""
+    accounts.api_token_revoke(user=request.user, token_id=token_id)
+    return Status(204, None)
+
+
+@auth_router.post("/ws-ticket", response=WsTicketOut)
+def issue_ws_ticket(request):
+    """A single-use ticket for /ws/tasks/?ticket=…, good for WS_TICKET_TTL_SECONDS: the long-lived
+    token never goes into a URL (and its logs)."""
+    ticket = accounts.ws_ticket_issue(user=request.user, token=getattr(request, "api_token", None),
+                                      session_key=None if hasattr(request, "api_token") else request.session.session_key)
+    return {"ticket": ticket, "expires_in": settings.WS_TICKET_TTL_SECONDS}
 
 
 def _task(request, task_id: int) -> Task:

@@ -6,3 +6,6 @@ from django.apps import AppConfig
 class TasksAppConfig(AppConfig):
     name = "tasks_app"
     verbose_name = "Tasks"
+
+    def ready(self):
+        from . import receivers  # noqa: F401  (connects the auth signal receivers)

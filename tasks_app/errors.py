@@ -11,6 +11,20 @@ from __future__ import annotations
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 
 
+class QuotaExceeded(Exception):
+    """A write would take a user past a storage quota (QUOTA_* settings); REST answers 403."""
+
+    def __init__(self, what: str, limit: int, hint: str = ""):
+        super().__init__(f"quota exceeded: at most {limit} {what}" + (f"; {hint}" if hint else ""))
+        self.what, self.limit = what, limit
+
+
+def quota_check(*, used: int, limit: int, what: str, hint: str = "") -> None:
+    """QuotaExceeded when `used` (before the write) has reached `limit`."""
+    if used >= limit:
+        raise QuotaExceeded(what, limit, hint)
+
+
 def field_errors(exc: ValidationError) -> list[tuple[str | None, str]]:
     """(field, message) pairs; field is None for an error not tied to one field."""
     if hasattr(exc, "error_dict"):

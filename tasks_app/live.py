@@ -8,6 +8,7 @@ list whenever its socket (re)connects, so it catches up on its own.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -16,13 +17,29 @@ from channels.layers import get_channel_layer
 from . import events
 from .models import OutboxEvent
 
-# The consumer's handler for group messages (tasks_app.consumers.TaskUpdatesConsumer.live_update).
+# The consumer's handlers for group messages (tasks_app.consumers.TaskUpdatesConsumer.live_update, .auth_revoked).
 MESSAGE_TYPE = "live.update"
+REVOKED_MESSAGE_TYPE = "auth.revoked"
 
 
 def user_group(user_id: int) -> str:
     """The Channels group of one user's open pages; only the server picks the user id."""
     return f"tasks.user.{int(user_id)}"
+
+
+def token_group(token_id: int) -> str:
+    """The sockets opened with one API token (through a ticket): closed when it is revoked."""
+    return f"tasks.token.{int(token_id)}"
+
+
+def session_group(session_key: str) -> str:
+    """The sockets opened with one browser session: closed when it logs out."""
+    return "tasks.session." + hashlib.sha256(session_key.encode()).hexdigest()[:32]
+
+
+def sockets_close(group: str) -> None:
+    """Close every socket in `group` (a user's, a token's or a session's): its credentials are gone."""
+    async_to_sync(get_channel_layer().group_send)(group, {"type": REVOKED_MESSAGE_TYPE})
 
 
 def live_message(event: OutboxEvent) -> dict[str, Any]:

@@ -127,7 +127,7 @@ class Task(models.Model):
 
 class ApiToken(models.Model):
     """A bearer token for the REST API and MCP.  Only its SHA-256 is stored:
-    a leaked database does not leak working tokens."""
+    a leaked database does not leak working tokens.  Revoking one deletes it."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100, blank=True, default="")
@@ -135,6 +135,8 @@ class ApiToken(models.Model):
     prefix = models.CharField(max_length=12, help_text="The first characters, to tell tokens apart.")
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Set when issued (API_TOKEN_TTL_DAYS); from then on the token is refused.
+    expires_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-created_at"]

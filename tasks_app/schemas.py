@@ -123,8 +123,29 @@ class UserOut(Schema):
     username: str
 
 
+class TokenIn(CredentialsIn):
+    name: str = Field("", max_length=100, description="A label to tell your tokens apart, e.g. 'laptop'")
+
+
 class TokenOut(Schema):
     token: str
+    expires_at: datetime
+
+
+class TokenInfoOut(Schema):
+    """A token as listed: never the secret, only its first characters."""
+
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime
+
+
+class WsTicketOut(Schema):
+    ticket: str = Field(description="Connect within expires_in seconds to /ws/tasks/?ticket=<ticket>; good once")
+    expires_in: int
 
 
 class ErrorOut(Schema):

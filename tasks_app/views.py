@@ -1,12 +1,17 @@
-"""The HTML pages of tasks: sign-up and the live dashboard (a shell around the REST API)."""
+"""The HTML pages of tasks: sign-up, the live dashboard (a shell around the REST API) and
+the account settings (API tokens, password)."""
 
 from django.conf import settings
-from django.contrib.auth import login
+from django.contrib import messages
+from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
+from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
-from . import selectors
+from . import accounts, selectors, throttling
 from .cleaning import user_timezone
 from .forms import SignupForm
 from .models import MAX_REMINDER_MINUTES, TITLE_MAX_LENGTH, Priority
@@ -16,6 +21,11 @@ def signup(request):
     if not settings.ALLOW_SIGNUP:
         raise Http404("sign-up is turned off on this server")
     form = SignupForm(request.POST or None)
+    if request.method == "POST":
+        try:
+            throttling.signup_check(request, request.POST.get("username"))
+        except throttling.Throttled as exc:
+            return throttling.throttled_response(exc)
     if request.method == "POST" and form.is_valid():
         user = form.register()
         if user is not None:
@@ -51,3 +61,29 @@ def tasks_dashboard(request):
         "max_reminder_minutes": MAX_REMINDER_MINUTES,
         "max_query_length": selectors.MAX_QUERY_LENGTH,
     })
+
+
+@login_required
+def account_settings(request):
+    """Your API tokens (revoke any) and your password (changing it revokes every token)."""
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        # Saving the new password revokes the user's tokens (accounts.RevokeTokensOnPasswordChange).
+        user = form.save()
+        update_session_auth_hash(request, user)  # this browser stays signed in; the others are not
+        messages.success(request, "Password changed; your API tokens were revoked.")
+        return redirect("account_settings")
+    return render(request, "tasks_app/settings.html", {
+        "tokens": accounts.api_token_list(user=request.user), "password_form": form,
+    })
+
+
+@login_required
+@require_POST
+def revoke_token(request, token_id: int):
+    try:
+        accounts.api_token_revoke(user=request.user, token_id=token_id)
+    except ObjectDoesNotExist:
+        raise Http404("token not found") from None
+    messages.success(request, "Token revoked.")
+    return redirect("account_settings")

@@ -13,7 +13,8 @@ from chat_app.api import router as chat_router
 from tasks_app.api import auth_router
 from tasks_app.api import router as tasks_router
 from tasks_app.auth import api_auth
-from tasks_app.errors import field_errors, not_found_message
+from tasks_app.errors import QuotaExceeded, field_errors, not_found_message
+from tasks_app.throttling import Throttled
 
 api = NinjaAPI(
     title="Todo AI Chatbot API",
@@ -77,3 +78,15 @@ def on_response_not_built(request, exc: PydanticValidationError):
     if not lost:
         raise exc
     return on_database_unavailable(request, exc)
+
+
+@api.exception_handler(Throttled)
+def on_throttled(request, exc: Throttled):
+    response = api.create_response(request, {"detail": exc.message}, status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@api.exception_handler(QuotaExceeded)
+def on_quota_exceeded(request, exc: QuotaExceeded):
+    return api.create_response(request, {"detail": str(exc)}, status=403)

@@ -76,6 +76,24 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     return number
 
 
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def env_rate(name: str, default: str) -> tuple[int, int] | None:
+    """A rate limit written `COUNT/DURATION` (`5/15m`, `30/1m`, `1000/1d`; units s, m, h, d) as
+    (count, seconds); `off` turns the limit off (None)."""
+    value = (os.environ.get(name) or default).strip().lower()
+    if value == "off":
+        return None
+    count, _, duration = value.partition("/")
+    unit = duration[-1:] if duration[-1:] in _DURATION_UNITS else "s"
+    amount = duration[:-1] if duration[-1:] in _DURATION_UNITS else duration
+    if not (count.isdigit() and amount.isdigit() and int(count) >= 1 and int(amount) >= 1):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a rate such as 5/15m (COUNT/DURATION, "
+                                   "units s, m, h, d) or off")
+    return int(count), int(amount) * _DURATION_UNITS[unit]
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if value is None or value.strip() == "":
@@ -120,8 +138,9 @@ X_FRAME_OPTIONS = "DENY"
 
 # --------------------------------------------------------------------------- accounts
 
-# Sign-up through the API and the web form; operators of a private instance turn it off.
-ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", True)
+# Sign-up through the API and the web form: off unless turned on, except in development
+# (`make run` turns it on explicitly).
+ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", DEBUG)
 # `make run` creates a demo/demo account; never outside development.
 DEMO_USER_ENABLED = DEBUG and env_bool("DEMO_USER", True)
 
@@ -130,10 +149,35 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule: Django tells validators of every saved password change (admin, forms,
+    # `changepassword`); this one revokes the user's API tokens then.
+    {"NAME": "tasks_app.accounts.RevokeTokensOnPasswordChange"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# API tokens expire this many days after they are issued (GET /api/auth/tokens shows when).
+API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 90, minimum=1)
+# A WebSocket ticket (POST /api/auth/ws-ticket) is good for one connection within this many seconds.
+WS_TICKET_TTL_SECONDS = env_int("WS_TICKET_TTL_SECONDS", 30, minimum=1)
+
+# Rate limits, counted in Redis (REDIS_URL) so that every web pod shares them (tasks_app.throttling);
+# each is COUNT/DURATION or off.  Failed sign-ins (login page, admin login, POST /api/auth/token)
+# are counted per username and per client IP; at the limit, that username or IP is locked out
+# until the window ends, without a password check.  The rest count every request.
+THROTTLE_LOGIN_FAILURES_PER_USERNAME = env_rate("THROTTLE_LOGIN_FAILURES_PER_USERNAME", "5/15m")
+THROTTLE_LOGIN_FAILURES_PER_IP = env_rate("THROTTLE_LOGIN_FAILURES_PER_IP", "20/15m")
+THROTTLE_SIGNUP_PER_IP = env_rate("THROTTLE_SIGNUP_PER_IP", "10/1h")
+THROTTLE_SIGNUP_PER_USERNAME = env_rate("THROTTLE_SIGNUP_PER_USERNAME", "5/1h")
+THROTTLE_CHAT_PER_USER = env_rate("THROTTLE_CHAT_PER_USER", "30/1m")
+THROTTLE_MCP_CALLS_PER_USER = env_rate("THROTTLE_MCP_CALLS_PER_USER", "120/1m")
+
+# Storage quotas per user: a write past one is refused with 403 naming it.
+QUOTA_TASKS_PER_USER = env_int("QUOTA_TASKS_PER_USER", 10000, minimum=1)
+QUOTA_TAGS_PER_USER = env_int("QUOTA_TAGS_PER_USER", 1000, minimum=1)
+QUOTA_CONVERSATIONS_PER_USER = env_int("QUOTA_CONVERSATIONS_PER_USER", 1000, minimum=1)
+QUOTA_MESSAGES_PER_CONVERSATION = env_int("QUOTA_MESSAGES_PER_CONVERSATION", 1000, minimum=2)
 
 # --------------------------------------------------------------------------- apps, middleware, templates
 
@@ -375,6 +419,12 @@ if not (SEARCH_CONFIG.count(".") <= 1 and all(part.isidentifier() for part in SE
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
 OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
+# Each request to the model gives up after this long; a turn makes at most LLM_MAX_TURNS of them.
+OPENAI_TIMEOUT_SECONDS = env_int("OPENAI_TIMEOUT_SECONDS", 60, minimum=1)
+LLM_MAX_TURNS = env_int("LLM_MAX_TURNS", 12, minimum=1)
+# Chat messages a user may send to the model per UTC day (a Redis counter); past it POST /api/chat
+# answers 429.  The offline assistant (no OPENAI_API_KEY) is not counted.
+LLM_DAILY_MESSAGES_PER_USER = env_int("LLM_DAILY_MESSAGES_PER_USER", 200, minimum=0)
 
 # --------------------------------------------------------------------------- logging and metrics
 

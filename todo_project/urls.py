@@ -4,18 +4,23 @@ from django.urls import path
 
 from chat_app import views as chat_views
 from tasks_app import views as task_views
+from tasks_app.throttling import login_throttled
 
 from .api import api
 from .health import healthz
 
 urlpatterns = [
     path("", chat_views.chat_page, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", login_throttled(auth_views.LoginView.as_view()), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", task_views.signup, name="signup"),
+    path("settings/", task_views.account_settings, name="account_settings"),
+    path("settings/tokens/<int:token_id>/revoke", task_views.revoke_token, name="revoke_token"),
     path("tasks/", task_views.tasks_dashboard, name="tasks_dashboard"),
     path("api/", api.urls),
     # Cheap and detail-free; the component report and /metrics are on INTERNAL_PORT (todo_project/internal.py).
     path("healthz", healthz, name="healthz"),
+    # The admin's own login, behind the same lockout (matched before admin.site.urls).
+    path("admin/login/", login_throttled(admin.site.login)),
     path("admin/", admin.site.urls),
 ]

@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from contextlib import contextmanager
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from .. import events
 from ..cleaning import clean_tag_names, tag_name
+from ..errors import quota_check
 from ..models import Tag, Task
 
 
@@ -22,8 +24,12 @@ def tags_for(user, names: Iterable[str]) -> list[Tag]:
     """The user's tags called `names` (cleaned), created as needed."""
     tags = []
     for name in clean_tag_names(names):
-        # get_or_create retries the lookup if a concurrent request created it first.
-        tag, _ = Tag.objects.get_or_create(user=user, name__iexact=name, defaults={"name": name})
+        tag = Tag.objects.filter(user=user, name__iexact=name).first()
+        if tag is None:
+            quota_check(used=Tag.objects.filter(user=user).count(), limit=settings.QUOTA_TAGS_PER_USER,
+                        what="tags per user", hint="delete unused tags to add new ones")
+            # get_or_create retries the lookup if a concurrent request created it first.
+            tag, _ = Tag.objects.get_or_create(user=user, name__iexact=name, defaults={"name": name})
         tags.append(tag)
     return tags
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -27,6 +28,7 @@ from ..cleaning import (
     clean_title,
     user_timezone,
 )
+from ..errors import quota_check
 from ..models import Priority, RecurrenceState, Task
 from ..recurrence import InvalidRecurrence, check_series, next_after, normalize_rrule, rule_parts
 from ..signals import task_completed
@@ -76,6 +78,9 @@ def task_create(
     """A new task; `previous_occurrence`, `series_start` and `series_position` are given only by
     task_spawn_next_occurrence (the occurrence's place in its series), otherwise a recurring task
     starts a series of its own, anchored on its due date."""
+    if previous_occurrence is None:  # a series goes on: its next occurrence replaces a completed one
+        quota_check(used=Task.objects.filter(user=user).count(), limit=settings.QUOTA_TASKS_PER_USER,
+                    what="tasks per user", hint="delete some to add more")
     task = Task(
         user=user,
         title=clean_title(title),

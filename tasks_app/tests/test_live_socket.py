@@ -54,18 +54,32 @@ def test_a_socket_without_credentials_is_refused():
     assert async_to_sync(close_code)() == 4401
 
 
-def test_a_socket_with_a_bad_token_is_refused(alice):
-    assert async_to_sync(close_code)(f"{PATH}?token=not-a-real-token") == 4401
-    assert async_to_sync(close_code)(f"{PATH}?token=") == 4401
-    # An explicit token decides alone: a wrong one is refused even beside a valid session.
-    assert async_to_sync(close_code)(f"{PATH}?token=wrong", session_headers(alice)) == 4401
+def ticket_for(user) -> str:
+    """A WebSocket ticket, from the real endpoint, with a fresh API token of `user`."""
+    api = Client(headers={"Authorization": f"Bearer {accounts.api_token_issue(user=user)}"})
+    response = api.post("/api/auth/ws-ticket")
+    assert response.status_code == 200, response.content
+    return response.json()["ticket"]
 
 
-def test_a_token_of_a_deactivated_user_is_refused(alice):
+def test_a_socket_with_a_bad_ticket_is_refused(alice):
+    assert async_to_sync(close_code)(f"{PATH}?ticket=not-a-real-ticket") == 4401
+    assert async_to_sync(close_code)(f"{PATH}?ticket=") == 4401
+    # An explicit ticket decides alone: a wrong one is refused even beside a valid session.
+    assert async_to_sync(close_code)(f"{PATH}?ticket=wrong", session_headers(alice)) == 4401
+
+
+def test_the_long_lived_token_is_not_taken_in_the_url(alice):
     token = accounts.api_token_issue(user=alice)
+    assert async_to_sync(close_code)(f"{PATH}?token={token}") == 4401
+    assert async_to_sync(close_code)(f"{PATH}?token={token}", session_headers(alice)) == 4401
+
+
+def test_a_ticket_of_a_deactivated_user_is_refused(alice):
+    ticket = ticket_for(alice)
     alice.is_active = False
     alice.save()
-    assert async_to_sync(close_code)(f"{PATH}?token={token}") == 4401
+    assert async_to_sync(close_code)(f"{PATH}?ticket={ticket}") == 4401
 
 
 def test_a_session_counts_only_from_a_page_of_this_site(alice):
@@ -84,19 +98,18 @@ def test_a_session_counts_only_from_a_page_of_this_site(alice):
 
 
 def test_other_websocket_paths_are_refused(alice):
-    token = accounts.api_token_issue(user=alice)
-    assert async_to_sync(close_code)(f"/ws/other/?token={token}") == "handshake refused"
+    assert async_to_sync(close_code)(f"/ws/other/?ticket={ticket_for(alice)}") == "handshake refused"
 
 
 def test_each_socket_hears_only_its_own_users_events(alice, bob, celery_worker_process):
-    alice_token = accounts.api_token_issue(user=alice)
+    alice_ticket = ticket_for(alice)
     bob_headers = session_headers(bob)
     create = database_sync_to_async(services.task_create)
     complete = database_sync_to_async(services.task_complete)
     claim_reminders = database_sync_to_async(services.reminders_claim_due)
 
     async def scenario():
-        alice_socket = await open_socket(f"{PATH}?token={alice_token}")
+        alice_socket = await open_socket(f"{PATH}?ticket={alice_ticket}")
         bob_socket = await open_socket(PATH, bob_headers)
         try:
             plan = await create(user=alice, title="Alice's plan", priority="P1", tags=["work"])
