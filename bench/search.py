@@ -162,8 +162,12 @@ def raw_queries(kind: str):
     # The columns the selector selects: all but the vector.
     columns = ", ".join(field.column for field in Task._meta.concrete_fields if field.name != "search_vector")
     user = "user_id = %(user)s"
-    search = "search_vector @@ websearch_to_tsquery(tasks_app_search_config(), %(q)s)"
-    rank = "ts_rank(search_vector, websearch_to_tsquery(tasks_app_search_config(), %(q)s))::double precision"
+    # The last word of q also matches as a prefix; whole-word matches rank first (selectors._clean_q).
+    matching = ("(websearch_to_tsquery(tasks_app_search_config(), %(head)s) && "
+                "to_tsquery(tasks_app_search_config(), quote_literal(%(last)s::text) || ':*'))")
+    search = f"search_vector @@ {matching}"
+    rank = (f"(ts_rank(search_vector, {matching}, 32) + CASE WHEN search_vector @@ "
+            "websearch_to_tsquery(tasks_app_search_config(), %(q)s) THEN 1.0 ELSE 0.0 END)::double precision")
     if kind == "default list":
         where, key, order = user, "created_at", "created_at DESC, id DESC"
     elif kind == "q search":
@@ -195,7 +199,8 @@ def run_selector(kind: str, user, q: str | None):
 
 def run_raw(cursor, kind: str, user_id: int, q: str | None):
     count_sql, page_sql = raw_queries(kind)
-    params = {"user": user_id, "q": q, "limit": 51}
+    head, _, last = (q or "").rpartition(" ")
+    params = {"user": user_id, "q": q, "head": head, "last": last, "limit": 51}
     cursor.execute(page_sql, params)
     rows = cursor.fetchall()
     if rows:

@@ -30,7 +30,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field, create_model
 
-from tasks_app import accounts, schemas, selectors, services, throttling
+from tasks_app import accounts, recurrence, schemas, selectors, services, throttling
 from tasks_app.errors import QuotaExceeded, error_message, not_found_message
 from tasks_app.models import MAX_REMINDER_MINUTES, TITLE_MAX_LENGTH
 from tasks_app.models import Priority as TaskPriority
@@ -42,8 +42,9 @@ INSTRUCTIONS = (
     "Tools for one person's todo list. Tasks have a title, description, priority (P1 critical … P4 low), "
     "tags, an optional due date-time, an optional recurrence (RFC 5545 RRULE such as FREQ=WEEKLY;BYDAY=MO, "
     "or daily/weekly/monthly/yearly) and an optional reminder (minutes before the due time). Find a task's id "
-    "with list_tasks (use q to search by words) before changing it. Times without an offset are read in the "
-    "user's time zone."
+    "with list_tasks (use q to search by words; the last word also matches as a prefix) before changing it. "
+    "list_recurring_tasks shows each repeating task with its next due date and rule in words. Times without an "
+    "offset are read in the user's time zone."
 )
 # list_tasks answers go to a language model: a smaller default page than the REST API's.
 LIST_DEFAULT_LIMIT = 20
@@ -88,6 +89,20 @@ class TaskList(BaseModel):
     items: list[TaskOut]
     next_cursor: str | None = Field(description="Pass as cursor to list_tasks for the next page; null on the last")
     count: int = Field(description="How many tasks match, over all pages")
+
+
+class RecurringTask(BaseModel):
+    id: int = Field(description="The id of the series' open occurrence (the task to change or complete)")
+    title: str
+    next_due_at: datetime | None = Field(description="When the open occurrence is due; null if it has no due date")
+    recurrence: str = Field(description="The RRULE, e.g. FREQ=WEEKLY;BYDAY=MO")
+    repeats: str = Field(description="The rule in words, e.g. 'every weekday'")
+
+
+class RecurringTaskList(BaseModel):
+    items: list[RecurringTask] = Field(description="Soonest due first; those without a due date last")
+    next_cursor: str | None = Field(description="Pass as cursor to list_recurring_tasks for the next page")
+    count: int = Field(description="How many recurring tasks are open, over all pages")
 
 
 class DeletedTask(BaseModel):
@@ -200,7 +215,8 @@ def build_server(*, user=None) -> MCPServer:
     @server.tool(annotations=read_only)
     async def list_tasks(
         q: Annotated[str | None, Field(description="Full-text search over title, description and tags; "
-                                                   "web-search syntax: \"exact phrase\", -exclude, or")] = None,
+                                                   "web-search syntax: \"exact phrase\", -exclude, or; the "
+                                                   "last word also matches as a prefix (stan: standup)")] = None,
         priorities: Annotated[list[Priority] | None, Field(description="Only these priorities")] = None,
         tags: Annotated[list[str] | None, Field(description="Only tasks having all of these tags")] = None,
         completed: Annotated[bool | None, Field(description="true: done tasks only; false: open only; "
@@ -209,8 +225,13 @@ def build_server(*, user=None) -> MCPServer:
         due_after: Annotated[datetime | None, Field(description="Due after this ISO 8601 date-time")] = None,
         overdue: Annotated[bool | None, Field(description="true: open tasks whose due time has passed")] = None,
         has_due: Annotated[bool | None, Field(description="true: with a due date; false: without one")] = None,
+        recurring: Annotated[bool | None, Field(description="true: only recurring tasks; false: only one-off "
+                                                           "tasks")] = None,
+        has_reminder: Annotated[bool | None, Field(description="true: only tasks with a reminder; false: only "
+                                                              "those without")] = None,
         sort: Annotated[SortKey | None, Field(description="Order; '-' means descending. due_at puts undated "
-                                                         "tasks last; default newest first, or relevance with q")] = None,
+                                                         "tasks last; -updated_at is most recently changed first; "
+                                                         "default newest first, or relevance with q")] = None,
         cursor: Annotated[str | None, Field(description="next_cursor from the previous page")] = None,
         limit: Annotated[int, Field(description="Page size", ge=1, le=selectors.MAX_PAGE_SIZE)] = LIST_DEFAULT_LIMIT,
     ) -> TaskList:
@@ -219,9 +240,29 @@ def build_server(*, user=None) -> MCPServer:
         def work(user) -> TaskList:
             page = selectors.task_list(user=user, q=q, priorities=priorities, tags=tags, completed=completed,
                                        due_before=due_before, due_after=due_after, overdue=overdue, has_due=has_due,
-                                       sort=sort, cursor=cursor, limit=limit)
+                                       recurring=recurring, has_reminder=has_reminder, sort=sort, cursor=cursor,
+                                       limit=limit)
             return TaskList(items=[_task_out(task) for task in page.items], next_cursor=page.next_cursor,
                             count=page.count)
+
+        return await run(work)
+
+    @server.tool(annotations=read_only)
+    async def list_recurring_tasks(
+        cursor: Annotated[str | None, Field(description="next_cursor from the previous page")] = None,
+        limit: Annotated[int, Field(description="Page size", ge=1, le=selectors.MAX_PAGE_SIZE)] = LIST_DEFAULT_LIMIT,
+    ) -> RecurringTaskList:
+        """The user's repeating tasks: each series' open occurrence with its next due date and its rule in words,
+        soonest due first. Completing one creates the next."""
+
+        def work(user) -> RecurringTaskList:
+            page = selectors.task_list(user=user, recurring=True, completed=False, sort="due_at", cursor=cursor,
+                                       limit=limit)
+            return RecurringTaskList(items=[
+                RecurringTask(id=task.pk, title=task.title, next_due_at=task.due_at, recurrence=task.recurrence,
+                              repeats=recurrence.describe(task.recurrence))
+                for task in page.items
+            ], next_cursor=page.next_cursor, count=page.count)
 
         return await run(work)
 

@@ -105,6 +105,9 @@ def describe_call(call: dict[str, Any]) -> str:
     if name == "update_task":
         changed = [key for key in arguments if key not in {"task_id", "clear"}] + list(arguments.get("clear", []))
         return f"changed {', '.join(changed)} of {task}"
+    if name == "list_recurring_tasks":
+        count = result.get("count", len(result.get("items", [])))
+        return f"listed {count} recurring task{'s' if count != 1 else ''}"
     if name == "list_tags":
         return f"listed {len(result.get('tags', []))} tags"
     if name == "list_notifications":

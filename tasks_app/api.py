@@ -135,7 +135,8 @@ def list_tasks(request, query: Query[TaskListQuery]):
     return selectors.task_list(
         user=request.user, q=query.q, priorities=query.priority or None, tags=query.tag or None,
         completed=query.completed, due_before=query.due_before, due_after=query.due_after,
-        overdue=query.overdue, has_due=query.has_due, sort=query.sort, cursor=query.cursor, limit=query.limit,
+        overdue=query.overdue, has_due=query.has_due, recurring=query.recurring, has_reminder=query.has_reminder,
+        sort=query.sort, cursor=query.cursor, limit=query.limit,
     )
 
 

@@ -84,6 +84,8 @@ class Task(models.Model):
         indexes = [
             # The default list: one user's tasks, newest first.
             models.Index(fields=["user", "-created_at", "-id"], name="task_user_created"),
+            # "Recently changed" lists: sort=-updated_at (and updated_at, read backwards) with keyset pages.
+            models.Index(fields=["user", "-updated_at", "-id"], name="task_user_updated"),
             # Lists filtered by completion and ordered by due date ("what's next").
             models.Index(fields=["user", "completed", "due_at", "id"], name="task_user_open_due"),
             # Search: `user_id = %s AND search_vector @@ websearch_to_tsquery(...)` (selectors.task_list

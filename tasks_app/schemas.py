@@ -63,8 +63,9 @@ class TaskListQuery(Schema):
     q: str | None = Field(
         None,
         description='Full-text search over title, description and tag names, stemmed ("meeting" finds '
-        '"meetings"). Web-search syntax: "quoted phrase", -excluded, word or other. Sorts by relevance '
-        f"unless `sort` is given. At most {MAX_QUERY_LENGTH} characters.",
+        '"meetings"). Web-search syntax: "quoted phrase", -excluded, word or other. The last word also '
+        'matches as a prefix, for search as you type ("stan" finds "standup"); whole-word matches rank '
+        f"first. Sorts by relevance unless `sort` is given. At most {MAX_QUERY_LENGTH} characters.",
     )
     priority: list[str] = Field(
         default_factory=list, description="Only these priorities; repeat for several: priority=P1&priority=P2"
@@ -83,11 +84,13 @@ class TaskListQuery(Schema):
     )
     overdue: bool | None = Field(None, description="true: open tasks whose due date has passed; false: the others")
     has_due: bool | None = Field(None, description="true: only tasks with a due date; false: only those without")
+    recurring: bool | None = Field(None, description="true: only recurring tasks; false: only one-off tasks")
+    has_reminder: bool | None = Field(None, description="true: only tasks with a reminder; false: only those without")
     sort: str | None = Field(
         None,
         description=f"One of {', '.join(SORTS)}. Default: relevance with q, else -created_at (newest "
         "first). priority puts P1 first; title ignores case; tasks without a due date come last in both "
-        "due-date orders; ties are broken by id.",
+        "due-date orders; -updated_at is the most recently changed first; ties are broken by id.",
     )
     cursor: str | None = Field(
         None, description="next_cursor from the previous page, with the same other parameters. Pages never "

@@ -13,6 +13,7 @@ import base64
 import binascii
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
@@ -23,6 +24,7 @@ from django.contrib.postgres.search import SearchConfig, SearchQuery, SearchRank
 from django.core.exceptions import ValidationError
 from django.db.models import (
     Count,
+    Case,
     Exists,
     F,
     FloatField,
@@ -31,6 +33,9 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    TextField,
+    Value,
+    When,
 )
 from django.db.models.functions import Cast, Lower
 from django.utils import timezone
@@ -53,7 +58,8 @@ MAX_QUERY_LENGTH = 500
 MAX_CURSOR_LENGTH = 1000
 
 # Every `sort` value; ties are broken by id in the same direction, so each order is total.
-SORTS = ("-created_at", "created_at", "due_at", "-due_at", "priority", "-priority", "title", "relevance")
+SORTS = ("-created_at", "created_at", "due_at", "-due_at", "priority", "-priority", "title", "-updated_at",
+         "updated_at", "relevance")
 DEFAULT_SORT = "-created_at"
 DEFAULT_SEARCH_SORT = "relevance"
 
@@ -61,6 +67,10 @@ DEFAULT_SEARCH_SORT = "relevance"
 # 0002_search): queries must be stemmed the same way.  An IMMUTABLE function, so
 # PostgreSQL folds websearch_to_tsquery(...) to a constant when planning.
 SEARCH_CONFIG = SearchConfig(Func(function="tasks_app_search_config", template="%(function)s()"))
+
+# The last word of `q` is also matched as a prefix ("stan" finds "standup") when it is a plain word:
+# letters and digits only, so it is one lexeme, not an operator ("or", "-word") nor inside a phrase.
+PLAIN_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,8 @@ def task_list(
     due_after: datetime | None = None,
     overdue: bool | None = None,
     has_due: bool | None = None,
+    recurring: bool | None = None,
+    has_reminder: bool | None = None,
     sort: str | None = None,
     cursor: str | None = None,
     limit: int = DEFAULT_PAGE_SIZE,
@@ -101,25 +113,30 @@ def task_list(
     """One page of the user's tasks matching every given filter.
 
     `q` is web-search syntax (`"team meeting"`, `-standup`, `dentist or doctor`) over title,
-    description and tag names, stemmed.  `tags` must all be present (case-insensitive).
+    description and tag names, stemmed; its last word also matches as a prefix, for search as
+    you type ("stan" finds "standup"), and tasks matching it as a whole word rank first.
+    `tags` must all be present (case-insensitive).
     `due_after` is inclusive and `due_before` exclusive, so adjacent ranges neither overlap
     nor leave gaps; naive date-times are read in the user's zone.  `overdue` means open
-    and due before now.  `sort` defaults to relevance with `q`, else newest first; tasks
+    and due before now.  `recurring` means having a recurrence rule, `has_reminder` having a
+    reminder.  `sort` defaults to relevance with `q`, else newest first; tasks
     without a due date come last in both due-date orders.  `count` is the number of
     matching tasks (all pages); `next_cursor`, when not None, fetches the page after this
-    one with the same arguments, and keeps working while tasks are added.
+    one with the same arguments, and keeps working while tasks are added (by updated_at, a task
+    changed while paging moves, so it may be skipped or shown twice).
     """
-    query = _clean_q(q)
-    sort = _clean_sort(sort, searching=query is not None)
+    search = _clean_q(q)
+    sort = _clean_sort(sort, searching=search is not None)
     limit = clean_whole_number("limit", limit, low=1, high=MAX_PAGE_SIZE)
     after = _decode_cursor(cursor, sort)
     tz = user_timezone(user)
     flags = {name: clean_bool(name, value) for name, value in
-             (("completed", completed), ("overdue", overdue), ("has_due", has_due))}
+             (("completed", completed), ("overdue", overdue), ("has_due", has_due),
+                                 ("recurring", recurring), ("has_reminder", has_reminder))}
 
     tasks = _user_tasks(user)
-    if query is not None:
-        tasks = tasks.filter(search_vector=query)
+    if search is not None:
+        tasks = tasks.filter(search_vector=search.matching)
     if priorities is not None:
         tasks = tasks.filter(priority__in=clean_priorities(priorities))
     if tags is not None:
@@ -135,11 +152,15 @@ def task_list(
         tasks = tasks.filter(is_overdue if flags["overdue"] else ~is_overdue)
     if flags["has_due"] is not None:
         tasks = tasks.filter(due_at__isnull=not flags["has_due"])
+    if flags["recurring"] is not None:
+        tasks = tasks.filter(recurrence__isnull=not flags["recurring"])
+    if flags["has_reminder"] is not None:
+        tasks = tasks.filter(reminder_minutes_before__isnull=not flags["has_reminder"])
 
     matching = tasks
-    key, descending = _sort_key(sort, query)
+    key, descending = _sort_key(sort, search)
     # Only due dates can be NULL; saying NULLS LAST for the others would stop PostgreSQL from
-    # reading the (user, -created_at, -id) index in order.
+    # reading the (user, -created_at, -id) and (user, -updated_at, -id) indexes in order.
     nullable = sort in ("due_at", "-due_at")
     tasks = tasks.annotate(sort_key=key)
     if after is not None:
@@ -168,13 +189,46 @@ def tag_get(*, user, name: str) -> Tag:
 # --------------------------------------------------------------------------- list arguments
 
 
-def _clean_q(q: Any) -> SearchQuery | None:
+@dataclass(frozen=True)
+class _Search:
+    matching: Any       # the tsquery a task must match: `q`, its last word as a prefix
+    whole_words: Any    # `q` as written; None when it is `matching` (no prefix was added)
+
+
+class _PrefixPattern(Func):
+    """`'word':*` for to_tsquery, quoted by the database (quote_literal): the word is a parameter,
+    never spliced into SQL or into tsquery syntax.  `::text` picks quote_literal's IMMUTABLE variant,
+    and `||` (not CONCAT, which is only STABLE) keeps the whole tsquery foldable to a constant."""
+
+    template = "quote_literal(%(expressions)s::text) || ':*'"
+    output_field = TextField()
+
+
+def _clean_q(q: Any) -> _Search | None:
     if q is None:
         return None
     text = clean_text("q", q, max_length=MAX_QUERY_LENGTH).strip()
     if not text:
         return None
-    return SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
+    whole_words = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
+    *words, last = text.split()
+    if not PLAIN_WORD.fullmatch(last) or last.lower() == "or" or sum(w.count('"') for w in words) % 2:
+        return _Search(matching=whole_words, whole_words=None)
+    # websearch_to_tsquery reads `a b or c d` as (a & b) | (c & d).  Split off the words after the
+    # last "or" outside quotes (c), so that the prefix joins their group: `before || (group && 'd':*)`.
+    # A stop word as the last word gives an empty tsquery, which && and || ignore.
+    split, quotes = 0, 0
+    for index, word in enumerate(words):
+        if word.lower() == "or" and quotes % 2 == 0:
+            split = index + 1
+        quotes += word.count('"')
+    before, group = " ".join(words[: max(split - 1, 0)]), " ".join(words[split:])
+    matching = SearchQuery(_PrefixPattern(Value(last)), search_type="raw", config=SEARCH_CONFIG)
+    if group:
+        matching = SearchQuery(group, search_type="websearch", config=SEARCH_CONFIG) & matching
+    if before:
+        matching = SearchQuery(before, search_type="websearch", config=SEARCH_CONFIG) | matching
+    return _Search(matching=matching, whole_words=whole_words)
 
 
 def _clean_sort(sort: Any, *, searching: bool) -> str:
@@ -204,15 +258,20 @@ def _having_all_tags(tasks: QuerySet[Task], user, names: list[str]) -> QuerySet[
 # --------------------------------------------------------------------------- sorting and cursors
 
 
-def _sort_key(sort: str, query: SearchQuery | None):
+def _sort_key(sort: str, search: _Search | None):
     """(expression, descending) for a `sort` value."""
     descending = sort.startswith("-") or sort == "relevance"
     name = sort.lstrip("-")
     if name == "relevance":
         # ts_rank with the default weights: a title (A) match outranks description (B) and tags (C).
+        # Normalization 32 (rank / (rank + 1)) keeps it below 1, so adding 1 for a task that matches
+        # `q` with whole words puts every such task above those matching the last word only as a prefix.
         # As double precision: ts_rank's real reaches Python rounded to its shortest text, and that
         # value, sent back in a cursor, would no longer equal the rank it came from.
-        return Cast(SearchRank(F("search_vector"), query), FloatField()), descending
+        rank = SearchRank(F("search_vector"), search.matching, normalization=32)
+        if search.whole_words is not None:
+            rank = rank + Case(When(search_vector=search.whole_words, then=Value(1.0)), default=Value(0.0))
+        return Cast(rank, FloatField()), descending
     if name == "title":
         return Lower("title"), descending
     # P1 < P2 < P3 < P4 as text, so ascending priority is P1 first.
@@ -270,7 +329,7 @@ def _decode_cursor(cursor: Any, sort: str) -> tuple[Any, int] | None:
 
 
 def _decode_key(name: str, key: Any) -> Any:
-    if name in ("created_at", "due_at"):
+    if name in ("created_at", "updated_at", "due_at"):
         if key is None and name == "due_at":
             return None
         value = datetime.fromisoformat(key)

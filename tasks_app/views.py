@@ -43,6 +43,7 @@ DASHBOARD_SORTS = [
     ("priority", "Priority, P1 first"),
     ("-priority", "Priority, P4 first"),
     ("title", "Title, A to Z"),
+    ("-updated_at", "Recently changed"),
 ]
 
 

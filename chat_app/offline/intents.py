@@ -219,7 +219,8 @@ def _parse_show(text: str, now: datetime) -> Intent | None:
 
 _FIND_START = re.compile(
     r"^(?:please\s+)?(?:can\s+you\s+)?(?:show|list|display|find|search|look\s+(?:for|up)|what|what's|whats|which|"
-    r"give\s+me|get|any|anything|do\s+i\s+have|are\s+there|is\s+there|view|see|how\s+many)\b", re.I)
+    r"give\s+me|get|any|anything|do\s+i\s+have|are\s+there|is\s+there|view|see|how\s+many|recently|recent)\b",
+    re.I)
 
 
 def _parse_find(text: str, now: datetime) -> Intent | None:
@@ -256,6 +257,16 @@ def _parse_find(text: str, now: datetime) -> Intent | None:
     elif re.search(r"\bwith\s+(?:a\s+)?(?:due\s+date|deadline)\b", lowered):
         args["has_due"] = True
 
+    if re.search(r"\b(?:non-?recurring|not\s+recurring|one-?off|one-?time|(?:that|which)\s+(?:don't|do\s+not|"
+                 r"doesn't|does\s+not)\s+(?:repeat|recur))\b", lowered):
+        args["recurring"] = False
+    elif re.search(r"\b(?:recurring|repeating|recurrent|(?:that|which)\s+(?:repeats?|recurs?))\b", lowered):
+        args["recurring"] = True
+    if re.search(r"\b(?:without|with\s+no|no)\s+(?:an?\s+)?reminders?\b", lowered):
+        args["has_reminder"] = False
+    elif re.search(r"\b(?:with|has|have|having)\s+(?:an?\s+)?reminders?\b|\breminders?\s+set\b", lowered):
+        args["has_reminder"] = True
+
     window = _due_window(lowered, now)
     if window:
         args.update(window)
@@ -265,7 +276,8 @@ def _parse_find(text: str, now: datetime) -> Intent | None:
         args["completed"] = False
     elif re.search(r"\b(?:completed|done|finished)\b", lowered):
         args["completed"] = True
-    elif re.search(r"\ball\b", lowered) or "q" in args:
+    elif re.search(r"\ball\b", lowered) or "q" in args or sort == "-updated_at":
+        # A search, or what changed lately: done tasks too (completing one is a change).
         pass
     else:
         args["completed"] = False
@@ -279,7 +291,7 @@ def _parse_find(text: str, now: datetime) -> Intent | None:
         args["sort"] = sort
     if not args.get("q") and not re.search(r"\b(?:tasks?|todos?|to-dos?|overdue|due|anything|everything|"
                                            r"what\s+do\s+i\s+have|how\s+many)\b", text, re.I) and not (
-            priorities or tags):
+            priorities or tags or "recurring" in args or "has_reminder" in args or sort == "-updated_at"):
         return None
     return Intent("find", fields=args)
 

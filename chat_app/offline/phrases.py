@@ -366,7 +366,9 @@ _SORT = re.compile(
     r"(?:\s*,?\s*(?P<dir>asc(?:ending)?|desc(?:ending)?|reversed?|(?:(?:newest|latest|highest|soonest|earliest|"
     r"oldest|lowest|latest)\s+first)))?|"
     r"\b(?P<first>newest|latest|oldest|most\s+urgent|soonest|earliest)\s+first\b|"
-    r"\b(?P<alpha>alphabetically|in\s+alphabetical\s+order)\b",
+    r"\b(?P<alpha>alphabetically|in\s+alphabetical\s+order)\b|"
+    r"\b(?P<recent>(?:most\s+)?recently\s+(?:changed|updated|edited|modified|touched)|"
+    r"(?:changed|updated|edited|modified)\s+(?:most\s+)?recently|recent\s+changes|last\s+(?:changed|updated|edited))\b",
     re.I,
 )
 
@@ -377,6 +379,8 @@ def take_sort(text: str) -> tuple[str | None, str]:
         return None, text
     if match.group("alpha"):
         return "title", _cut(text, match)
+    if match.group("recent"):
+        return "-updated_at", _cut(text, match)
     if match.group("first"):
         word = re.sub(r"\s+", " ", match.group("first").lower())
         key = {"newest": "-created_at", "latest": "-created_at", "oldest": "created_at", "most urgent": "priority",

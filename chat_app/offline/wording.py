@@ -16,7 +16,7 @@ from tasks_app import recurrence
 HELP = (
     "I can add tasks (“Add a P1 task called 'Send invoice' due tomorrow 5pm tagged work”), "
     "list and search them (“show my P1 tasks tagged work sorted by due date”, “what's overdue?”, "
-    "“find tasks about the report”), and complete, reopen, delete, rename or change them "
+    "“find tasks about the report”, “show my recurring tasks”, “what has a reminder?”, “recently changed”), and complete, reopen, delete, rename or change them "
     "(“mark 'Send invoice' as done”, “move it to Friday”, “make it urgent”, “tag it with finance”)."
 )
 # A chat bubble, not a report: longer lists are paged with "show more".
@@ -33,7 +33,8 @@ NO_TAGS = "You have no tags yet."
 
 _SORT_ORDERS = {"due_at": "soonest due first", "-due_at": "latest due first", "priority": "P1 first",
                 "-priority": "P4 first", "created_at": "oldest first", "-created_at": "newest first",
-                "title": "by title", "relevance": "best match first"}
+                "title": "by title", "-updated_at": "most recently changed first",
+                "updated_at": "least recently changed first", "relevance": "best match first"}
 
 
 def quoted(text: str) -> str:
@@ -117,6 +118,10 @@ def filters(arguments: dict[str, Any], now: datetime) -> str:
         words.append("completed")
     if arguments.get("priorities"):
         words.append("/".join(arguments["priorities"]))
+    if arguments.get("recurring") is True:
+        words.append("recurring")
+    elif arguments.get("recurring") is False:
+        words.append("one-off")
     text = " ".join(words + ["tasks"])
     if arguments.get("tags"):
         text += " tagged " + " and ".join(arguments["tags"])
@@ -126,6 +131,10 @@ def filters(arguments: dict[str, Any], now: datetime) -> str:
         text += " without a due date"
     elif arguments.get("has_due") is True:
         text += " with a due date"
+    if arguments.get("has_reminder") is False:
+        text += " without a reminder"
+    elif arguments.get("has_reminder") is True:
+        text += " with a reminder"
     # Fresh intents carry datetimes; the arguments of a stored list (for "show more") carry ISO strings.
     after, before = arguments.get("due_after"), arguments.get("due_before")
     after = datetime.fromisoformat(after) if isinstance(after, str) else after

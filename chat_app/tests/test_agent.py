@@ -79,8 +79,8 @@ def test_instructions_know_the_date_time_and_zone_and_the_tools_are_the_mcp_tool
     assert now.strftime("%A %Y-%m-%d") in call.system_instructions
     assert str(now.tzinfo) in call.system_instructions
     assert {tool.name for tool in call.tools} == {
-        "add_task", "list_tasks", "get_task", "update_task", "complete_task", "reopen_task", "delete_task",
-        "list_tags", "list_notifications"}
+        "add_task", "list_tasks", "list_recurring_tasks", "get_task", "update_task", "complete_task", "reopen_task",
+        "delete_task", "list_tags", "list_notifications"}
 
 
 def test_a_conversation_continues_with_its_history_and_what_the_tools_did(alice):

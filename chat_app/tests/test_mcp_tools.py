@@ -14,8 +14,8 @@ from .conftest import call_tool, tool_json
 
 pytestmark = pytest.mark.django_db
 
-TOOLS = {"add_task", "list_tasks", "get_task", "update_task", "complete_task", "reopen_task", "delete_task",
-         "list_tags", "list_notifications"}
+TOOLS = {"add_task", "list_tasks", "list_recurring_tasks", "get_task", "update_task", "complete_task",
+         "reopen_task", "delete_task", "list_tags", "list_notifications"}
 
 
 def list_tools(user):
@@ -43,8 +43,8 @@ def test_every_tool_is_listed_with_described_typed_parameters_and_an_output_sche
         for name, schema in properties.items():
             assert schema.get("description"), f"{tool.name}.{name} has no description"
     assert set(tools["list_tasks"].input_schema["properties"]) == {
-        "q", "priorities", "tags", "completed", "due_before", "due_after", "overdue", "has_due", "sort", "cursor",
-        "limit"}
+        "q", "priorities", "tags", "completed", "due_before", "due_after", "overdue", "has_due", "recurring",
+        "has_reminder", "sort", "cursor", "limit"}
     assert tools["delete_task"].annotations.destructive_hint is True
     assert tools["list_tasks"].annotations.read_only_hint is True
 

@@ -14,7 +14,7 @@ def a_full_lifetime_from_now():
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tasks_app", "0007_retention"),
+        ("tasks_app", "0008_updated_sort"),
     ]
 
     operations = [
