@@ -268,6 +268,15 @@ EVENT_SOURCE = env_str("EVENT_SOURCE", "urn:todo-app:tasks")
 OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 1000, minimum=1)
 # How long the sink waits for the broker to acknowledge a batch before it gives up on this round.
 KAFKA_DELIVERY_TIMEOUT_SECONDS = env_int("KAFKA_DELIVERY_TIMEOUT_SECONDS", 10, minimum=1)
+# Issue 11, a poison event never blocks the sink.  Bytes of payload the sink reads per batch
+# (a batch also stops at OUTBOX_BATCH_SIZE rows), so its memory stays flat whatever the payload sizes.
+OUTBOX_BATCH_MAX_BYTES = env_int("OUTBOX_BATCH_MAX_BYTES", 4 * 1024 * 1024, minimum=64 * 1024)
+# Failed deliveries after which an event is parked (set aside, visible in admin and metrics); errors of
+# the message itself (too large, invalid) park it at once, broker outages never do.
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 5, minimum=1)
+# The producer's message.max.bytes: a larger event is parked before it is sent.  Keep it at most
+# the topics' max.message.bytes on the broker (Kafka's default is about 1 MB).
+KAFKA_MESSAGE_MAX_BYTES = env_int("KAFKA_MESSAGE_MAX_BYTES", 1_000_000, minimum=1000)
 # Beat intervals (seconds): the outbox sweeper re-sends what an after-commit dispatch lost.
 OUTBOX_SWEEP_INTERVAL = env_int("OUTBOX_SWEEP_INTERVAL", 5, minimum=1)
 REMINDER_SCAN_INTERVAL = env_int("REMINDER_SCAN_INTERVAL", 30, minimum=1)
