@@ -129,9 +129,9 @@ class OutboxEventAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Retry parked events", permissions=["retry"])
     def retry_parked(self, request, queryset):
-        """Un-park: the sink's next run (beat, every OUTBOX_SWEEP_INTERVAL s) sends them again with
-        OUTBOX_MAX_ATTEMPTS fresh attempts; the last error stays visible until then."""
-        count = queryset.filter(parked_at__isnull=False, published_at__isnull=True).update(parked_at=None, attempts=0)
+        """The sink's next run (beat, every OUTBOX_SWEEP_INTERVAL s) sends them again; the last error
+        stays visible until then."""
+        count = services.outbox_retry_parked(event_ids=queryset.values_list("pk", flat=True))
         self.message_user(request, f"{count} parked event(s) will be retried by the Kafka sink within "
                                    f"{settings.OUTBOX_SWEEP_INTERVAL} s.")
 

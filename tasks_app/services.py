@@ -484,3 +484,10 @@ def _recording_tag_changes(tag_ids: list[int]):
         if after["tags"] != before[task.pk]:
             events.record(events.TASK_UPDATED, task, snapshot=after,
                           changes={"tags": {"old": before[task.pk], "new": after["tags"]}})
+
+
+def outbox_retry_parked(*, event_ids: Iterable[int]) -> int:
+    """Un-park outbox events the Kafka sink set aside as undeliverable (issue 11): its next run sends
+    them again, with OUTBOX_MAX_ATTEMPTS fresh attempts.  Returns how many were parked."""
+    return (OutboxEvent.objects.filter(pk__in=list(event_ids), parked_at__isnull=False, published_at__isnull=True)
+            .update(parked_at=None, attempts=0))

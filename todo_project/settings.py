@@ -268,7 +268,7 @@ EVENT_SOURCE = env_str("EVENT_SOURCE", "urn:todo-app:tasks")
 OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 1000, minimum=1)
 # How long the sink waits for the broker to acknowledge a batch before it gives up on this round.
 KAFKA_DELIVERY_TIMEOUT_SECONDS = env_int("KAFKA_DELIVERY_TIMEOUT_SECONDS", 10, minimum=1)
-# Issue 11, a poison event never blocks the sink.  Bytes of payload the sink reads per batch
+# Bytes of payload the Kafka sink reads per batch
 # (a batch also stops at OUTBOX_BATCH_SIZE rows), so its memory stays flat whatever the payload sizes.
 OUTBOX_BATCH_MAX_BYTES = env_int("OUTBOX_BATCH_MAX_BYTES", 4 * 1024 * 1024, minimum=64 * 1024)
 # Failed deliveries after which an event is parked (set aside, visible in admin and metrics); errors of
