@@ -9,7 +9,6 @@ pipeline either).
 
 from __future__ import annotations
 
-import re
 import tracemalloc
 from collections import Counter
 
@@ -193,8 +192,9 @@ def test_the_sink_scan_and_the_gauges_use_their_partial_indexes(alice):
         cursor.execute("SET LOCAL enable_seqscan = off")  # so a plan shows whether the partial index applies
         cursor.execute("EXPLAIN " + outbox.PENDING_SQL, [0, 100])
         plan = "\n".join(row[0] for row in cursor.fetchall())
-        # Index-only once the table is vacuumed (the sizes are in the index); an index scan here either way.
-        assert re.search(r"Index (Only )?Scan using outbox_unpublished", plan), plan
+        # Index-only once the table is vacuumed (the sizes are in the index); on these few fresh rows the
+        # planner may also pick a plain or bitmap scan of it: what matters is that the partial index applies.
+        assert "outbox_unpublished" in plan and "Seq Scan" not in plan, plan
         cursor.execute("EXPLAIN SELECT count(*) FROM tasks_app_outboxevent "
                        "WHERE published_at IS NULL AND parked_at IS NOT NULL")
         plan = "\n".join(row[0] for row in cursor.fetchall())
