@@ -106,6 +106,9 @@ NOT_ACKNOWLEDGED = "not acknowledged in time"
 # Bytes a message takes beyond its key, value and headers (record and batch framing), when
 # checking it against message.max.bytes.
 MESSAGE_OVERHEAD = 128
+# An upper bound of everything but the value: key (a task id, ≤ 64 characters) and headers
+# (ce_id: a UUID, ce_type: ≤ 64 characters).  Only a value closer than this to the limit is measured.
+MAX_BYTES_BESIDES_VALUE = MESSAGE_OVERHEAD + 64 + len("ce_id") + 36 + len("ce_type") + 64
 
 
 def classify(err) -> str:
@@ -235,30 +238,30 @@ def messages(row: tuple) -> list[tuple[str, bytes, bytes, dict]]:
             (TOPIC_TASK_UPDATES, key_bytes, orjson.dumps(live), headers)]
 
 
-def _send(producer, round_: _Round, row: tuple) -> bool:
-    """Produce one row's messages; False if the row failed at once (its error is in `round_`)."""
+def _send(producer, round_: _Round, row: tuple, limit: int) -> bool:
+    """Produce one row's messages; False if the row failed at once (its error is in `round_`).
+    `limit` is the producer's message.max.bytes."""
     pk = row[0]
     try:
         built = messages(row)
     except Exception as exc:  # a payload that cannot be turned into messages: it never will be
         round_.fail(pk, PERMANENT, f"serialisation: {type(exc).__name__}: {exc}")
         return False
-    limit = settings.KAFKA_MESSAGE_MAX_BYTES
     for topic, key, value, headers in built:
-        if (size := message_size(key, value, headers)) > limit:
+        if len(value) > limit - MAX_BYTES_BESIDES_VALUE and (size := message_size(key, value, headers)) > limit:
             round_.fail(pk, PERMANENT, f"MSG_SIZE_TOO_LARGE: {topic} message of {size} bytes exceeds "
                                        f"message.max.bytes (KAFKA_MESSAGE_MAX_BYTES={limit}); not sent")
             return False
-    for topic, key, value, headers in built:
-        try:
+    try:
+        for topic, key, value, headers in built:
             _produce(producer, topic, key, value, headers, round_.callback(pk, topic))
-        except KafkaException as exc:  # refused by the client before sending
-            err = exc.args[0]
-            round_.fail(pk, classify(err), _describe(err))
-            return False
-        except (TypeError, ValueError) as exc:
-            round_.fail(pk, PERMANENT, f"serialisation: {type(exc).__name__}: {exc}")
-            return False
+    except KafkaException as exc:  # refused by the client before sending
+        err = exc.args[0]
+        round_.fail(pk, classify(err), _describe(err))
+        return False
+    except (TypeError, ValueError) as exc:
+        round_.fail(pk, PERMANENT, f"serialisation: {type(exc).__name__}: {exc}")
+        return False
     return True
 
 
@@ -315,6 +318,7 @@ def _drain(result: SinkResult, deadline: float) -> bool:
     marker = _Marker(result)
     try:
         producer = _get_producer()
+        limit = settings.KAFKA_MESSAGE_MAX_BYTES
         after_id = 0
         while time.monotonic() < deadline and not round_.delivery_failed and not round_.back_off:
             pending = _pending_sizes(after_id)
@@ -326,7 +330,7 @@ def _drain(result: SinkResult, deadline: float) -> bool:
                 rows = _rows(batch)
                 result.batch_bytes.append(batch_bytes)
                 for row in rows:
-                    if _send(producer, round_, row):
+                    if _send(producer, round_, row, limit):
                         produced.append(row[0])
                 del rows
                 producer.poll(0)
