@@ -86,4 +86,4 @@ def new_producer():
 
 
 def queue_buffer_kbytes() -> int:
-    return max(4 * settings.OUTBOX_BATCH_MAX_BYTES, 2 * settings.KAFKA_MESSAGE_MAX_BYTES) // 1024
+    return max(16 * settings.OUTBOX_BATCH_MAX_BYTES, 2 * settings.KAFKA_MESSAGE_MAX_BYTES) // 1024
