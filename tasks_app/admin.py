@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
@@ -115,9 +116,24 @@ class AuditLogAdmin(ReadOnlyAdmin):
 
 @admin.register(OutboxEvent)
 class OutboxEventAdmin(ReadOnlyAdmin):
-    list_display = ["id", "type", "topic", "key", "created_at", "published_at", "attempts", "last_error"]
-    list_filter = ["type", "topic", ("published_at", admin.EmptyFieldListFilter)]
+    list_display = ["id", "type", "topic", "key", "created_at", "published_at", "parked_at", "attempts",
+                    "payload_bytes", "last_error"]
+    # Parked events (the sink set them aside as undeliverable): "Parked at" → "Not empty".
+    list_filter = ["type", "topic", ("published_at", admin.EmptyFieldListFilter),
+                   ("parked_at", admin.EmptyFieldListFilter)]
     search_fields = ["=key", "=event_id"]
+    actions = ["retry_parked"]
+
+    def has_retry_permission(self, request):
+        return request.user.has_perm("tasks_app.change_outboxevent")
+
+    @admin.action(description="Retry parked events", permissions=["retry"])
+    def retry_parked(self, request, queryset):
+        """The sink's next run (beat, every OUTBOX_SWEEP_INTERVAL s) sends them again; the last error
+        stays visible until then."""
+        count = services.outbox_retry_parked(event_ids=queryset.values_list("pk", flat=True))
+        self.message_user(request, f"{count} parked event(s) will be retried by the Kafka sink within "
+                                   f"{settings.OUTBOX_SWEEP_INTERVAL} s.")
 
 
 @admin.register(Notification)

@@ -2,8 +2,8 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models import Func, Q
+from django.db.models.functions import Cast, Lower
 
 MAX_TAGS_PER_TASK = 10
 MAX_REMINDER_MINUTES = 40320  # four weeks
@@ -167,12 +167,26 @@ class OutboxEvent(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
+    # Set by the sink when the event cannot be delivered (too large, rejected by the broker, failed
+    # OUTBOX_MAX_ATTEMPTS times): it is no longer retried, so it cannot hold up later events.
+    # The admin action "retry parked events" clears it.
+    parked_at = models.DateTimeField(null=True, blank=True)
+    # Bytes of the payload as the sink sends it (`payload::text`), kept by the database: the sink
+    # sizes its batches and refuses too-large messages without reading the payloads.
+    payload_bytes = models.GeneratedField(
+        expression=Func(Cast("payload", models.TextField()), function="OCTET_LENGTH"),
+        output_field=models.IntegerField(), db_persist=True)
 
     class Meta:
         ordering = ["id"]
         indexes = [
-            # The sink and the lag gauge: `published_at IS NULL ORDER BY id`.
-            models.Index(fields=["id"], name="outbox_unpublished", condition=Q(published_at__isnull=True)),
+            # The sink and the lag gauge: pending = `published_at IS NULL AND parked_at IS NULL ORDER BY id`;
+            # the sizes ride along so that the sink's scan is index-only.
+            models.Index(fields=["id"], name="outbox_unpublished", include=["payload_bytes"],
+                         condition=Q(published_at__isnull=True, parked_at__isnull=True)),
+            # The parked gauge and the admin filter.
+            models.Index(fields=["id"], name="outbox_parked",
+                         condition=Q(published_at__isnull=True, parked_at__isnull=False)),
             # The audit sweep: `created_at BETWEEN ... AND NOT EXISTS (audit row)`, newest first
             # (selectors.outbox_events_unaudited), reading only the recent window.
             models.Index(fields=["created_at"], name="outbox_created"),

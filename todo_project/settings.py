@@ -392,6 +392,15 @@ KAFKA_TOPIC_PARTITIONS = env_int("KAFKA_TOPIC_PARTITIONS", 3, minimum=1)
 KAFKA_TOPIC_REPLICATION_FACTOR = env_int("KAFKA_TOPIC_REPLICATION_FACTOR", 1, minimum=1)
 # retention.ms given to the topics the app creates; unset (or 0) leaves the broker's default, -1 keeps forever.
 KAFKA_TOPIC_RETENTION_MS = env_int("KAFKA_TOPIC_RETENTION_MS", 0, minimum=-1) or None
+# Bytes of payload the Kafka sink reads per batch
+# (a batch also stops at OUTBOX_BATCH_SIZE rows), so its memory stays flat whatever the payload sizes.
+OUTBOX_BATCH_MAX_BYTES = env_int("OUTBOX_BATCH_MAX_BYTES", 4 * 1024 * 1024, minimum=64 * 1024)
+# Failed deliveries after which an event is parked (set aside, visible in admin and metrics); errors of
+# the message itself (too large, invalid) park it at once, broker outages never do.
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 5, minimum=1)
+# The producer's message.max.bytes: a larger event is parked before it is sent.  Keep it at most
+# the topics' max.message.bytes on the broker (Kafka's default is about 1 MB).
+KAFKA_MESSAGE_MAX_BYTES = env_int("KAFKA_MESSAGE_MAX_BYTES", 1_000_000, minimum=1000)
 # How long the sink waits for the broker to acknowledge a batch before it gives up on this round.
 KAFKA_DELIVERY_TIMEOUT_SECONDS = env_int("KAFKA_DELIVERY_TIMEOUT_SECONDS", 10, minimum=1)
 

@@ -91,4 +91,13 @@ def new_producer():
         # Give up on a message after this long, so a dead broker surfaces as delivery
         # errors that the sink can act on instead of an endless wait.
         "message.timeout.ms": settings.KAFKA_DELIVERY_TIMEOUT_SECONDS * 1000,
+        # The sink checks each message against this limit before producing it (workers.outbox).
+        "message.max.bytes": settings.KAFKA_MESSAGE_MAX_BYTES,
+        # Bytes waiting for acknowledgement: bounded (librdkafka's default is 1 GB), so a slow broker
+        # cannot make the worker hold the whole backlog; room for at least two largest messages.
+        "queue.buffering.max.kbytes": queue_buffer_kbytes(),
     }))
+
+
+def queue_buffer_kbytes() -> int:
+    return max(16 * settings.OUTBOX_BATCH_MAX_BYTES, 2 * settings.KAFKA_MESSAGE_MAX_BYTES) // 1024

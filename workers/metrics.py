@@ -86,23 +86,31 @@ class TodoCollector:
         return []  # collected lazily: do not query the database when registering
 
     def _outbox(self):
-        unpublished = GaugeMetricFamily("todo_outbox_unpublished_events", "Outbox events not yet published to Kafka")
+        unpublished = GaugeMetricFamily("todo_outbox_unpublished_events",
+                                        "Outbox events waiting to be published to Kafka (parked ones excluded)")
         oldest = GaugeMetricFamily("todo_outbox_oldest_unpublished_age_seconds",
-                                   "Age of the oldest outbox event not yet published (0 when none)")
+                                   "Age of the oldest outbox event waiting to be published (0 when none)")
+        parked = GaugeMetricFamily("todo_outbox_parked_events",
+                                   "Outbox events the Kafka sink set aside as undeliverable (see the admin)")
         try:
+            table = connection.ops.quote_name(OutboxEvent._meta.db_table)
             with connection.cursor() as cursor:
+                # Both through partial indexes: outbox_unpublished (pending) and outbox_parked.
                 cursor.execute(
-                    "SELECT count(*), GREATEST(COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(created_at)), 0), 0) "
-                    f"FROM {connection.ops.quote_name(OutboxEvent._meta.db_table)} WHERE published_at IS NULL"
+                    "SELECT count(*), GREATEST(COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(created_at)), 0), 0), "
+                    f"(SELECT count(*) FROM {table} WHERE published_at IS NULL AND parked_at IS NOT NULL) "
+                    f"FROM {table} WHERE published_at IS NULL AND parked_at IS NULL"
                 )
-                count, age = cursor.fetchone()
+                count, age, parked_count = cursor.fetchone()
         except Exception:  # the scrape reports what it can; /healthz says why the database is down
             logger.warning("outbox metrics unavailable", exc_info=True)
             return
         unpublished.add_metric([], count)
         oldest.add_metric([], float(age))
+        parked.add_metric([], parked_count)
         yield unpublished
         yield oldest
+        yield parked
 
     def _from_redis(self):
         try:

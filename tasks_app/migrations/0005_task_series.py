@@ -23,7 +23,7 @@ WHERE task.completed AND task.recurrence IS NOT NULL;
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tasks_app', '0003_events'),
+        ('tasks_app', '0004_outbox_parked'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

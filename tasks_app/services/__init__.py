@@ -3,7 +3,7 @@
 The REST API, the MCP tools, the chat assistant, the admin and the Celery jobs call
 them; none of them writes these models directly.  Bad input raises
 django.core.exceptions.ValidationError with a message per field.  One module per
-concern (tasks, tags, notifications, audit); this package re-exports their public
+concern (tasks, tags, notifications, audit, outbox, retention); this package re-exports their public
 names, so callers write `services.task_create(...)` wherever the function lives.
 Users and API tokens are written by tasks_app.accounts.
 """
@@ -14,6 +14,7 @@ from .notifications import (
     notifications_mark_all_read,
     reminders_claim_due,
 )
+from .outbox import outbox_retry_parked
 from .retention import retention_prune
 from .tags import tag_delete, tag_rename, tags_for
 from .tasks import (
@@ -34,6 +35,7 @@ __all__ = [
     "next_occurrence_due",
     "notification_mark_read",
     "notifications_mark_all_read",
+    "outbox_retry_parked",
     "reminders_claim_due",
     "retention_prune",
     "tag_delete",

@@ -73,3 +73,44 @@ def test_event_records_are_browsable_and_filterable(operator_client, alice):
     assert b"todo.task.created" in operator_client.get("/admin/tasks_app/auditlog/").content
     assert b"Audited" in operator_client.get("/admin/tasks_app/notification/").content
     assert operator_client.get("/admin/tasks_app/auditlog/add/").status_code == 403
+
+
+def test_parked_events_are_filtered_and_retried_by_an_operator(operator_client, alice):
+    from django.utils import timezone
+
+    from tasks_app.models import OutboxEvent
+
+    task = services.task_create(user=alice, title="Parked")
+    services.task_update(task=task, title="Parked, renamed")
+    parked, pending = OutboxEvent.objects.filter(task_id=task.pk).order_by("pk")
+    OutboxEvent.objects.filter(pk=parked.pk).update(parked_at=timezone.now(), attempts=1,
+                                                     last_error="MSG_SIZE_TOO_LARGE: payload of 1100000 bytes")
+    listed = operator_client.get("/admin/tasks_app/outboxevent/?parked_at__isempty=0")
+    assert listed.status_code == 200
+    assert listed.context["cl"].result_count == 1 and b"MSG_SIZE_TOO_LARGE" in listed.content
+
+    response = operator_client.post("/admin/tasks_app/outboxevent/", {
+        "action": "retry_parked", "_selected_action": [parked.pk, pending.pk]})
+    assert response.status_code == 302
+    parked.refresh_from_db()
+    assert parked.parked_at is None and parked.attempts == 0
+    assert parked.last_error, "the last error stays visible until the retry"
+    assert OutboxEvent.objects.filter(parked_at__isnull=False).count() == 0
+
+
+def test_retrying_parked_events_needs_the_change_permission(client, alice):
+    from django.contrib.auth.models import Permission
+    from django.utils import timezone
+
+    from tasks_app.models import OutboxEvent
+
+    viewer = get_user_model().objects.create_user("viewer", password="viewer-Password-1", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_outboxevent"))
+    client.force_login(viewer)
+    task = services.task_create(user=alice, title="Parked")
+    OutboxEvent.objects.filter(task_id=task.pk).update(parked_at=timezone.now())
+    response = client.get("/admin/tasks_app/outboxevent/")
+    assert response.status_code == 200 and b"retry_parked" not in response.content
+    client.post("/admin/tasks_app/outboxevent/", {"action": "retry_parked",
+                                                  "_selected_action": list(OutboxEvent.objects.values_list("pk", flat=True))})
+    assert OutboxEvent.objects.filter(parked_at__isnull=False).exists()

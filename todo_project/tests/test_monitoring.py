@@ -41,7 +41,7 @@ EXTERNAL_METRICS = {
 }
 # What the issue asks the alerts to cover: (alert, what it is about).
 REQUIRED_ALERTS = {"TodoApiHighErrorRate", "TodoApiHighLatency", "TodoOutboxLagging", "TodoKafkaPublishFailing",
-                   "TodoReminderScanStalled", "TodoPodRestarting"}
+                   "TodoReminderScanStalled", "TodoPodRestarting", "TodoOutboxEventsParked"}
 PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "offset", "bool", "and", "or",
                 "unless", "inf", "nan", "le", "atan2"}
 
@@ -263,6 +263,26 @@ tests:
       - eval_time: 25m
         alertname: TodoKafkaPublishFailing
         exp_alerts: []
+  - name: a parked outbox event fires within minutes; none parked, or another namespace's, does not
+    interval: 1m
+    input_series:
+      - series: 'todo_outbox_parked_events{{{K}, pod="w1"}}'
+        values: '0 0 0 2x20'
+      - series: 'todo_outbox_parked_events{{{K}, pod="w2"}}'
+        values: '0 0 0 2x20'
+      - series: 'todo_outbox_parked_events{{namespace="other", job="{RELEASE}-worker-metrics", pod="w9"}}'
+        values: '7x30'
+    alert_rule_test:
+      - eval_time: 3m
+        alertname: TodoOutboxEventsParked
+        exp_alerts: []
+      - eval_time: 6m
+        alertname: TodoOutboxEventsParked
+        exp_alerts:
+          - exp_labels: {{severity: warning}}
+            exp_annotations:
+              summary: Task events were parked as undeliverable to Kafka
+              description: '2 outbox events are parked (too large, or rejected by Kafka): consumers will not see them. Admin, Outbox events, filter Parked at: the last error says why; fix the cause, then run the action Retry parked events.'
   - name: reminder scan that never succeeds fires; one that succeeds every minute does not
     interval: 1m
     input_series:
