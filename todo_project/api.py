@@ -4,14 +4,16 @@ The words of an error come from tasks_app.errors, which the MCP tools use too, s
 client hears the same thing through either door; only the HTTP shape is added here.
 """
 
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, ValidationError
+from django.db import InterfaceError, OperationalError
 from ninja import NinjaAPI
 
 from chat_app.api import router as chat_router
 from tasks_app.api import auth_router
 from tasks_app.api import router as tasks_router
 from tasks_app.auth import api_auth
-from tasks_app.errors import field_errors, not_found_message
+from tasks_app.errors import database_error_message, field_errors, not_found_message
 
 api = NinjaAPI(
     title="Todo AI Chatbot API",
@@ -46,3 +48,21 @@ def on_validation_error(request, exc: ValidationError):
 def on_not_found(request, exc: ObjectDoesNotExist):
     # Also for another user's task, whose existence is not revealed.
     return api.create_response(request, {"detail": not_found_message(exc)}, status=404)
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_body_too_big(request, exc: RequestDataTooBig):
+    # Under uvicorn the ASGI layer (todo_project.asgi) refuses such a body before reading it;
+    # this answers the same for any other server.
+    return api.create_response(
+        request, {"detail": f"request body larger than {settings.REQUEST_BODY_MAX_BYTES} bytes"}, status=413)
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def on_database_unavailable(request, exc):
+    # A statement or lock timeout (DB_STATEMENT_TIMEOUT_MS, DB_LOCK_TIMEOUT_MS), a lost connection:
+    # the request's transaction was rolled back, so trying again is safe.
+    response = api.create_response(request, {"detail": database_error_message(exc)}, status=503)
+    response["Retry-After"] = str(settings.DB_RETRY_AFTER_SECONDS)
+    return response

@@ -8,12 +8,15 @@ django_application = get_asgi_application()
 # Imported after setup.  /mcp (MCP tools over streamable HTTP) is answered in front of everything else.
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from chat_app.asgi import with_mcp  # noqa: E402
 from tasks_app.routing import websocket_urlpatterns  # noqa: E402
+from todo_project.body_limit import BodySizeLimit  # noqa: E402
 
 # WebSockets (live updates at /ws/tasks/) go to Channels with the Django session; see tasks_app/consumers.py.
-application = with_mcp(ProtocolTypeRouter({
+# Outermost, a body over REQUEST_BODY_MAX_BYTES is refused (413) before anything reads it.
+application = BodySizeLimit(with_mcp(ProtocolTypeRouter({
     "http": django_application,
     "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
-}))
+})), settings.REQUEST_BODY_MAX_BYTES)
