@@ -22,6 +22,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db import InterfaceError, OperationalError
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
@@ -31,8 +32,9 @@ from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field, create_model
 
 from tasks_app import accounts, recurrence, schemas, selectors, services, throttling
-from tasks_app.errors import QuotaExceeded, error_message, not_found_message
-from tasks_app.models import MAX_REMINDER_MINUTES, TITLE_MAX_LENGTH
+from tasks_app.cleaning import MAX_LIST_ITEMS
+from tasks_app.errors import QuotaExceeded, database_error_message, error_message, not_found_message
+from tasks_app.models import MAX_REMINDER_MINUTES
 from tasks_app.models import Priority as TaskPriority
 
 T = TypeVar("T")
@@ -55,14 +57,17 @@ SortKey = Literal[selectors.SORTS]
 ClearableField = Literal["description", "due_at", "recurrence", "reminder_minutes_before"]
 
 TaskId = Annotated[int, Field(description="The task's id, as returned by add_task or list_tasks", ge=1)]
-TitleArg = Annotated[str, Field(description="Short title of the task", min_length=1, max_length=TITLE_MAX_LENGTH)]
-TagsArg = Annotated[list[str], Field(description="Tag names, e.g. ['work', 'meetings']; at most 10")]
+# The argument types are the REST API's (tasks_app.schemas): the same bounds, shown in the tool schemas.
+TitleArg = Annotated[schemas.Title, Field(description="Short title of the task")]
+DescriptionArg = Annotated[schemas.Description, Field(description="Longer notes")]
+TagsArg = Annotated[list[schemas.TagName], Field(description="Tag names, e.g. ['work', 'meetings']; at most 10",
+                                                 max_length=MAX_LIST_ITEMS)]
 DueArg = Annotated[
     datetime | None,
     Field(description="ISO 8601 date-time, e.g. 2027-01-15T17:00; without an offset it is the user's local time"),
 ]
 RecurrenceArg = Annotated[
-    str | None,
+    schemas.Recurrence | None,
     Field(description="RRULE body such as FREQ=WEEKLY, FREQ=WEEKLY;INTERVAL=2, FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR, "
                       "or one of daily, weekly, monthly, yearly, weekdays"),
 ]
@@ -161,6 +166,8 @@ def _runner(resolve_user: Callable[[], Any], *, rate_limited: bool = False):
         except ObjectDoesNotExist as exc:
             # A missing task and another user's task read the same: existence is not revealed.
             raise ToolError(not_found_message(exc)) from None
+        except (OperationalError, InterfaceError) as exc:
+            raise ToolError(database_error_message(exc)) from None
 
     async def run(work: Callable[[Any], T]) -> T:
         return await sync_to_async(run_sync, thread_sensitive=True)(work)
@@ -199,7 +206,7 @@ def build_server(*, user=None) -> MCPServer:
     @server.tool(annotations=writes)
     async def add_task(
         title: TitleArg,
-        description: Annotated[str, Field(description="Longer notes")] = "",
+        description: DescriptionArg = "",
         priority: Annotated[Priority, Field(description="P1 critical, P2 high, P3 normal, P4 low")] = "P3",
         tags: TagsArg = [],  # noqa: B006 - pydantic copies defaults
         due_at: DueArg = None,
@@ -214,11 +221,14 @@ def build_server(*, user=None) -> MCPServer:
 
     @server.tool(annotations=read_only)
     async def list_tasks(
-        q: Annotated[str | None, Field(description="Full-text search over title, description and tags; "
-                                                   "web-search syntax: \"exact phrase\", -exclude, or; the "
-                                                   "last word also matches as a prefix (stan: standup)")] = None,
-        priorities: Annotated[list[Priority] | None, Field(description="Only these priorities")] = None,
-        tags: Annotated[list[str] | None, Field(description="Only tasks having all of these tags")] = None,
+        q: Annotated[schemas.Text(selectors.MAX_QUERY_LENGTH) | None,
+                     Field(description="Full-text search over title, description and tags; "
+                                       "web-search syntax: \"exact phrase\", -exclude, or; the "
+                                       "last word also matches as a prefix (stan: standup)")] = None,
+        priorities: Annotated[list[Priority] | None, Field(description="Only these priorities",
+                                                           max_length=MAX_LIST_ITEMS)] = None,
+        tags: Annotated[list[schemas.TagName] | None, Field(description="Only tasks having all of these tags",
+                                                            max_length=MAX_LIST_ITEMS)] = None,
         completed: Annotated[bool | None, Field(description="true: done tasks only; false: open only; "
                                                            "omit for both")] = None,
         due_before: Annotated[datetime | None, Field(description="Due before this ISO 8601 date-time")] = None,
@@ -232,7 +242,8 @@ def build_server(*, user=None) -> MCPServer:
         sort: Annotated[SortKey | None, Field(description="Order; '-' means descending. due_at puts undated "
                                                          "tasks last; -updated_at is most recently changed first; "
                                                          "default newest first, or relevance with q")] = None,
-        cursor: Annotated[str | None, Field(description="next_cursor from the previous page")] = None,
+        cursor: Annotated[schemas.Text(selectors.MAX_CURSOR_LENGTH) | None,
+                          Field(description="next_cursor from the previous page")] = None,
         limit: Annotated[int, Field(description="Page size", ge=1, le=selectors.MAX_PAGE_SIZE)] = LIST_DEFAULT_LIMIT,
     ) -> TaskList:
         """List and search the user's tasks, with filters, sorting and cursor pagination."""
@@ -274,12 +285,12 @@ def build_server(*, user=None) -> MCPServer:
     @server.tool(annotations=idempotent_write)
     async def update_task(
         task_id: TaskId,
-        title: Annotated[str | None, Field(description="New title", min_length=1,
-                                           max_length=TITLE_MAX_LENGTH)] = None,
-        description: Annotated[str | None, Field(description="New description")] = None,
+        title: Annotated[schemas.Title | None, Field(description="New title")] = None,
+        description: Annotated[schemas.Description | None, Field(description="New description")] = None,
         priority: Annotated[Priority | None, Field(description="New priority")] = None,
-        tags: Annotated[list[str] | None, Field(description="The complete new tag list (replaces the old one; "
-                                                           "[] removes all tags)")] = None,
+        tags: Annotated[list[schemas.TagName] | None, Field(description="The complete new tag list (replaces the "
+                                                                       "old one; [] removes all tags)",
+                                                            max_length=MAX_LIST_ITEMS)] = None,
         due_at: DueArg = None,
         recurrence: RecurrenceArg = None,
         reminder_minutes_before: ReminderArg = None,

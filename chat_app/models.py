@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
 
 MESSAGE_MAX_LENGTH = 4000
 
@@ -56,6 +58,11 @@ class Message(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(role__in=["user", "assistant"]), name="message_role_valid"),
+            # What a user says is bounded (chat_app.services); the assistant's replies are written by the app.
+            models.CheckConstraint(
+                condition=Q(role="assistant") | Q(LessThanOrEqual(Length("content"), MESSAGE_MAX_LENGTH)),
+                name="message_user_content_max_length",
+            ),
         ]
 
     def __str__(self) -> str:

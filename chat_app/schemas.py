@@ -9,12 +9,14 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from tasks_app.schemas import Text
+
 from . import selectors
 from .models import MESSAGE_MAX_LENGTH
 
 
 class ChatIn(Schema):
-    message: str = Field(..., min_length=1, max_length=MESSAGE_MAX_LENGTH, description="What the user says")
+    message: Text(MESSAGE_MAX_LENGTH, min_length=1) = Field(..., description="What the user says")
     conversation_id: int | None = Field(None, description="Continue this conversation; omit to start a new one")
 
 

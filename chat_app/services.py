@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from tasks_app.cleaning import user_timezone
+from tasks_app.cleaning import clean_text, user_timezone
 from tasks_app.errors import quota_check
 from tasks_app.throttling import daily_budget_spend
 
@@ -93,10 +93,7 @@ def chat_send(*, user, message: str, conversation_id: int | None = None, model=N
 def _clean_message(message: Any) -> str:
     if not isinstance(message, str) or not message.strip():
         raise ValidationError({"message": ["must not be empty"]})
-    text = message.strip()
-    if len(text) > MESSAGE_MAX_LENGTH:
-        raise ValidationError({"message": [f"at most {MESSAGE_MAX_LENGTH} characters"]})
-    return text
+    return clean_text("message", message.strip(), max_length=MESSAGE_MAX_LENGTH)
 
 
 def _title_from(text: str) -> str:

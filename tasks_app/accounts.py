@@ -24,9 +24,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import live, throttling
+from .cleaning import clean_text
 from .models import ApiToken
 
 User = get_user_model()
+
+USERNAME_MAX_LENGTH = User._meta.get_field(User.USERNAME_FIELD).max_length
+# Longer passwords only cost hashing time; PBKDF2 over megabytes is a denial of service.
+PASSWORD_MAX_LENGTH = 1024
 
 
 class UsernameTaken(Exception):
@@ -38,7 +43,8 @@ class UsernameTaken(Exception):
 def user_register(*, username: str, password: str) -> AbstractBaseUser:
     if not settings.ALLOW_SIGNUP:
         raise PermissionError("sign-up is turned off on this server")
-    username = (username or "").strip()
+    username = clean_text("username", username or "", max_length=USERNAME_MAX_LENGTH).strip()
+    password = clean_text("password", password or "", max_length=PASSWORD_MAX_LENGTH)
     user = User(username=username)
     try:
         user.full_clean(exclude=["password"])

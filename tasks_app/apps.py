@@ -9,3 +9,7 @@ class TasksAppConfig(AppConfig):
 
     def ready(self):
         from . import receivers  # noqa: F401  (connects the auth signal receivers)
+        # Database limits by kind of process (web, migrate, Celery worker).
+        from todo_project import database
+
+        database.connect_receivers()

@@ -15,15 +15,23 @@ from datetime import date, datetime, time, tzinfo
 from datetime import timezone as dt_timezone
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from .models import MAX_REMINDER_MINUTES, MAX_TAGS_PER_TASK, TAG_MAX_LENGTH, Priority
+from .models import MAX_REMINDER_MINUTES, MAX_TAGS_PER_TASK, TAG_MAX_LENGTH, TITLE_MAX_LENGTH, Priority
 from .recurrence import InvalidRecurrence, normalize_rrule
 
 # A tag filter longer than any tag can be is not an error: it simply matches nothing.
 # The slack keeps absurd input (a pasted paragraph) out of the query all the same.
 TAG_FILTER_MAX_LENGTH = TAG_MAX_LENGTH + 100
+# A tag name as written ("  #Work ") before it is trimmed: the same slack.
+TAG_INPUT_MAX_LENGTH = TAG_FILTER_MAX_LENGTH
+# Items in any list a caller sends (tags to set, tags and priorities to filter by), repeats
+# included: the rule on distinct tags (MAX_TAGS_PER_TASK) is checked after this bound.
+MAX_LIST_ITEMS = 50
+# A recurrence rule as written, before it is parsed (the column holds 500 characters).
+RECURRENCE_INPUT_MAX_LENGTH = 500
 
 
 def user_timezone(user) -> tzinfo:
@@ -34,24 +42,41 @@ def user_timezone(user) -> tzinfo:
 # --------------------------------------------------------------------------- scalars
 
 
+def text_problem(value: str) -> str | None:
+    """Why `value` cannot be stored as PostgreSQL text, or None: a NUL character, or an
+    unpaired surrogate (JSON "\\ud800" decodes to one; it has no UTF-8 encoding)."""
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "must be valid Unicode text (it contains an unpaired surrogate)"
+    return None
+
+
 def clean_text(field: str, value: Any, *, max_length: int) -> str:
+    """`value` if it is text PostgreSQL can store, at most `max_length` characters long."""
     if not isinstance(value, str):
         raise ValidationError({field: [f"must be text, not {type(value).__name__}"]})
-    if "\x00" in value:
-        raise ValidationError({field: ["must not contain NUL characters"]})
     if len(value) > max_length:
         raise ValidationError({field: [f"must be at most {max_length} characters"]})
+    problem = text_problem(value)
+    if problem:
+        raise ValidationError({field: [problem]})
     return value
 
 
 def clean_title(title: Any) -> str:
     if not isinstance(title, str) or not title.strip():
         raise ValidationError({"title": ["must not be empty"]})
-    return title.strip()
+    return clean_text("title", title.strip(), max_length=TITLE_MAX_LENGTH)
 
 
 def clean_description(description: Any) -> str:
-    return (description or "").strip()
+    if description is None:
+        return ""
+    return clean_text("description", description, max_length=settings.TASK_DESCRIPTION_MAX_LENGTH).strip()
 
 
 def clean_bool(field: str, value: Any) -> bool | None:
@@ -75,19 +100,26 @@ def clean_reminder(minutes: Any) -> int | None:
 
 
 def clean_recurrence(recurrence: str | None) -> str | None:
+    if isinstance(recurrence, str):
+        clean_text("recurrence", recurrence, max_length=RECURRENCE_INPUT_MAX_LENGTH)
     try:
         return normalize_rrule(recurrence)
     except InvalidRecurrence as exc:
         raise ValidationError({"recurrence": [f"invalid recurrence rule: {exc}"]}) from None
 
 
-def as_list(field: str, values: Any) -> list:
+def as_list(field: str, values: Any, *, max_items: int = MAX_LIST_ITEMS) -> list:
     # A bare string is one value, not a sequence of characters.
     if isinstance(values, str):
         return [values]
     if not isinstance(values, Iterable):
         raise ValidationError({field: ["must be a list"]})
-    return list(values)
+    items = []
+    for value in values:
+        if len(items) == max_items:
+            raise ValidationError({field: [f"at most {max_items} values"]})
+        items.append(value)
+    return items
 
 
 # --------------------------------------------------------------------------- priorities
@@ -129,10 +161,10 @@ def clean_tag_names(names: Iterable[str], *, field: str = "tags") -> list[str]:
     """Names to tag a task with: each a string that fits a tag, repeats dropped, at most
     MAX_TAGS_PER_TASK of them."""
     cleaned = []
-    for raw in names:
+    for raw in as_list(field, names):
         if not isinstance(raw, str):
             raise ValidationError({field: [f"{raw!r} is not a string"]})
-        name = tag_name(raw)
+        name = tag_name(clean_text(field, raw, max_length=TAG_INPUT_MAX_LENGTH))
         if not name:
             raise ValidationError({field: ["a tag name must not be empty"]})
         if len(name) > TAG_MAX_LENGTH:

@@ -9,6 +9,8 @@ turn them into words here, so a client hears the same thing through either door.
 from __future__ import annotations
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db import DatabaseError
+from psycopg import errors as pg
 
 
 class QuotaExceeded(Exception):
@@ -36,6 +38,20 @@ def not_found_message(exc: ObjectDoesNotExist) -> str:
     """"task not found" for Task.DoesNotExist; existence of another user's object is not revealed."""
     model = type(exc).__qualname__.split(".")[0]
     return f"{model.lower() if model != 'ObjectDoesNotExist' else 'object'} not found"
+
+
+def database_error_message(exc: DatabaseError) -> str:
+    """What a client is told when the database could not serve a request (timeouts, an outage):
+    the request may be retried; nothing of it was committed."""
+    cause = exc.__cause__
+    if isinstance(cause, pg.LockNotAvailable):
+        return "the database is busy: another change holds what this request needs (lock timeout); try again shortly"
+    if isinstance(cause, pg.QueryCanceled):
+        return "the database took too long to answer (statement timeout); try again shortly"
+    if isinstance(cause, pg.TransactionRollback):
+        return "a concurrent change got in the way; try again"
+    return ("the database connection was lost or the database is unavailable; a change in flight may not "
+            "have been saved; try again shortly")
 
 
 def error_message(exc: Exception) -> str:

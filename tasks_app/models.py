@@ -3,7 +3,10 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Func, Q
-from django.db.models.functions import Cast, Lower
+from django.db.models.functions import Cast, Length, Lower
+from django.db.models.lookups import LessThanOrEqual
+
+from .limits import TASK_DESCRIPTION_MAX_LENGTH_CEILING
 
 MAX_TAGS_PER_TASK = 10
 MAX_REMINDER_MINUTES = 40320  # four weeks
@@ -111,6 +114,11 @@ class Task(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(title=""), name="task_title_not_empty"),
+            # The title, tags and recurrence are varchar(n); the description is text, bounded here.
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("description"), TASK_DESCRIPTION_MAX_LENGTH_CEILING),
+                name="task_description_max_length",
+            ),
             models.CheckConstraint(condition=Q(priority__in=Priority.values), name="task_priority_valid"),
             models.CheckConstraint(
                 condition=Q(reminder_minutes_before__isnull=True)

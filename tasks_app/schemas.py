@@ -7,16 +7,39 @@ values again (tasks_app.cleaning), whichever surface they come from.
 """
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
+from django.conf import settings
 from ninja import Field, Schema
-from pydantic import StringConstraints, create_model
+from pydantic import BeforeValidator, StringConstraints, create_model
 
+from .accounts import PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH
+from .cleaning import MAX_LIST_ITEMS, RECURRENCE_INPUT_MAX_LENGTH, TAG_INPUT_MAX_LENGTH, text_problem
 from .events import TASK_FIELDS, task_tag_names
 from .models import MAX_REMINDER_MINUTES, TITLE_MAX_LENGTH
-from .selectors import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_QUERY_LENGTH, SORTS
+from .selectors import DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE, MAX_QUERY_LENGTH, SORTS
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX_LENGTH)]
+
+def _storable(value: Any) -> Any:
+    # Before pydantic's own string check, which reports an unpaired surrogate only as
+    # "unable to parse raw data as a unicode string" (and lets one through in a plain str).
+    if isinstance(value, str) and (problem := text_problem(value)):
+        raise ValueError(problem)
+    return value
+
+
+def Text(max_length: int, *, min_length: int = 0, strip: bool = False) -> Any:  # noqa: N802 - a type
+    """A string of at most `max_length` characters that PostgreSQL can store (no NUL, no unpaired
+    surrogate): the bound shows in the OpenAPI and MCP schemas; tasks_app.cleaning checks again."""
+    return Annotated[str, StringConstraints(strip_whitespace=strip, min_length=min_length, max_length=max_length),
+                     BeforeValidator(_storable)]
+
+
+Title = Text(TITLE_MAX_LENGTH, min_length=1, strip=True)
+Description = Text(settings.TASK_DESCRIPTION_MAX_LENGTH)
+TagName = Text(TAG_INPUT_MAX_LENGTH)
+Recurrence = Text(RECURRENCE_INPUT_MAX_LENGTH)
+PriorityName = Text(10)
 Minutes = Annotated[int, Field(ge=0, le=MAX_REMINDER_MINUTES)]
 
 
@@ -35,11 +58,12 @@ TaskOut = create_model(
 
 class TaskCreateIn(Schema):
     title: Title
-    description: str = ""
-    priority: str = Field("P3", description="P1 (critical) to P4 (low)")
-    tags: list[str] = Field(default_factory=list, description="At most 10; created for the user as needed")
+    description: Description = ""
+    priority: PriorityName = Field("P3", description="P1 (critical) to P4 (low)")
+    tags: list[TagName] = Field(default_factory=list, max_length=MAX_LIST_ITEMS,
+                                description="At most 10 distinct; created for the user as needed")
     due_at: datetime | None = Field(None, description="ISO 8601; a time without offset is read in the user's zone")
-    recurrence: str | None = Field(
+    recurrence: Recurrence | None = Field(
         None, description="RFC 5545 RRULE (FREQ=WEEKLY;BYDAY=MO) or daily, weekly, monthly, yearly"
     )
     reminder_minutes_before: Minutes | None = Field(None, description="Minutes before due_at; 0 to 40320")
@@ -49,29 +73,30 @@ class TaskUpdateIn(Schema):
     """Only the fields sent are changed; null clears an optional field."""
 
     title: Title | None = None
-    description: str | None = None
-    priority: str | None = None
-    tags: list[str] | None = None
+    description: Description | None = None
+    priority: PriorityName | None = None
+    tags: list[TagName] | None = Field(None, max_length=MAX_LIST_ITEMS)
     due_at: datetime | None = None
-    recurrence: str | None = None
+    recurrence: Recurrence | None = None
     reminder_minutes_before: Minutes | None = None
 
 
 class TaskListQuery(Schema):
     """GET /api/tasks parameters; the descriptions are the API documentation (/api/docs)."""
 
-    q: str | None = Field(
+    q: Text(MAX_QUERY_LENGTH) | None = Field(
         None,
         description='Full-text search over title, description and tag names, stemmed ("meeting" finds '
         '"meetings"). Web-search syntax: "quoted phrase", -excluded, word or other. The last word also '
         'matches as a prefix, for search as you type ("stan" finds "standup"); whole-word matches rank '
         f"first. Sorts by relevance unless `sort` is given. At most {MAX_QUERY_LENGTH} characters.",
     )
-    priority: list[str] = Field(
-        default_factory=list, description="Only these priorities; repeat for several: priority=P1&priority=P2"
+    priority: list[PriorityName] = Field(
+        default_factory=list, max_length=MAX_LIST_ITEMS,
+        description="Only these priorities; repeat for several: priority=P1&priority=P2",
     )
-    tag: list[str] = Field(
-        default_factory=list,
+    tag: list[TagName] = Field(
+        default_factory=list, max_length=MAX_LIST_ITEMS,
         description="Only tasks carrying every one of these tags (case-insensitive): tag=work&tag=urgent",
     )
     completed: bool | None = Field(None, description="true: only completed tasks; false: only open ones")
@@ -86,13 +111,13 @@ class TaskListQuery(Schema):
     has_due: bool | None = Field(None, description="true: only tasks with a due date; false: only those without")
     recurring: bool | None = Field(None, description="true: only recurring tasks; false: only one-off tasks")
     has_reminder: bool | None = Field(None, description="true: only tasks with a reminder; false: only those without")
-    sort: str | None = Field(
+    sort: Text(20) | None = Field(
         None,
         description=f"One of {', '.join(SORTS)}. Default: relevance with q, else -created_at (newest "
         "first). priority puts P1 first; title ignores case; tasks without a due date come last in both "
         "due-date orders; -updated_at is the most recently changed first; ties are broken by id.",
     )
-    cursor: str | None = Field(
+    cursor: Text(MAX_CURSOR_LENGTH) | None = Field(
         None, description="next_cursor from the previous page, with the same other parameters. Pages never "
         "skip or repeat a task, even while tasks are added."
     )
@@ -111,14 +136,14 @@ class TagOut(Schema):
 
 
 class TagRenameIn(Schema):
-    name: str = Field(
+    name: TagName = Field(
         description="The new name. If another of your tags already has it (in any case), the two are merged."
     )
 
 
 class CredentialsIn(Schema):
-    username: str
-    password: str
+    username: Text(USERNAME_MAX_LENGTH)
+    password: Text(PASSWORD_MAX_LENGTH)
 
 
 class UserOut(Schema):

@@ -4,7 +4,8 @@ The words of an error come from tasks_app.errors, which the MCP tools use too, s
 client hears the same thing through either door; only the HTTP shape is added here.
 """
 
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, ValidationError
 from django.db import InterfaceError, OperationalError
 from ninja import NinjaAPI
 from pydantic import ValidationError as PydanticValidationError
@@ -13,7 +14,7 @@ from chat_app.api import router as chat_router
 from tasks_app.api import auth_router
 from tasks_app.api import router as tasks_router
 from tasks_app.auth import api_auth
-from tasks_app.errors import QuotaExceeded, field_errors, not_found_message
+from tasks_app.errors import QuotaExceeded, database_error_message, field_errors, not_found_message
 from tasks_app.throttling import Throttled
 
 api = NinjaAPI(
@@ -51,20 +52,24 @@ def on_not_found(request, exc: ObjectDoesNotExist):
     return api.create_response(request, {"detail": not_found_message(exc)}, status=404)
 
 
+@api.exception_handler(RequestDataTooBig)
+def on_body_too_big(request, exc: RequestDataTooBig):
+    # Under uvicorn the ASGI layer (todo_project.asgi) refuses such a body before reading it;
+    # this answers the same for any other server.
+    return api.create_response(
+        request, {"detail": f"request body larger than {settings.REQUEST_BODY_MAX_BYTES} bytes"}, status=413)
+
+
 # The database went away under a request (a failover, a restart, a backend terminated by an
-# operator): a transient condition, not a bug, so 503 with Retry-After rather than a 500.  A
-# change lost with its transaction was not saved; one whose COMMIT was in flight may have been.  Django drops the broken
+# operator), or a statement or lock timeout (DB_STATEMENT_TIMEOUT_MS, DB_LOCK_TIMEOUT_MS) cut it short: a
+# transient condition, not a bug, so 503 with Retry-After rather than a 500.  A change lost with its
+# transaction was not saved; one whose COMMIT was in flight may have been.  Django drops a broken
 # connection at the end of the request; the next one connects afresh.
-DATABASE_UNAVAILABLE = ("The database connection was lost during this request; the change may not have been "
-                        "saved. Retry shortly.")
-DATABASE_RETRY_AFTER_SECONDS = 1
-
-
 @api.exception_handler(OperationalError)
 @api.exception_handler(InterfaceError)
 def on_database_unavailable(request, exc):
-    response = api.create_response(request, {"detail": DATABASE_UNAVAILABLE}, status=503)
-    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    response = api.create_response(request, {"detail": database_error_message(exc)}, status=503)
+    response["Retry-After"] = str(settings.DB_RETRY_AFTER_SECONDS)
     return response
 
 

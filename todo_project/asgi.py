@@ -1,3 +1,6 @@
+"""The ASGI application uvicorn serves: a request-body limit outermost, /mcp in front, then Django for
+HTTP and Channels for the live-update WebSocket; it also starts the internal health/metrics port."""
+
 import os
 
 from django.core.asgi import get_asgi_application
@@ -8,15 +11,18 @@ django_application = get_asgi_application()
 # Imported after setup.  /mcp (MCP tools over streamable HTTP) is answered in front of everything else.
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from chat_app.asgi import with_mcp  # noqa: E402
 from tasks_app.routing import websocket_urlpatterns  # noqa: E402
+from todo_project.body_limit import BodySizeLimit  # noqa: E402
 
 # WebSockets (live updates at /ws/tasks/) go to Channels with the Django session; see tasks_app/consumers.py.
-application = with_mcp(ProtocolTypeRouter({
+# Outermost, a body over REQUEST_BODY_MAX_BYTES is refused (413) before anything reads it.
+application = BodySizeLimit(with_mcp(ProtocolTypeRouter({
     "http": django_application,
     "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
-}))
+})), settings.REQUEST_BODY_MAX_BYTES)
 
 # Detailed health and /metrics on INTERNAL_PORT, in a thread of this process (never the public port).
 from todo_project.internal import start_from_settings  # noqa: E402

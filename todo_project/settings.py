@@ -6,7 +6,7 @@ value is defined once, by a helper that fails loudly (ImproperlyConfigured namin
 the variable) on a malformed value; every secret can also come from a file named
 by `<NAME>_FILE` (Kubernetes secrets mounted as files).  Sections: environment
 helpers · core and security · accounts · apps, middleware, templates · time and
-static files · database · Redis and live updates · Celery · Kafka and events ·
+static files · database · request and input bounds · Redis and live updates · Celery · Kafka and events ·
 search · chat · logging and metrics.
 """
 
@@ -16,6 +16,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
+
+from tasks_app.limits import TASK_DESCRIPTION_MAX_LENGTH_CEILING
 
 # --------------------------------------------------------------------------- environment helpers
 
@@ -63,7 +65,7 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name}={value!r} is not a boolean (use true or false)")
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
     value = os.environ.get(name)
     if value is None or value == "":
         return default
@@ -73,6 +75,8 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
         raise ImproperlyConfigured(f"{name}={value!r} is not an integer") from None
     if minimum is not None and number < minimum:
         raise ImproperlyConfigured(f"{name}={number} must be at least {minimum}")
+    if maximum is not None and number > maximum:
+        raise ImproperlyConfigured(f"{name}={number} must be at most {maximum}")
     return number
 
 
@@ -264,9 +268,39 @@ _database = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_C
 if _database["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgresql://…): search and the outbox need it")
 _database["ENGINE"] = "django_prometheus.db.backends.postgresql"
-_database.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+# Guards for web requests: a statement running longer than DB_STATEMENT_TIMEOUT_MS, or waiting
+# longer than DB_LOCK_TIMEOUT_MS for a lock, is cancelled by PostgreSQL and answered 503 with
+# Retry-After (todo_project.api), so one slow query cannot hold a web worker and a connection for
+# long.  Passed as startup options: no extra round trip per connection.  Celery workers use
+# DB_WORKER_* instead and `manage.py migrate` runs without limits (todo_project.database).  0 turns
+# a limit off.  TCP keepalives notice a server or network gone silent within about a minute.
+DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 5000, minimum=0)
+DB_LOCK_TIMEOUT_MS = env_int("DB_LOCK_TIMEOUT_MS", 3000, minimum=0)
+DB_WORKER_STATEMENT_TIMEOUT_MS = env_int("DB_WORKER_STATEMENT_TIMEOUT_MS", 0, minimum=0)
+DB_WORKER_LOCK_TIMEOUT_MS = env_int("DB_WORKER_LOCK_TIMEOUT_MS", 0, minimum=0)
+# Seconds a client is told to wait (Retry-After) after a database timeout or outage.
+DB_RETRY_AFTER_SECONDS = env_int("DB_RETRY_AFTER_SECONDS", 2, minimum=1)
+_database.setdefault("OPTIONS", {}).update({
+    "connect_timeout": _database["OPTIONS"].get("connect_timeout", 5),
+    "options": f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS} -c lock_timeout={DB_LOCK_TIMEOUT_MS}",
+    "keepalives": 1,
+    "keepalives_idle": env_int("DB_KEEPALIVES_IDLE", 30, minimum=1),
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+})
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --------------------------------------------------------------------------- request and input bounds
+
+# A request body larger than this is refused with 413 before it is read (todo_project.asgi;
+# Django's own check for other servers).  The largest valid body is far smaller.
+REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
+# Characters in a task description: enforced by the API schema and tasks_app.cleaning; the
+# database holds at most TASK_DESCRIPTION_MAX_LENGTH_CEILING (tasks_app.limits).
+TASK_DESCRIPTION_MAX_LENGTH = env_int("TASK_DESCRIPTION_MAX_LENGTH", 10_000, minimum=1,
+                                      maximum=TASK_DESCRIPTION_MAX_LENGTH_CEILING)
 
 # --------------------------------------------------------------------------- Redis and live updates
 

@@ -1,3 +1,5 @@
+"""URL routes of the public port: the chat and dashboard pages, sign-in pages, the admin and the API."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ('tasks_app', '0005_task_series'),
+        ('tasks_app', '0006_text_bounds'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

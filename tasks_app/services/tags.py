@@ -4,6 +4,11 @@ A tag is the user's own and is matched in any case ("Work" and "work" are one ta
 which a unique index on lower(name) enforces).  Renaming or deleting a tag changes
 the tag lists of many tasks at once; each of those tasks gets its own
 todo.task.updated event, so consumers see every task as it now is.
+
+Locks are taken in one order by every write here: the tags concerned, by id, then
+their tasks, by id.  Two merges in opposite directions (A→B and B→A) then queue
+behind each other instead of deadlocking.  Tags are locked FOR NO KEY UPDATE, which
+does not conflict with the key-share locks that tagging a task takes on them.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from .. import events
-from ..cleaning import clean_tag_names, tag_name
+from ..cleaning import TAG_INPUT_MAX_LENGTH, clean_tag_names, tag_name, text_problem
 from ..errors import quota_check
 from ..models import Tag, Task
 
@@ -34,18 +40,41 @@ def tags_for(user, names: Iterable[str]) -> list[Tag]:
     return tags
 
 
-def _tag_for_update(user, name: str) -> Tag:
+def _lookup_name(name) -> str:
+    """`name` as tags are looked up ('#' and spaces dropped); "" for a value no tag can be
+    called (not text, too long, or text PostgreSQL cannot hold), which matches no tag."""
+    if not isinstance(name, str) or len(name) > TAG_INPUT_MAX_LENGTH or text_problem(name):
+        return ""
+    return tag_name(name)
+
+
+def _lock_tags(user, *names) -> list[int]:
+    """Lock the user's tags called `names` (any case) in id order; their ids.  A tag deleted by
+    the transaction this one waited for is skipped."""
+    wanted = [name for name in map(_lookup_name, names) if name]
+    if not wanted:
+        return []
+    matches = Q()
+    for name in wanted:
+        matches |= Q(name__iexact=name)
+    locked = Tag.objects.select_for_update(no_key=True).filter(matches, user=user).order_by("pk")
+    return list(locked.values_list("pk", flat=True))
+
+
+def _tag_for_update(user, name) -> Tag:
     """The user's tag called `name` (any case, '#' optional), locked; Tag.DoesNotExist if none."""
-    name = tag_name(name) if isinstance(name, str) else ""
-    return Tag.objects.select_for_update().get(user=user, name__iexact=name)
+    locked = _lock_tags(user, name)
+    return Tag.objects.get(pk__in=locked, name__iexact=_lookup_name(name))
 
 
 @transaction.atomic
 def tag_rename(*, user, name: str, new_name: str) -> Tag:
-    tag = _tag_for_update(user, name)
-    clashing = Tag.objects.filter(user=user, name__iexact=tag_name(str(new_name)))
-    with _recording_tag_changes([tag.pk, *clashing.values_list("pk", flat=True)]):
-        return _tag_rename(user=user, tag=tag, new_name=new_name)
+    [cleaned_new_name] = clean_tag_names([new_name], field="name")
+    # Both tags locked in id order before any task: see the module docstring.
+    locked = _lock_tags(user, name, cleaned_new_name)
+    tag = Tag.objects.get(pk__in=locked, name__iexact=_lookup_name(name))
+    with _recording_tag_changes(locked):
+        return _tag_rename(user=user, tag=tag, new_name=cleaned_new_name)
 
 
 def _tag_rename(*, user, tag: Tag, new_name: str) -> Tag:
@@ -55,14 +84,15 @@ def _tag_rename(*, user, tag: Tag, new_name: str) -> Tag:
     merge: its tasks and this tag's tasks end up with one tag, spelt `new_name`.
     The tasks' search vectors follow through database triggers."""
     [new_name] = clean_tag_names([new_name], field="name")
-    survivor = Tag.objects.select_for_update().filter(user=user, name__iexact=new_name).exclude(pk=tag.pk).first()
+    survivor = (Tag.objects.select_for_update(no_key=True).filter(user=user, name__iexact=new_name)
+                .exclude(pk=tag.pk).first())
     if survivor is None:
         try:
             with transaction.atomic():
                 Tag.objects.filter(pk=tag.pk).update(name=new_name)
         except IntegrityError:
             # Another request created `new_name` since the lookup above (the unique index noticed).
-            survivor = Tag.objects.select_for_update().get(user=user, name__iexact=new_name)
+            survivor = Tag.objects.select_for_update(no_key=True).get(user=user, name__iexact=new_name)
         else:
             tag.name = new_name
             return tag

@@ -4,6 +4,7 @@ import json
 import threading
 
 import psycopg
+from django.conf import settings
 from django.db import connection
 
 from devstack.testing import wait_until
@@ -42,7 +43,7 @@ def test_a_backend_terminated_mid_request_answers_503_with_retry_after(transacti
         killer.close()
     [response] = answers
     assert response.status_code == 503, response.content
-    assert response["Retry-After"] == "1"
+    assert response["Retry-After"] == str(settings.DB_RETRY_AFTER_SECONDS)
     assert "database connection was lost" in response.json()["detail"]
     task.refresh_from_db()
     assert task.title == "Locked"
