@@ -24,6 +24,8 @@ import redis
 from django.conf import settings
 from django.db import connection, transaction
 
+from .metrics import redis_client
+
 logger = logging.getLogger(__name__)
 
 # Set while a sink kick is queued and not yet started.
@@ -76,21 +78,11 @@ def chunks(items: list, size: int = CHUNK_SIZE):
 
 # --------------------------------------------------------------------------- the sink kick
 
-_client: redis.Redis | None = None
-
-
-def _redis() -> redis.Redis:
-    global _client
-    if _client is None:
-        _client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
-    return _client
-
-
 def claim_sink_kick() -> bool:
     """True when no kick is queued (the caller queues one); the key expires by itself, so a
     kick lost with a dead worker blocks new kicks for at most one sweep interval."""
     try:
-        return bool(_redis().set(SINK_PENDING_KEY, 1, nx=True, ex=max(settings.OUTBOX_SWEEP_INTERVAL, 5)))
+        return bool(redis_client().set(SINK_PENDING_KEY, 1, nx=True, ex=max(settings.OUTBOX_SWEEP_INTERVAL, 5)))
     except redis.RedisError:
         return True  # cannot tell: kick (the dispatch itself may fail too; beat covers it)
 
@@ -98,7 +90,7 @@ def claim_sink_kick() -> bool:
 def sink_started() -> None:
     """Called by the sink before it reads the outbox: a commit after this point kicks again."""
     try:
-        _redis().delete(SINK_PENDING_KEY)
+        redis_client().delete(SINK_PENDING_KEY)
     except redis.RedisError:
         logger.debug("sink kick key not cleared", exc_info=True)
 

@@ -33,7 +33,9 @@ DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 _client: redis.Redis | None = None
 
 
-def _redis() -> redis.Redis:
+def redis_client() -> redis.Redis:
+    """This process's client for the app's Redis (metrics, the sink-kick flag): short time-outs,
+    because neither may hold up the job it serves."""
     global _client
     if _client is None:
         _client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
@@ -43,7 +45,7 @@ def _redis() -> redis.Redis:
 def _write(commands) -> None:
     """Run `commands(pipeline)`; a metrics hiccup must never fail the job being measured."""
     try:
-        pipeline = _redis().pipeline(transaction=False)
+        pipeline = redis_client().pipeline(transaction=False)
         commands(pipeline)
         pipeline.execute()
     except redis.RedisError:
@@ -80,7 +82,7 @@ def record_reminder_scan() -> None:
 class TodoCollector:
     def collect(self):
         yield from self._outbox()
-        yield from self._from_redis()
+        yield from self._fromredis_client()
 
     def describe(self):
         return []  # collected lazily: do not query the database when registering
@@ -114,9 +116,9 @@ class TodoCollector:
 
     def _from_redis(self):
         try:
-            raw = {key.decode(): value.decode() for key, value in _redis().hgetall(REDIS_KEY).items()}
+            raw = {key.decode(): value.decode() for key, value in redis_client().hgetall(REDIS_KEY).items()}
             # Every Celery queue (ordinary jobs, live pushes), each a Redis list named after it.
-            queue_lengths = {q.name: _redis().llen(q.name) for q in settings.CELERY_TASK_QUEUES}
+            queue_lengths = {q.name: redis_client().llen(q.name) for q in settings.CELERY_TASK_QUEUES}
         except redis.RedisError:
             logger.warning("worker metrics unavailable", exc_info=True)
             return
