@@ -82,7 +82,7 @@ def record_reminder_scan() -> None:
 class TodoCollector:
     def collect(self):
         yield from self._outbox()
-        yield from self._fromredis_client()
+        yield from self._from_redis()
 
     def describe(self):
         return []  # collected lazily: do not query the database when registering
