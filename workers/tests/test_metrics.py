@@ -3,6 +3,7 @@
 import urllib.request
 
 import pytest
+from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
 from devstack.servers import free_port
@@ -23,7 +24,9 @@ def value(samples, **labels) -> float:
 
 @pytest.mark.django_db
 def test_outbox_lag_is_exported_on_the_web_metrics(alice):
-    """On the web process's internal port (todo_project/internal.py), called in this transaction."""
+    """On the web process's internal port (todo_project/internal.py), called in this transaction.
+    One public request first: django-prometheus creates its per-view counters on the first request."""
+    assert Client().get("/healthz").status_code == 200
     before = scrape(internal_get("/metrics")[1])
     services.task_create(user=alice, title="Pending event")
     after = scrape(internal_get("/metrics")[1])
