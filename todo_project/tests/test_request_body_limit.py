@@ -45,7 +45,9 @@ def exchange(server, head: bytes, chunks, *, timeout=5.0) -> tuple[int, bytes, f
                 break
         sock.settimeout(timeout)
         deadline = time.monotonic() + timeout
-        while b"\r\n\r\n" not in answer and time.monotonic() < deadline:
+        # Until the whole answer is in: its head, then as many body bytes as it declares (the body
+        # can arrive in a later segment than the head).
+        while not _complete(answer) and time.monotonic() < deadline:
             try:
                 data = sock.recv(65536)
             except (ConnectionResetError, TimeoutError):
@@ -55,6 +57,17 @@ def exchange(server, head: bytes, chunks, *, timeout=5.0) -> tuple[int, bytes, f
             answer += data
     status = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else 0
     return status, answer.partition(b"\r\n\r\n")[2], time.monotonic() - started
+
+
+def _complete(answer: bytes) -> bool:
+    head, separator, body = answer.partition(b"\r\n\r\n")
+    if not separator:
+        return False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(body) >= int(value.strip())
+    return True
 
 
 @pytest.mark.parametrize("path", ["/api/tasks", "/api/chat", "/mcp"])
