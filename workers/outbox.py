@@ -43,7 +43,6 @@ logger = logging.getLogger(__name__)
 
 # pg_try_advisory_lock key: "todo outb".
 SINK_LOCK_KEY = 0x746F646F_6F757462
-MESSAGES_PER_EVENT = 2  # events.kafka_messages: its own topic, and task-updates
 # Raw SQL names the table through the model.
 OUTBOX_TABLE = connection.ops.quote_name(OutboxEvent._meta.db_table)
 
@@ -147,6 +146,7 @@ class _Round:
     """Acknowledgements of one drain, filled in by librdkafka's callbacks (run in this thread)."""
 
     acks: dict[int, int] = field(default_factory=dict)  # event pk → messages acknowledged
+    expected: dict[int, int] = field(default_factory=dict)  # event pk → messages produced
     acked: list[int] = field(default_factory=list)  # fully delivered, not yet marked
     errors: dict[int, tuple[str, str]] = field(default_factory=dict)  # pk → (kind, error)
     topics: dict[str, int] = field(default_factory=dict)
@@ -166,7 +166,7 @@ class _Round:
                 return
             self.topics[topic] = self.topics.get(topic, 0) + 1
             self.acks[pk] = self.acks.get(pk, 0) + 1
-            if self.acks[pk] == MESSAGES_PER_EVENT:
+            if self.acks[pk] == self.expected[pk]:
                 self.acked.append(pk)
         return on_delivery
 
@@ -249,6 +249,7 @@ def _send(producer, round_: _Round, row: tuple, limit: int) -> bool:
             round_.fail(pk, PERMANENT, f"MSG_SIZE_TOO_LARGE: {topic} message of {size} bytes exceeds "
                                        f"message.max.bytes (KAFKA_MESSAGE_MAX_BYTES={limit}); not sent")
             return False
+    round_.expected[pk] = len(built)
     try:
         for topic, key, value, headers in built:
             _produce(producer, topic, key, value, headers, round_.callback(pk, topic))
@@ -335,7 +336,7 @@ def _drain(result: SinkResult, deadline: float) -> bool:
             after_id = pending[-1][0]
         if producer.flush(settings.KAFKA_DELIVERY_TIMEOUT_SECONDS + 5):
             for pk in produced:
-                if round_.acks.get(pk, 0) < MESSAGES_PER_EVENT:
+                if round_.acks.get(pk, 0) < round_.expected[pk]:
                     round_.fail(pk, TRANSIENT, NOT_ACKNOWLEDGED)
     except Exception as exc:  # broker unreachable while creating topics or the producer
         for pk in produced or _pending_ids(0)[:settings.OUTBOX_BATCH_SIZE]:
