@@ -16,12 +16,13 @@ from django.urls import reverse
 from ninja import Header, Query, Router, Status
 from ninja.errors import HttpError
 
+from todo_project.problems import JSON_BODY, SIGNED_IN, SIGNED_IN_WRITE, documented
+
 from . import accounts, conditional, selectors, services, throttling
 from .auth import bearer_token
 from .models import Task
 from .schemas import (
     CredentialsIn,
-    ErrorOut,
     NotificationListQuery,
     NotificationOut,
     TagOut,
@@ -46,7 +47,8 @@ router = Router(tags=["tasks"])
 
 
 # Throttled (429 with Retry-After) is mapped in todo_project.api.
-@auth_router.post("/register", response={201: UserOut}, auth=None)
+@auth_router.post("/register", response=documented({201: UserOut}, JSON_BODY, 403, 409, 429), auth=None,
+                  operation_id="auth_register")
 def register(request, payload: CredentialsIn):
     if not settings.ALLOW_SIGNUP:  # before counting: a closed door is not a rate-limited one
         raise HttpError(403, "sign-up is turned off on this server")
@@ -60,7 +62,8 @@ def register(request, payload: CredentialsIn):
     return Status(201, user)
 
 
-@auth_router.post("/token", response=TokenOut, auth=None)
+@auth_router.post("/token", response=documented(TokenOut, JSON_BODY, 401, 429), auth=None,
+                  operation_id="auth_token_create")
 def issue_token(request, payload: TokenIn):
     """A new token (shown once) for a username and password.  After THROTTLE_LOGIN_FAILURES_* wrong
     passwords for a username or from an address, 429 with Retry-After until the window ends."""
@@ -73,27 +76,29 @@ def issue_token(request, payload: TokenIn):
     return {"token": token, "expires_at": row.expires_at}
 
 
-@auth_router.delete("/token", response={204: None}, auth=bearer_token)
+@auth_router.delete("/token", response=documented({204: None}, SIGNED_IN), auth=bearer_token,
+                    operation_id="auth_token_revoke_current")
 def revoke_presented_token(request):
     """Revoke the token this request is made with (sign out a client)."""
     accounts.api_token_revoke(user=request.user, token_id=request.api_token.pk)
     return Status(204, None)
 
 
-@auth_router.get("/tokens", response=list[TokenInfoOut])
+@auth_router.get("/tokens", response=documented(list[TokenInfoOut], SIGNED_IN), operation_id="auth_tokens_list")
 def list_tokens(request):
     """Your API tokens, newest first: never the secret, only its first characters."""
     return accounts.api_token_list(user=request.user)
 
 
-@auth_router.delete("/tokens/{int:token_id}", response={204: None})
+@auth_router.delete("/tokens/{int:token_id}", response=documented({204: None}, SIGNED_IN_WRITE, 404),
+                    operation_id="auth_token_revoke")
 def revoke_token(request, token_id: int):
     """Revoke one of your tokens; its open WebSockets are closed.  Another user's token is a 404."""
     accounts.api_token_revoke(user=request.user, token_id=token_id)
     return Status(204, None)
 
 
-@auth_router.post("/ws-ticket", response=WsTicketOut)
+@auth_router.post("/ws-ticket", response=documented(WsTicketOut, SIGNED_IN_WRITE), operation_id="auth_ws_ticket_create")
 def issue_ws_ticket(request):
     """A single-use ticket for /ws/tasks/?ticket=…, good for WS_TICKET_TTL_SECONDS: the long-lived
     token never goes into a URL (and its logs)."""
@@ -126,7 +131,8 @@ def _with_etag(response: HttpResponse, task: Task) -> Task:
     return task
 
 
-@router.get("/tasks", response=TaskPageOut, summary="List and search tasks")
+@router.get("/tasks", response=documented(TaskPageOut, SIGNED_IN, 422), summary="List and search tasks",
+            operation_id="tasks_list")
 def list_tasks(request, query: Query[TaskListQuery]):
     """Your tasks, one page at a time: `{"items": [...], "next_cursor": "…" | null, "count": N}`.
 
@@ -140,7 +146,7 @@ def list_tasks(request, query: Query[TaskListQuery]):
     )
 
 
-@router.post("/tasks", response={201: TaskOut})
+@router.post("/tasks", response=documented({201: TaskOut}, SIGNED_IN_WRITE, JSON_BODY), operation_id="task_create")
 def create_task(request, payload: TaskCreateIn, response: HttpResponse):
     """Create a task. The response's `Location` is the new task's URL, its `ETag` the version."""
     task = services.task_create(user=request.user, **payload.dict())
@@ -148,12 +154,14 @@ def create_task(request, payload: TaskCreateIn, response: HttpResponse):
     return Status(201, _with_etag(response, task))
 
 
-@router.get("/tasks/{int:task_id}", response=TaskOut, url_name="task-detail")
+@router.get("/tasks/{int:task_id}", response=documented(TaskOut, SIGNED_IN, 404), url_name="task-detail",
+            operation_id="task_get")
 def get_task(request, task_id: int, response: HttpResponse):
     return _with_etag(response, _task(request, task_id))
 
 
-@router.patch("/tasks/{int:task_id}", response={200: TaskOut, 412: ErrorOut})
+@router.patch("/tasks/{int:task_id}", response=documented(TaskOut, SIGNED_IN_WRITE, JSON_BODY, 404, 412),
+              operation_id="task_update")
 def update_task(request, task_id: int, payload: TaskUpdateIn, response: HttpResponse,
                 if_match: str | None = Header(None, alias="If-Match", description=IF_MATCH_DOC)):
     with transaction.atomic():
@@ -162,7 +170,8 @@ def update_task(request, task_id: int, payload: TaskUpdateIn, response: HttpResp
     return _with_etag(response, task)
 
 
-@router.delete("/tasks/{int:task_id}", response={204: None, 412: ErrorOut})
+@router.delete("/tasks/{int:task_id}", response=documented({204: None}, SIGNED_IN_WRITE, 404, 412),
+               operation_id="task_delete")
 def delete_task(request, task_id: int,
                 if_match: str | None = Header(None, alias="If-Match", description=IF_MATCH_DOC)):
     with transaction.atomic():
@@ -170,24 +179,26 @@ def delete_task(request, task_id: int,
     return Status(204, None)
 
 
-@router.post("/tasks/{int:task_id}/complete", response=TaskOut)
+@router.post("/tasks/{int:task_id}/complete", response=documented(TaskOut, SIGNED_IN_WRITE, 404),
+             operation_id="task_complete")
 def complete_task(request, task_id: int, response: HttpResponse):
     return _with_etag(response, services.task_complete(task=_task(request, task_id)))
 
 
-@router.post("/tasks/{int:task_id}/reopen", response=TaskOut)
+@router.post("/tasks/{int:task_id}/reopen", response=documented(TaskOut, SIGNED_IN_WRITE, 404),
+             operation_id="task_reopen")
 def reopen_task(request, task_id: int, response: HttpResponse):
     return _with_etag(response, services.task_reopen(task=_task(request, task_id)))
 
 
-@router.get("/tags", response=list[TagOut])
+@router.get("/tags", response=documented(list[TagOut], SIGNED_IN), operation_id="tags_list")
 def list_tags(request):
     """Your tags with the number of tasks carrying each, by name."""
     return selectors.tag_list(user=request.user)
 
 
 # `path:` so that a tag name containing "/" (sent as %2F) still reaches the endpoint.
-@router.patch("/tags/{path:name}", response=TagOut)
+@router.patch("/tags/{path:name}", response=documented(TagOut, SIGNED_IN_WRITE, JSON_BODY, 404), operation_id="tag_rename")
 def rename_tag(request, name: str, payload: TagRenameIn):
     """Rename a tag (matched in any case) on all your tasks. Renaming it to the name of another
     of your tags merges the two: every task of either ends up with the one tag."""
@@ -195,7 +206,7 @@ def rename_tag(request, name: str, payload: TagRenameIn):
     return selectors.tag_get(user=request.user, name=tag.name)
 
 
-@router.delete("/tags/{path:name}", response={204: None})
+@router.delete("/tags/{path:name}", response=documented({204: None}, SIGNED_IN_WRITE, 404), operation_id="tag_delete")
 def delete_tag(request, name: str):
     """Remove a tag from all your tasks and delete it; the tasks themselves stay."""
     services.tag_delete(user=request.user, name=name)
@@ -205,18 +216,21 @@ def delete_tag(request, name: str):
 # --------------------------------------------------------------------------- notifications
 
 
-@router.get("/notifications", response=list[NotificationOut], tags=["notifications"])
+@router.get("/notifications", response=documented(list[NotificationOut], SIGNED_IN, 422), tags=["notifications"],
+            operation_id="notifications_list")
 def list_notifications(request, query: Query[NotificationListQuery]):
     """Your notifications (due reminders), newest first."""
     return selectors.notification_list(user=request.user, unread_only=query.unread, limit=query.limit)
 
 
-@router.post("/notifications/{int:notification_id}/read", response=NotificationOut, tags=["notifications"])
+@router.post("/notifications/{int:notification_id}/read", response=documented(NotificationOut, SIGNED_IN_WRITE, 404),
+             tags=["notifications"], operation_id="notification_mark_read")
 def mark_notification_read(request, notification_id: int):
     return services.notification_mark_read(user=request.user, notification_id=notification_id)
 
 
-@router.post("/notifications/read", response={200: dict}, tags=["notifications"])
+@router.post("/notifications/read", response=documented({200: dict}, SIGNED_IN_WRITE), tags=["notifications"],
+             operation_id="notifications_mark_all_read")
 def mark_all_notifications_read(request):
     """Mark every unread notification read; returns how many were."""
     return {"marked": services.notifications_mark_all_read(user=request.user)}

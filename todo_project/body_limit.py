@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 
+from .problems import BODY_TOO_LARGE, PROBLEM_CONTENT_TYPE, problem_body
+
 
 class BodySizeLimit:
     def __init__(self, app, max_bytes: int):
@@ -48,8 +50,8 @@ class BodySizeLimit:
         return await self.app(scope, counting_receive, guarded_send)
 
     async def _refuse(self, send) -> None:
-        body = json.dumps({"detail": f"request body larger than {self.max_bytes} bytes"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        body = json.dumps(problem_body(BODY_TOO_LARGE, f"request body larger than {self.max_bytes} bytes")).encode()
+        await send({"type": "http.response.start", "status": BODY_TOO_LARGE.status,
+                    "headers": [(b"content-type", PROBLEM_CONTENT_TYPE.encode()), (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})

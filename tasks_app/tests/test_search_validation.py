@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 def error_fields(response):
     assert response.status_code == 422, (response.status_code, response.content)
-    return {part for error in response.json()["detail"] for part in error["loc"] if isinstance(part, str)}
+    return {error["field"].split(".")[0] for error in response.json()["errors"] if error["field"]}
 
 
 def cursor_of(payload) -> str:

@@ -18,7 +18,7 @@ BAD_TEXT = ["\\u0000", "\\ud800", "\\udfff"]
 
 def error_fields(response):
     assert response.status_code == 422, (response.status_code, response.content)
-    return {part for error in response.json()["detail"] for part in error["loc"] if isinstance(part, str)}
+    return {error["field"].split(".")[0] for error in response.json()["errors"] if error["field"]}
 
 
 def send(client, method, path, raw_json):
@@ -30,7 +30,7 @@ def refusals(cases) -> list:
     wrong = []
     for case, field, response in cases:
         named = response.status_code == 422 and any(
-            field in error["loc"] for error in response.json()["detail"])
+            field == (error["field"] or "").split(".")[0] for error in response.json()["errors"])
         if not named:
             wrong.append((case, response.status_code, response.content[:200]))
     return wrong

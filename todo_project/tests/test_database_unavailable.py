@@ -45,5 +45,6 @@ def test_a_backend_terminated_mid_request_answers_503_with_retry_after(transacti
     assert response.status_code == 503, response.content
     assert response["Retry-After"] == str(settings.DB_RETRY_AFTER_SECONDS)
     assert "database connection was lost" in response.json()["detail"]
+    assert response.json()["type"] == "/problems/database-unavailable"
     task.refresh_from_db()
     assert task.title == "Locked"

@@ -77,6 +77,7 @@ def test_a_declared_50_mb_body_is_refused_with_413_without_being_read(server, pa
     status, body, seconds = exchange(server, head, [b"x" * 65536] * 16)
     assert status == 413, body
     assert json.loads(body)["detail"] == f"request body larger than {settings.REQUEST_BODY_MAX_BYTES} bytes"
+    assert json.loads(body)["type"] == "/problems/body-too-large"
     assert seconds < 2
 
 

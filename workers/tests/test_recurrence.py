@@ -246,7 +246,7 @@ def test_rules_and_due_dates_out_of_bounds_are_a_422_naming_the_field(alice_api,
 
     created = alice_api.post("/api/tasks", json.dumps({"title": "x", **body}), content_type="application/json")
     assert created.status_code == 422, created.content
-    messages = [error["msg"] for error in created.json()["detail"] if error["loc"][-1] == field]
+    messages = [error["message"] for error in created.json()["errors"] if error["field"] == field]
     assert messages and says in messages[0], created.json()
     task = alice_api.post("/api/tasks", json.dumps({"title": "y"}), content_type="application/json").json()
     changed = alice_api.patch(f"/api/tasks/{task['id']}", json.dumps(body), content_type="application/json")
