@@ -78,8 +78,9 @@
   }
 
   function errorText(response, body) {
-    if (response.status === 401 || response.status === 403) return "Your session has ended. Please log in again.";
-    if (body && Array.isArray(body.detail)) return body.detail.map((d) => d.msg).join("; ");
+    // RFC 9457 problem details (README, "Errors"); a quota's 403 is not a lost session.
+    const quota = body && body.type === "/problems/quota-exceeded";
+    if (response.status === 401 || (response.status === 403 && !quota)) return "Your session has ended. Please log in again.";
     if (body && typeof body.detail === "string") return body.detail;
     return "Something went wrong (" + response.status + "). Please try again.";
   }

@@ -105,13 +105,12 @@
     }
   }
 
+  // Errors are RFC 9457 problem details (README, "Errors"): `detail` names what was wrong (for a 422,
+  // every bad field); a 403 of another kind than "forbidden" (a quota) is not a lost session.
   function describeError(status, body) {
-    if (status === 401 || status === 403) return "Your session has ended. Please log in again.";
-    if (body && Array.isArray(body.detail)) {
-      return body.detail.map((d) => {
-        const field = Array.isArray(d.loc) ? d.loc.filter((part) => part !== "body" && part !== "query").join(".") : "";
-        return field ? `${field}: ${d.msg}` : d.msg;
-      }).join("; ");
+    const problemType = body && body.type;
+    if (status === 401 || (status === 403 && problemType !== "/problems/quota-exceeded")) {
+      return "Your session has ended. Please log in again.";
     }
     if (body && typeof body.detail === "string") return body.detail;
     return `Something went wrong (${status}). Please try again.`;
