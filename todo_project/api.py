@@ -79,8 +79,10 @@ class TodoAPI(NinjaAPI):
                     is_schema = parameter is not None and isinstance(parameter.annotation, type) \
                         and issubclass(parameter.annotation, BaseModel)
                     path = loc[1:] if is_schema else loc
+                # A validator's ValueError reads "Value error, <our words>": the prefix says nothing to a client.
+                message = error["msg"].removeprefix("Value error, ")
                 errors.append({"location": model.__ninja_param_source__,
-                               "field": ".".join(str(part) for part in path) or None, "message": error["msg"]})
+                               "field": ".".join(str(part) for part in path) or None, "message": message})
         return NinjaValidationError(errors)
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.deprecation import MiddlewareMixin
 from ninja import Schema
@@ -162,6 +163,9 @@ class ApiErrorsAsProblems(MiddlewareMixin):
         if (response.status_code < 400 or not request.path_info.startswith(API_PREFIX)
                 or response.get("Content-Type", "").startswith(PROBLEM_CONTENT_TYPE)):
             return response
+        if response.status_code >= 500 and settings.DEBUG:
+            return response  # a developer's traceback page is worth more than the shape
+
         kind = kind_for_status(response.status_code)
         if kind is NOT_FOUND:
             detail = f"no API endpoint at {request.path_info}"

@@ -47,6 +47,15 @@ def test_a_schema_validation_error_is_the_same_422_shape(alice_api):
                                                                                      ("body", "tags")}
 
 
+def test_each_bad_value_has_its_entry_and_its_words_in_detail(alice_api):
+    problem = assert_problem(send_json(alice_api, "post", "/api/tasks", {"title": "", "tags": ["a\u0000"]}),
+                             422, "/problems/validation")
+    assert problem["errors"] == [
+        {"location": "body", "field": "title", "message": "String should have at least 1 character"},
+        {"location": "body", "field": "tags.0", "message": "must not contain NUL characters"}]
+    assert problem["detail"] == "title: String should have at least 1 character; tags.0: must not contain NUL characters"
+
+
 @pytest.mark.parametrize("path, field", [
     ("/api/tasks?limit=abc", "limit"),
     ("/api/tasks?tag=a%00b", "tag.0"),
