@@ -176,10 +176,6 @@ class WsTicketOut(Schema):
     expires_in: int
 
 
-class ErrorOut(Schema):
-    detail: str
-
-
 class NotificationOut(Schema):
     id: int
     kind: str
