@@ -93,3 +93,17 @@ def test_a_chunked_body_is_refused_with_413_once_it_passes_the_limit(server):
     status, body, seconds = exchange(server, head, [chunk] * (FIFTY_MB // 0x10000))
     assert status == 413, body
     assert seconds < 5
+
+
+@pytest.mark.parametrize("method, path, status", [("GET", "/api/no-such-thing", 404), ("PUT", "/api/tasks", 405),
+                                                  ("GET", "/api/tasks", 401)])
+def test_errors_under_uvicorn_are_problem_details_too(server, method, path, status):
+    # The ASGI path runs the middleware and the handlers asynchronously: the same shape must come out.
+    import urllib.error
+    import urllib.request
+
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(urllib.request.Request(server.url + path, method=method), timeout=10)
+    assert answer.value.code == status
+    assert answer.value.headers["Content-Type"] == "application/problem+json"
+    assert json.loads(answer.value.read())["status"] == status
