@@ -183,6 +183,11 @@ QUOTA_TAGS_PER_USER = env_int("QUOTA_TAGS_PER_USER", 1000, minimum=1)
 QUOTA_CONVERSATIONS_PER_USER = env_int("QUOTA_CONVERSATIONS_PER_USER", 1000, minimum=1)
 QUOTA_MESSAGES_PER_CONVERSATION = env_int("QUOTA_MESSAGES_PER_CONVERSATION", 1000, minimum=2)
 
+# Import (POST /api/import, manage.py import_tasks): a file's size and how many tasks it may hold.
+# Through the API the request body limit (REQUEST_BODY_MAX_BYTES) applies first.
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 5000, minimum=1)
+
 # --------------------------------------------------------------------------- apps, middleware, templates
 
 INSTALLED_APPS = [
