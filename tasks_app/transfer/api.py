@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from typing import Literal
 
-from django.http import HttpResponse
-from django.utils import timezone
-from ninja import File, Query, Router, Schema
+from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from ..cleaning import user_timezone
 from ..schemas import ErrorOut
 from .drafts import ImportFileError
-from .exporting import tasks_export
 from .importing import tasks_import
 from .readers import read_file
+from .views import export_response
 
 router = Router(tags=["import and export"])
 
@@ -48,11 +45,7 @@ class ImportQuery(Schema):
 
 @router.get("/export", summary="Export every task as JSON (this app's import format)")
 def export_tasks(request):
-    document = tasks_export(user=request.auth)
-    response = HttpResponse(json.dumps(document, ensure_ascii=False), content_type="application/json")
-    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    response["Content-Disposition"] = f'attachment; filename="tasks-{stamp}.json"'
-    return response
+    return export_response(request.auth)
 
 
 @router.post("/import", response={200: ImportReportOut, 422: ImportRefusedOut | ErrorOut},
@@ -64,12 +57,12 @@ def import_tasks(request, query: Query[ImportQuery], file: File[UploadedFile]):
     try:
         reading = read_file(file.read(), zone=user_timezone(request.auth), format=query.format)
     except ImportFileError as exc:
-        return 422, {"detail": str(exc)}
+        return Status(422, {"detail": str(exc)})
     report = tasks_import(user=request.auth, reading=reading, dry_run=query.dry_run,
                          skip_errors=query.skip_errors)
     if report.errors and not (query.dry_run or query.skip_errors):
         count = len(report.errors)
-        return 422, {"detail": f"{count} row{'s' if count != 1 else ''} cannot be imported, so nothing was; "
+        return Status(422, {"detail": f"{count} row{'s' if count != 1 else ''} cannot be imported, so nothing was; "
                                "fix them or import with skip_errors",
-                     "report": report.as_dict()}
-    return 200, report.as_dict()
+                            "report": report.as_dict()})
+    return Status(200, report.as_dict())

@@ -136,24 +136,41 @@ def todoist_date(words: str, *, now: datetime) -> dict[str, Any]:
 
     "every!" (repeat from the completion date) is read as "every": this app repeats from the
     schedule.  Words left over that the grammar does not know make the row an error rather than
-    a task with a silently different date."""
+    a task with a silently different date.  A recurring task is due at its first occurrence from
+    now, as in Todoist: "every sunday at 18:00" on a Friday is due on Sunday, "every day" today."""
     from chat_app.offline import phrases  # the one grammar for dates and rules in this project
 
     text = re.sub(r"\bevery!", "every", words, flags=re.I)
+    text = re.sub(r"\bwork\s?days?\b", "weekday", text, flags=re.I)
     rule, rest = phrases.take_recurrence(text)
     when, rest = phrases.take_when(rest, now)
     leftover = re.sub(r"\b(?:at|on|from|starting)\b|[,.]", " ", rest).strip()
     if leftover or (rule is None and when is None):
         raise RowError(0, "DATE", f"cannot read the date {words[:80]!r}")
     fields: dict[str, Any] = {}
+    due = when.at if when else None
     if rule:
         fields["recurrence"] = rule
-        if when is None:
-            first = phrases.first_weekday_on_or_after(now, rule)
-            when = phrases.When(at=first, has_time=False) if first else None
-    if when is not None:
-        fields["due_at"] = when.at
+        due = _first_occurrence(rule, due, now)
+    if due is not None:
+        fields["due_at"] = due
     return fields
+
+
+def _first_occurrence(rule: str, due: datetime | None, now: datetime) -> datetime:
+    """`due` (or today at the default time) moved forward to the first day the rule allows."""
+    from ..recurrence import weekdays_of
+
+    if due is None:
+        due = datetime.combine(now.date(), DEFAULT_DUE_TIME, tzinfo=now.tzinfo)
+        if due <= now:
+            due += timedelta(days=1)
+    allowed = set(weekdays_of(rule))
+    for _ in range(7):
+        if not allowed or due.weekday() in allowed:
+            break
+        due += timedelta(days=1)
+    return due
 
 
 # --------------------------------------------------------------------------- iCalendar VTODO
