@@ -15,7 +15,7 @@ from django.test import Client
 
 BASE_DIR = Path(__file__).resolve().parent
 # Every Celery queue (todo_project/settings.py CELERY_TASK_QUEUES), as `make run` consumes them.
-WORKER_QUEUES = "events,default,live,maintenance"
+WORKER_QUEUES = "events,default,live,maintenance,webhooks"
 
 
 @pytest.fixture(autouse=True)

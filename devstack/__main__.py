@@ -28,7 +28,7 @@ from .servers import LOCALHOST, ServiceError, Stack, free_port, port_is_free, wa
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # The worker consumes every Celery queue (todo_project/settings.py CELERY_TASK_QUEUES).
-WORKER_QUEUES = "events,default,live,maintenance"
+WORKER_QUEUES = "events,default,live,maintenance,webhooks"
 
 
 def data_dir() -> Path:

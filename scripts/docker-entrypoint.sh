@@ -33,7 +33,7 @@ case "$role" in
     # -Q: every queue of CELERY_TASK_QUEUES (todo_project/settings.py) unless told otherwise.
     exec python -m celery -A todo_project worker \
       --loglevel="${LOG_LEVEL:-INFO}" --concurrency="${CELERY_CONCURRENCY:-2}" \
-      -Q "${CELERY_WORKER_QUEUES:-events,default,live,maintenance}" \
+      -Q "${CELERY_WORKER_QUEUES:-events,default,live,maintenance,webhooks}" \
       --hostname="worker@%h" "$@"
     ;;
   beat)

@@ -4,7 +4,17 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from . import services
-from .models import ApiToken, AuditLog, Notification, OutboxEvent, Tag, Task
+from .models import (
+    ApiToken,
+    AuditLog,
+    Notification,
+    OutboxEvent,
+    Tag,
+    Task,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from .webhooks import services as webhook_services
 
 
 class TaskAdminForm(forms.ModelForm):
@@ -146,3 +156,35 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ["url", "user", "is_active", "consecutive_failures", "event_types", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["url", "user__username"]
+    # The secrets sign deliveries; an operator never needs to read them.
+    exclude = ["secret", "previous_secret"]
+    readonly_fields = ["user", "consecutive_failures", "disabled_reason", "previous_secret_expires_at",
+                       "created_at", "updated_at"]
+
+    def has_add_permission(self, request):
+        return False  # an endpoint gets its secret from webhook_create (the API or the settings page)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    """The delivery log: status, attempts, response time and the last error of each delivery."""
+
+    list_display = ["created_at", "endpoint", "event_type", "status", "attempts", "last_status_code",
+                    "last_response_ms", "next_attempt_at", "last_error"]
+    list_filter = ["status", "event_type"]
+    list_select_related = ["endpoint"]
+    search_fields = ["endpoint__url", "event_id"]
+    actions = ["redeliver"]
+
+    @admin.action(description="Send the selected deliveries again")
+    def redeliver(self, request, queryset):
+        for delivery in queryset.select_related("endpoint__user"):
+            webhook_services.webhook_redeliver(user=delivery.endpoint.user, delivery_id=delivery.pk)
+        self.message_user(request, f"{queryset.count()} deliveries will be sent again.")

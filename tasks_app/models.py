@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
@@ -239,6 +240,7 @@ class Notification(models.Model):
 
     class Kind(models.TextChoices):
         REMINDER = "reminder", "Reminder"
+        WEBHOOK_DISABLED = "webhook_disabled", "Webhook disabled"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications")
@@ -260,3 +262,76 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+
+WEBHOOK_URL_MAX_LENGTH = 2000
+
+
+class WebhookEndpoint(models.Model):
+    """A user's HTTPS endpoint that hears about their task events (tasks_app.webhooks)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.CharField(max_length=WEBHOOK_URL_MAX_LENGTH)
+    description = models.CharField(max_length=200, blank=True, default="")
+    # Event types to send ("todo.task.created", …); empty: every type.
+    event_types = ArrayField(models.CharField(max_length=64), blank=True, default=list, size=20)
+    secret = models.CharField(max_length=100)
+    # After a rotation the old secret still signs (a second signature) until this time, so a
+    # receiver can switch over without losing a delivery.
+    previous_secret = models.CharField(max_length=100, blank=True, default="")
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=300, blank=True, default="")
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["user", "is_active"], name="webhook_endpoint_user")]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: its attempts so far and when the next one is due."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"  # no more attempts: a 4xx, or the attempts ran out
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event_id = models.UUIDField(help_text="The outbox event's id; also the webhook-id header.")
+    event_type = models.CharField(max_length=64)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A worker that claims a delivery holds it until then; a crashed worker's claim runs out.
+    leased_until = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    last_response_ms = models.PositiveIntegerField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # An event is delivered to an endpoint once, however often the job that creates it runs.
+            models.UniqueConstraint(fields=["endpoint", "event_id"], name="webhook_delivery_once"),
+        ]
+        indexes = [
+            # The delivery scan: due pending rows only, oldest due first.
+            models.Index(fields=["next_attempt_at"], name="webhook_delivery_due",
+                         condition=Q(status="pending")),
+            models.Index(fields=["endpoint", "-created_at"], name="webhook_delivery_log"),
+            # Retention: finished deliveries, oldest first (tasks_app.services.retention).
+            models.Index(fields=["created_at"], name="webhook_delivery_finished", condition=~Q(status="pending")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.endpoint_id} ({self.status})"

@@ -17,6 +17,7 @@ from tasks_app.auth import api_auth
 from tasks_app.errors import QuotaExceeded, database_error_message, field_errors, not_found_message
 from tasks_app.throttling import Throttled
 from tasks_app.transfer.api import router as transfer_router
+from tasks_app.webhooks.api import router as webhooks_router
 
 api = NinjaAPI(
     title="Todo AI Chatbot API",
@@ -30,6 +31,7 @@ api.add_router("/auth", auth_router)
 api.add_router("/", tasks_router)
 api.add_router("/", chat_router)
 api.add_router("/", transfer_router)
+api.add_router("/", webhooks_router)
 
 
 def validation_error_detail(exc: ValidationError, source: str = "body") -> list[dict]:

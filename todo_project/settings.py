@@ -182,6 +182,7 @@ QUOTA_TASKS_PER_USER = env_int("QUOTA_TASKS_PER_USER", 10000, minimum=1)
 QUOTA_TAGS_PER_USER = env_int("QUOTA_TAGS_PER_USER", 1000, minimum=1)
 QUOTA_CONVERSATIONS_PER_USER = env_int("QUOTA_CONVERSATIONS_PER_USER", 1000, minimum=1)
 QUOTA_MESSAGES_PER_CONVERSATION = env_int("QUOTA_MESSAGES_PER_CONVERSATION", 1000, minimum=2)
+QUOTA_WEBHOOKS_PER_USER = env_int("QUOTA_WEBHOOKS_PER_USER", 10, minimum=1)
 
 # Import (POST /api/import, manage.py import_tasks): a file's size and how many tasks it may hold.
 # Through the API the request body limit (REQUEST_BODY_MAX_BYTES) applies first.
@@ -361,10 +362,12 @@ CELERY_TASK_TIME_LIMIT = 90
 #   default      audit and recurrence, one job per transaction or completion
 #   live         WebSocket pushes, dropped when a minute late
 #   maintenance  sweepers and retention: bulk work, bounded per run
-# Every worker consumes all four unless told otherwise: `make run`, the image's `worker`
+# Every worker consumes all five unless told otherwise: `make run`, the image's `worker`
 # role (CELERY_WORKER_QUEUES), the chart's worker and the test fixture name them with -Q.
 # A bigger deployment can run a second worker on `-Q events` only.
-CELERY_TASK_QUEUES = tuple(Queue(name, routing_key=name) for name in ("events", "default", "live", "maintenance"))
+#   webhooks     outgoing webhook requests: other people's servers, slow at worst, kept apart
+CELERY_TASK_QUEUES = tuple(Queue(name, routing_key=name)
+                           for name in ("events", "default", "live", "maintenance", "webhooks"))
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "workers.publish_outbox": {"queue": "events"},
@@ -376,6 +379,7 @@ CELERY_TASK_ROUTES = {
     "workers.push_live_updates": {"queue": "live"},
     "workers.sweep_lost_jobs": {"queue": "maintenance"},
     "workers.prune_retention": {"queue": "maintenance"},
+    "workers.deliver_webhooks": {"queue": "webhooks"},
 }
 
 # Beat intervals (seconds): the outbox sweeper re-sends what an after-commit dispatch lost.
@@ -387,6 +391,8 @@ JOB_SWEEP_GRACE_SECONDS = env_int("JOB_SWEEP_GRACE_SECONDS", 30, minimum=0)
 # ...and only as far back as this: older losses are left alone, so each sweep reads a recent window.
 JOB_SWEEP_WINDOW_SECONDS = env_int("JOB_SWEEP_WINDOW_SECONDS", 86400, minimum=60)
 RETENTION_INTERVAL = env_int("RETENTION_INTERVAL", 3600, minimum=1)
+# Retries of webhook deliveries that are due (the first attempt is kicked after commit).
+WEBHOOK_SCAN_INTERVAL = env_int("WEBHOOK_SCAN_INTERVAL", 5, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "workers.publish_outbox", "schedule": OUTBOX_SWEEP_INTERVAL,
                      "options": {"expires": OUTBOX_SWEEP_INTERVAL}},
@@ -396,7 +402,26 @@ CELERY_BEAT_SCHEDULE = {
                   "options": {"expires": JOB_SWEEP_INTERVAL}},
     "retention": {"task": "workers.prune_retention", "schedule": RETENTION_INTERVAL,
                   "options": {"expires": RETENTION_INTERVAL}},
+    "webhook-scan": {"task": "workers.deliver_webhooks", "schedule": WEBHOOK_SCAN_INTERVAL,
+                     "options": {"expires": WEBHOOK_SCAN_INTERVAL}},
 }
+
+# --------------------------------------------------------------------------- webhooks
+# Outgoing requests (tasks_app.webhooks.network): https only and public addresses only, unless
+# told otherwise for development (`make run` and the tests deliver to 127.0.0.1).
+WEBHOOK_REQUIRE_HTTPS = env_bool("WEBHOOK_REQUIRE_HTTPS", not DEBUG)
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", DEBUG)
+WEBHOOK_CONNECT_TIMEOUT = env_int("WEBHOOK_CONNECT_TIMEOUT", 3, minimum=1)
+WEBHOOK_READ_TIMEOUT = env_int("WEBHOOK_READ_TIMEOUT", 5, minimum=1)
+WEBHOOK_TOTAL_TIMEOUT = env_int("WEBHOOK_TOTAL_TIMEOUT", 10, minimum=1)
+WEBHOOK_MAX_RESPONSE_BYTES = env_int("WEBHOOK_MAX_RESPONSE_BYTES", 64 * 1024, minimum=0)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 10, minimum=1)
+WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 6 * 3600, minimum=1)
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 20, minimum=1)
+WEBHOOK_SECRET_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24, minimum=0)
+WEBHOOK_LEASE_SECONDS = env_int("WEBHOOK_LEASE_SECONDS", 60, minimum=5)
+WEBHOOK_MAX_PER_ENDPOINT_PER_RUN = env_int("WEBHOOK_MAX_PER_ENDPOINT_PER_RUN", 5, minimum=1)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --------------------------------------------------------------------------- retention (beat job workers.prune_retention)
@@ -407,6 +432,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 7, minimum=0)
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365, minimum=0)
 NOTIFICATION_RETENTION_DAYS = env_int("NOTIFICATION_RETENTION_DAYS", 30, minimum=0)
+WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("WEBHOOK_DELIVERY_RETENTION_DAYS", 30, minimum=0)
 CONVERSATION_RETENTION_DAYS = env_int("CONVERSATION_RETENTION_DAYS", 180, minimum=0)
 # Rows deleted per statement (each its own short transaction) and statements per table per
 # run: a run never holds locks for long, and a large backlog drains over several runs.
