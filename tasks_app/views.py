@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from . import accounts, selectors, throttling
 from .cleaning import user_timezone
+from .webhooks import views as webhook_views
 from .forms import SignupForm
 from .models import MAX_REMINDER_MINUTES, TITLE_MAX_LENGTH, Priority
 
@@ -76,6 +77,7 @@ def account_settings(request):
         return redirect("account_settings")
     return render(request, "tasks_app/settings.html", {
         "tokens": accounts.api_token_list(user=request.user), "password_form": form,
+        **webhook_views.settings_context(request.user),
     })
 
 

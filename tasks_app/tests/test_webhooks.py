@@ -401,3 +401,35 @@ def test_finished_deliveries_are_pruned_after_their_retention_window(alice, rece
     pruned = services.retention_prune()
     assert pruned["webhook_deliveries"] == 1
     assert list(WebhookDelivery.objects.values_list("status", flat=True)) == [Status.PENDING]
+
+
+@pytest.mark.django_db
+def test_the_settings_page_adds_rotates_turns_off_and_deletes_webhooks(alice, bob, client, receiver):
+    client.force_login(alice)
+    added = client.post("/settings/webhooks", {"url": receiver.url("/ok"), "event_types": ["todo.task.created"]},
+                        follow=True)
+    endpoint = WebhookEndpoint.objects.get(user=alice)
+    assert endpoint.event_types == ["todo.task.created"]
+    assert f"Its signing secret (shown once): {endpoint.secret}".encode() in added.content
+    refused = client.post("/settings/webhooks", {"url": "ftp://nope"}, follow=True)
+    assert b"Webhook: url: must start with" in refused.content and WebhookEndpoint.objects.count() == 1
+
+    services.task_create(user=alice, title="Shown in the log")
+    make_deliveries()
+    send_due()
+    page = client.get("/settings/")
+    assert b"todo.task.created" in page.content and b"succeeded" in page.content
+
+    old = endpoint.secret
+    client.post(f"/settings/webhooks/{endpoint.pk}/rotate")
+    endpoint.refresh_from_db()
+    assert endpoint.secret != old and endpoint.previous_secret == old
+    client.post(f"/settings/webhooks/{endpoint.pk}/toggle", {"is_active": "off"})
+    endpoint.refresh_from_db()
+    assert endpoint.is_active is False
+
+    client.force_login(bob)
+    assert client.post(f"/settings/webhooks/{endpoint.pk}/delete").status_code == 404
+    client.force_login(alice)
+    client.post(f"/settings/webhooks/{endpoint.pk}/delete")
+    assert not WebhookEndpoint.objects.exists()
