@@ -42,6 +42,8 @@ NARROWING_HINT = ("narrow the call: list_tasks takes q (words), tags, priorities
 
 # Earlier messages sent along with a new one: enough for "it" and "the second one", bounded in tokens.
 HISTORY_MESSAGES = 20
+# Tool calls summed up per earlier message.
+HISTORY_CALLS = 20
 
 set_tracing_disabled(True)
 
@@ -264,9 +266,12 @@ def agent_history(messages: list[Message]) -> list[dict[str, str]]:
     for message in messages[-HISTORY_MESSAGES:]:
         content = message.content
         if message.role == Message.Role.ASSISTANT and message.tool_calls:
+            calls = message.tool_calls
             done = "; ".join(f"{call['name']}({json.dumps(call['arguments'], ensure_ascii=False)}) → "
-                             f"{_summary(call.get('result') or {})}" for call in message.tool_calls)
-            content = f"{content}\n\n[tools used: {done}]"
+                             f"{_summary(call.get('result') or {})}" for call in calls[:HISTORY_CALLS])
+            # A confirmed action on many tasks makes a call per task: the first ones say enough.
+            more = f"; and {len(calls) - HISTORY_CALLS} more calls" if len(calls) > HISTORY_CALLS else ""
+            content = f"{content}\n\n[tools used: {done}{more}]"
         history.append({"role": message.role, "content": content})
     return history
 

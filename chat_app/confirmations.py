@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 
 from .models import Message
-from .toolbox import ToolFailed, ToolSession
+from .toolbox import ToolFailed, ToolSession, result_as_dict
 
 # One preview covers at most a page of the tools' largest size; more is asked for in parts.
 MAX_TASKS_PER_ACTION = 200
@@ -109,11 +109,12 @@ async def _carry_out(tools: ToolSession, pending: dict[str, Any]) -> tuple[list[
     single_tool, past, _ = ACTIONS[pending["action"]]
     done, skipped = [], []
     for shown in pending["tasks"]:
-        try:
-            current = await tools.call("get_task", task_id=shown["id"])
-        except ToolFailed:
+        # Looked up unrecorded: the conversation keeps what was done, not the checks before it.
+        lookup = await tools.client.call_tool("get_task", {"task_id": shown["id"]})
+        if lookup.is_error:
             skipped.append((shown, "no longer exists"))
             continue
+        current = result_as_dict("get_task", lookup)
         if datetime.fromisoformat(current["updated_at"]) != datetime.fromisoformat(shown["updated_at"]):
             skipped.append((shown, "was changed after the preview"))
             continue

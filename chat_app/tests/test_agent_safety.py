@@ -13,6 +13,7 @@ from agents.testing import ModelStep, ScriptedModel, assistant_message, function
 from django.utils import timezone
 
 from chat_app.models import Message
+from chat_app.offline.intents import parse
 from chat_app.services import chat_send
 from tasks_app import services
 from tasks_app.models import Task
@@ -118,7 +119,7 @@ def test_deleting_several_tasks_shows_them_and_waits_for_yes(alice, alices_tasks
     turn = chat("yes")
     assert titles(alice) == {"Still to do"}
     assert turn.reply.startswith("Deleted 2 tasks")
-    assert [call["name"] for call in turn.tool_calls if call["name"] == "delete_task"] == ["delete_task"] * 2
+    assert [call["name"] for call in turn.tool_calls] == ["delete_task"] * 2
     assert chat.last_reply().pending is None
 
     chat("yes")  # no pending action any more: nothing else happens
@@ -179,6 +180,24 @@ def test_yes_acts_on_exactly_the_previewed_tasks_and_names_those_changed_meanwhi
     assert titles(alice) == {"Old B, kept", "Still to do", "Finished later"}
     assert f"Skipped #{old_b.pk} “Old B”: it was changed after the preview." in turn.reply
     assert turn.reply.startswith("Deleted 1 task: “Old A”.")
+
+
+@pytest.mark.parametrize(("message", "action", "filters"), [
+    ("delete all completed tasks", "delete", {"completed": True}),
+    ("delete all my tasks", "delete", {}),
+    ("delete every task tagged home", "delete", {"tags": ["home"]}),
+    ("complete all overdue tasks", "complete", {"overdue": True, "sort": "due_at", "completed": False}),
+    ("mark all tasks tagged work as done", "complete", {"tags": ["work"], "completed": False}),
+])
+def test_requests_for_several_tasks_are_read_as_one_bulk_action(message, action, filters):
+    intent = parse(message, timezone.localtime())
+    assert (intent.kind, intent.fields) == ("bulk", {"action": action, "filters": filters})
+
+
+@pytest.mark.parametrize("message", ["remove all tags from it", "remove all the tags from dentist",
+                                     "delete the dentist task", "complete the report"])
+def test_changes_of_one_task_are_not_bulk_actions(message):
+    assert parse(message, timezone.localtime()).kind != "bulk"
 
 
 def test_deleting_one_task_still_acts_at_once(alice, alices_tasks):
