@@ -499,6 +499,11 @@ LLM_MAX_TURNS = env_int("LLM_MAX_TURNS", 12, minimum=1)
 # Chat messages a user may send to the model per UTC day (a Redis counter); past it POST /api/chat
 # answers 429.  The offline assistant (no OPENAI_API_KEY) is not counted.
 LLM_DAILY_MESSAGES_PER_USER = env_int("LLM_DAILY_MESSAGES_PER_USER", 200, minimum=0)
+# A tool result is cut to this many characters before the model reads it (with a note saying how
+# to narrow the call), so one big list cannot flood the model's context or the day's token spend.
+LLM_TOOL_RESULT_MAX_CHARS = env_int("LLM_TOOL_RESULT_MAX_CHARS", 8000, minimum=500)
+# "Delete/complete these N tasks?" waits this long for the user's yes (chat_app.confirmations).
+CHAT_CONFIRMATION_TTL_SECONDS = env_int("CHAT_CONFIRMATION_TTL_SECONDS", 600, minimum=10)
 
 # --------------------------------------------------------------------------- logging and metrics
 

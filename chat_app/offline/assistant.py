@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from .. import confirmations
 from ..models import Message
 from ..toolbox import ToolFailed, ToolSession
 from . import wording
@@ -55,7 +56,8 @@ def memory_from(messages: list[Message]) -> Memory:
     """The last task mentioned ("mark it as done"), the last list (for "show more") and an open question."""
     memory = Memory()
     assistant_messages = [message for message in messages if message.role == Message.Role.ASSISTANT]
-    if assistant_messages and assistant_messages[-1].pending and messages[-1].role == Message.Role.ASSISTANT:
+    if (assistant_messages and assistant_messages[-1].pending and messages[-1].role == Message.Role.ASSISTANT
+            and "candidates" in assistant_messages[-1].pending):  # not a confirmation (chat_app.confirmations)
         memory.pending = assistant_messages[-1].pending
     for message in reversed(assistant_messages):
         calls = [call for call in message.tool_calls or [] if "error" not in (call.get("result") or {})]
@@ -199,6 +201,17 @@ class OfflineAssistant:
         task = await self._resolve(intent.ref, "delete")
         deleted = await self.tools.call("delete_task", task_id=task["id"])
         return Reply(wording.deleted(deleted))
+
+    async def _do_bulk(self, intent: Intent) -> Reply:
+        """Several tasks at once: a preview now, the action only after the user's yes."""
+        action = intent.fields["action"]
+        arguments = {key: (value.isoformat() if isinstance(value, datetime) else value)
+                     for key, value in intent.fields["filters"].items()}
+        page = await self.tools.call("list_tasks", **arguments, limit=confirmations.MAX_TASKS_PER_ACTION)
+        if not page["items"]:
+            return Reply(wording.task_page(page, intent.fields["filters"], self.now))
+        pending = confirmations.pending_action(action=action, tasks=page["items"], now=self.now)
+        return Reply(confirmations.preview(pending, total=page["count"]), pending=pending)
 
     async def _do_change(self, intent: Intent) -> Reply:
         task = await self._resolve(intent.ref, "change")

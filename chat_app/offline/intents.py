@@ -30,7 +30,7 @@ class Ref:
 
 @dataclass(frozen=True)
 class Intent:
-    kind: str  # add, find, more, complete, reopen, delete, change, show, tags, notifications, help, unknown
+    kind: str  # add, find, more, complete, reopen, delete, bulk, change, show, tags, notifications, help, unknown
     ref: Ref | None = None
     fields: dict[str, Any] = field(default_factory=dict)
     note: str = ""
@@ -40,7 +40,8 @@ def parse(message: str, now: datetime) -> Intent:
     text = normalize(message)
     if not text:
         return Intent("unknown", note=wording.EMPTY_MESSAGE)
-    for parser in (_parse_help, _parse_more, _parse_tags_list, _parse_notifications, _parse_reopen, _parse_complete,
+    for parser in (_parse_help, _parse_more, _parse_tags_list, _parse_notifications, _parse_bulk, _parse_reopen,
+                   _parse_complete,
                    _parse_tag_change, _parse_due_change, _parse_rename, _parse_priority_change, _parse_delete,
                    _parse_show, _parse_find, _parse_add):
         intent = parser(text, now)
@@ -121,6 +122,35 @@ def _parse_complete(text: str, now: datetime) -> Intent | None:
 def _parse_reopen(text: str, now: datetime) -> Intent | None:
     match = _first_match(_REOPEN, text)
     return Intent("reopen", ref=_ref(match.group("ref"))) if match else None
+
+
+# "remove all tags from it", "clear all reminders …" change one task; they are not bulk deletes.
+_NOT_TASKS = (r"(?!(?:all|every|each)\s+(?:of\s+)?(?:the\s+|its\s+|my\s+)?"
+              r"(?:tags?|labels?|due\s+dates?|deadlines?|reminders?)\b)")
+_BULK = [
+    ("delete", r"(?:please\s+)?(?:delete|remove|trash|erase|clear|drop|discard|get\s+rid\s+of)\s+"
+               + _NOT_TASKS + r"(?P<what>(?:all|every|each)\b.*)"),
+    ("complete", r"(?:please\s+)?(?:complete|finish|check\s+off|tick\s+off|close)\s+(?P<what>(?:all|every|each)\b.*)"),
+    ("complete", r"(?:please\s+)?(?:mark|set|flag)\s+(?P<what>(?:all|every|each)\b.*?)\s+(?:as\s+)?"
+                 r"(?:complete|completed|done|finished)"),
+]
+
+
+def _parse_bulk(text: str, now: datetime) -> Intent | None:
+    """"delete all completed tasks", "complete all overdue tasks tagged work": the tasks a search would list.
+    The assistant previews them and waits for a yes (chat_app.confirmations)."""
+    for action, pattern in _BULK:
+        match = re.fullmatch(pattern, text, re.I)
+        if match:
+            # "all" keeps done tasks in unless the message says otherwise ("delete every task tagged x").
+            what = f"all {match.group('what')}"
+            found = _parse_find(f"show {what}", now) or _parse_find(f"show {what} tasks", now)
+            filters = dict(found.fields) if found else {}
+            if action == "complete":
+                filters["completed"] = False
+            filters.pop("limit", None)
+            return Intent("bulk", fields={"action": action, "filters": filters})
+    return None
 
 
 def _parse_delete(text: str, now: datetime) -> Intent | None:
