@@ -17,12 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
+from zoneinfo import ZoneInfo
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import InterfaceError, OperationalError
+from django.utils import timezone as dj_timezone
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
@@ -122,6 +124,13 @@ class TagList(BaseModel):
 
 class NotificationList(BaseModel):
     items: list[NotificationOut] = Field(description="Newest first; read_at is null while unread")
+
+
+class TimezoneChange(BaseModel):
+    timezone: str = Field(description="The user's time zone now (IANA name)")
+    previous_timezone: str = Field(description="The zone before this call")
+    local_time: datetime = Field(description="The current time in the new zone")
+    note: str = Field(description="What the change means for due dates (empty when nothing changed)")
 
 
 # --------------------------------------------------------------------------- user binding and errors
@@ -352,5 +361,23 @@ def build_server(*, user=None) -> MCPServer:
             NotificationOut(**schemas.NotificationOut.from_orm(notification).model_dump())
             for notification in selectors.notification_list(user=user, unread_only=unread_only, limit=limit)
         ]))
+
+    @server.tool(annotations=idempotent_write)
+    async def set_timezone(
+        timezone: Annotated[schemas.Text(100), Field(description="IANA time zone name, e.g. Europe/Berlin, "
+                                                             "America/New_York, Asia/Tokyo or UTC")],
+    ) -> TimezoneChange:
+        """Change the user's time zone (e.g. when they say they are now in another city). Due dates keep their
+        moment in time; times without an offset are read in the new zone from now on, and repeating tasks keep
+        their local time in it."""
+
+        def work(user) -> TimezoneChange:
+            change = services.profile_update(user=user, timezone=timezone)
+            zone = change.profile.timezone
+            return TimezoneChange(timezone=zone, previous_timezone=change.previous_timezone,
+                                  local_time=dj_timezone.localtime(dj_timezone.now(), ZoneInfo(zone)),
+                                  note=change.note)
+
+        return await run(work)
 
     return server

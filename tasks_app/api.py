@@ -22,6 +22,8 @@ from .models import Task
 from .schemas import (
     CredentialsIn,
     ErrorOut,
+    MeOut,
+    MePatchIn,
     NotificationListQuery,
     NotificationOut,
     TagOut,
@@ -200,6 +202,27 @@ def delete_tag(request, name: str):
     """Remove a tag from all your tasks and delete it; the tasks themselves stay."""
     services.tag_delete(user=request.user, name=name)
     return Status(204, None)
+
+
+# --------------------------------------------------------------------------- you
+
+
+def _me(user, note: str | None = None) -> dict:
+    return {"id": user.pk, "username": user.get_username(), "profile": selectors.profile_get(user=user), "note": note}
+
+
+@router.get("/me", response=MeOut, tags=["me"])
+def get_me(request):
+    """Who you are and your preferences (time zone, default reminder lead time, quiet hours, week start)."""
+    return _me(request.user)
+
+
+@router.patch("/me", response=MeOut, tags=["me"])
+def update_me(request, payload: MePatchIn):
+    """Change some preferences; fields not given stay.  A new time zone keeps every due date's moment
+    (the answer's `note` says so) and changes how times are read and shown from now on."""
+    change = services.profile_update(user=request.user, **payload.dict(exclude_unset=True))
+    return _me(request.user, note=change.note or None)
 
 
 # --------------------------------------------------------------------------- notifications

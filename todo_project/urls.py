@@ -17,6 +17,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", task_views.signup, name="signup"),
     path("settings/", task_views.account_settings, name="account_settings"),
+    path("settings/preferences", task_views.update_preferences, name="update_preferences"),
     path("settings/tokens/<int:token_id>/revoke", task_views.revoke_token, name="revoke_token"),
     path("tasks/", task_views.tasks_dashboard, name="tasks_dashboard"),
     path("api/", api.urls),

@@ -19,7 +19,7 @@ from typing import Any
 from ..models import Message
 from ..toolbox import ToolFailed, ToolSession
 from . import wording
-from .intents import Intent, Ref, parse
+from .intents import DEFAULT_REMINDER_FIELD, Intent, Ref, parse
 from .phrases import normalize, unquote
 
 # The tools whose result is one task: the task "it" means afterwards.
@@ -76,10 +76,13 @@ def memory_from(messages: list[Message]) -> Memory:
 
 
 class OfflineAssistant:
-    def __init__(self, tools: ToolSession, *, now: datetime, memory: Memory | None = None):
+    def __init__(self, tools: ToolSession, *, now: datetime, memory: Memory | None = None,
+                 default_reminder_minutes: int | None = None):
         self.tools = tools
-        self.now = now
+        self.now = now  # in the user's zone
         self.memory = memory or Memory()
+        # The user's lead time for "with a reminder" (their profile); None: at the due time.
+        self.default_reminder_minutes = default_reminder_minutes
 
     async def respond(self, message: str) -> Reply:
         intent, origin = None, message
@@ -149,10 +152,20 @@ class OfflineAssistant:
 
     async def _do_add(self, intent: Intent) -> Reply:
         arguments = dict(intent.fields)
+        if arguments.pop(DEFAULT_REMINDER_FIELD, False):
+            arguments["reminder_minutes_before"] = self.default_reminder_minutes or 0
         if "due_at" in arguments:
             arguments["due_at"] = arguments["due_at"].isoformat()
         task = await self.tools.call("add_task", **arguments)
         return Reply(wording.added(task, self.now))
+
+    async def _do_timezone(self, intent: Intent) -> Reply:
+        if "unknown" in intent.fields:
+            return Reply(wording.unknown_timezone(intent.fields["unknown"]))
+        if "timezone" not in intent.fields:
+            return Reply(wording.current_timezone(self.now))
+        changed = await self.tools.call("set_timezone", timezone=intent.fields["timezone"])
+        return Reply(wording.timezone_changed(changed))
 
     async def _do_find(self, intent: Intent) -> Reply:
         arguments = {key: (value.isoformat() if isinstance(value, datetime) else value)

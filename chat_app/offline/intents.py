@@ -14,8 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from . import phrases, wording
+from . import phrases, wording, zones
 from .phrases import When, normalize, unquote
+
+# Set on an "add" intent whose reminder was asked for without minutes; not a tool argument.
+DEFAULT_REMINDER_FIELD = "reminder_lead_is_default"
 
 LAST_TASK_WORDS = r"(?:it|that|this|that one|this one|that task|this task|the task|the last one|the last task|them)"
 
@@ -40,7 +43,7 @@ def parse(message: str, now: datetime) -> Intent:
     text = normalize(message)
     if not text:
         return Intent("unknown", note=wording.EMPTY_MESSAGE)
-    for parser in (_parse_help, _parse_more, _parse_tags_list, _parse_notifications, _parse_reopen, _parse_complete,
+    for parser in (_parse_help, _parse_timezone, _parse_more, _parse_tags_list, _parse_notifications, _parse_reopen, _parse_complete,
                    _parse_tag_change, _parse_due_change, _parse_rename, _parse_priority_change, _parse_delete,
                    _parse_show, _parse_find, _parse_add):
         intent = parser(text, now)
@@ -67,6 +70,32 @@ def _parse_help(text: str, now: datetime) -> Intent | None:
                     r"good (?:morning|afternoon|evening)|thanks?|thank you)(?:\s+\w+)?", text, re.I):
         return Intent("help", note=text)
     return None
+
+
+# "set my time zone to Europe/Berlin", "change my timezone to New York", "my time zone is UTC":
+# whatever follows is meant as a zone, and an unknown one is answered as such.
+_TIMEZONE_SET = re.compile(
+    r"(?:please\s+)?(?:(?:set|change|switch|update|move)\s+(?:my\s+)?time\s*zone\s+(?:to|=)|"
+    r"my\s+time\s*zone\s+is(?:\s+now)?|(?:use|switch\s+to)\s+the\s+time\s*zone)\s+(?P<zone>.+?)(?:\s+please)?", re.I)
+# "I'm in Europe/Berlin now", "I am now in Tokyo": a zone only when the place is one (not "I'm in a meeting").
+_TIMEZONE_HERE = re.compile(
+    r"(?:i'?m|i\s+am)\s+(?:now\s+)?(?:in|at)\s+(?P<zone>.+?)(?:\s+(?:now|today|this\s+week|for\s+now))?", re.I)
+_TIMEZONE_ASK = re.compile(r"(?:what(?:'s|\s+is)|which\s+is|show(?:\s+me)?)\s+my\s+(?:current\s+)?time\s*zone\??", re.I)
+
+
+def _parse_timezone(text: str, now: datetime) -> Intent | None:
+    if _TIMEZONE_ASK.fullmatch(text):
+        return Intent("timezone")
+    explicit = _TIMEZONE_SET.fullmatch(text)
+    here = None if explicit else _TIMEZONE_HERE.fullmatch(text)
+    match = explicit or here
+    if match is None:
+        return None
+    written = unquote(match.group("zone").strip())
+    zone = zones.zone_named(written)
+    if zone is None and (explicit or zones.looks_like_zone(written)):
+        return Intent("timezone", fields={"unknown": written[:zones.ZONE_PHRASE_MAX_LENGTH]})
+    return None if zone is None else Intent("timezone", fields={"timezone": zone})
 
 
 def _parse_more(text: str, now: datetime) -> Intent | None:
@@ -357,7 +386,12 @@ def _parse_add(text: str, now: datetime) -> Intent | None:
         text = text[: span[0] - 1] + TITLE_MARK + text[span[1] + 1:]
 
     recurrence, text = phrases.take_recurrence(text)
-    reminder, text = phrases.take_reminder(text)
+    reminder, text = phrases.take_reminder(text, bare_means_zero=False)
+    # "with a reminder" says no lead time: the user's default one (their profile), filled in by the assistant.
+    bare_reminder = False
+    if reminder is None:
+        reminder, text = phrases.take_reminder(text)
+        bare_reminder = reminder is not None
     tags, text = phrases.take_tags(text)
     priority, text = phrases.take_priority(text)
     when, text = phrases.take_when(text, now)
@@ -394,4 +428,6 @@ def _parse_add(text: str, now: datetime) -> Intent | None:
         reminder = 0
     if reminder is not None:
         fields["reminder_minutes_before"] = reminder
+    if bare_reminder:
+        fields[DEFAULT_REMINDER_FIELD] = True
     return Intent("add", fields=fields)
