@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from . import services
-from .models import ApiToken, AuditLog, Notification, OutboxEvent, Tag, Task
+from .models import ApiToken, AuditLog, Notification, OutboxEvent, Profile, Tag, Task
 
 
 class TaskAdminForm(forms.ModelForm):
@@ -143,6 +143,23 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ["message", "user__username"]
     list_select_related = ["user"]
     readonly_fields = ["user", "task", "kind", "message", "due_at", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    """Users' preferences, for reading: people change theirs on /settings/, through /api/me or the chat,
+    all through tasks_app.services.profile_update (which checks the zone against zoneinfo)."""
+
+    list_display = ["user", "timezone", "default_reminder_minutes", "quiet_hours_start", "quiet_hours_end",
+                    "week_start", "updated_at"]
+    list_filter = ["week_start"]
+    search_fields = ["user__username", "timezone"]
+    list_select_related = ["user"]
+    readonly_fields = ["user", "timezone", "default_reminder_minutes", "quiet_hours_start", "quiet_hours_end",
+                       "week_start", "updated_at"]
 
     def has_add_permission(self, request):
         return False

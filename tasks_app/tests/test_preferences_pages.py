@@ -82,3 +82,10 @@ def test_a_guess_the_server_does_not_know_is_ignored_and_sign_up_goes_on(client,
     assert response.status_code == 302
     frank = get_user_model().objects.get(username="frank")
     assert frank.profile.timezone == selectors.default_timezone_name()
+
+
+def test_the_admin_lists_profiles_for_reading(admin_client, alice):
+    services.profile_update(user=alice, timezone="Asia/Tokyo")
+    page = admin_client.get("/admin/tasks_app/profile/")
+    assert page.status_code == 200 and b"Asia/Tokyo" in page.content
+    assert admin_client.get("/admin/tasks_app/profile/add/").status_code == 403
