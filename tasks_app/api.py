@@ -26,6 +26,8 @@ from .schemas import (
     MePatchIn,
     NotificationListQuery,
     NotificationOut,
+    SnoozeIn,
+    SnoozeOut,
     TagOut,
     TagRenameIn,
     TaskCreateIn,
@@ -237,6 +239,16 @@ def list_notifications(request, query: Query[NotificationListQuery]):
 @router.post("/notifications/{int:notification_id}/read", response=NotificationOut, tags=["notifications"])
 def mark_notification_read(request, notification_id: int):
     return services.notification_mark_read(user=request.user, notification_id=notification_id)
+
+
+@router.post("/notifications/{int:notification_id}/snooze", response=SnoozeOut, tags=["notifications"])
+def snooze_notification(request, notification_id: int, payload: SnoozeIn):
+    """Remind me again in `minutes` (1–1440): the notice is marked read and its task's reminder re-armed.
+    Changing the task's due date or lead time drops the snooze; completing the task means it never fires.
+    422 when there is nothing to re-arm (task deleted, completed, or without a reminder)."""
+    notification, task = services.notification_snooze(user=request.user, notification_id=notification_id,
+                                                      minutes=payload.minutes)
+    return {"notification": notification, "task_id": task.pk, "remind_at": task.remind_at}
 
 
 @router.post("/notifications/read", response={200: dict}, tags=["notifications"])

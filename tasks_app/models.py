@@ -10,6 +10,7 @@ from .limits import TASK_DESCRIPTION_MAX_LENGTH_CEILING
 
 MAX_TAGS_PER_TASK = 10
 MAX_REMINDER_MINUTES = 40320  # four weeks
+MAX_SNOOZE_MINUTES = 1440  # a day: longer is a new due date, not a snooze
 TITLE_MAX_LENGTH = 200
 TAG_MAX_LENGTH = 50
 
@@ -57,7 +58,11 @@ class Task(models.Model):
     recurrence = models.CharField(max_length=500, null=True, blank=True)
     reminder_minutes_before = models.PositiveIntegerField(null=True, blank=True)
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
-    # due_at - reminder_minutes_before, set by a database trigger (migration 0003_events)
+    # Set by snoozing the reminder's notice (services.notification_snooze): the reminder fires again
+    # then.  The remind_at trigger (migration 0011_snooze) uses it instead of due_at - lead time, and
+    # clears it when the due date or lead time changes; the claim that fires it clears it too.
+    snoozed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # due_at - reminder_minutes_before (or snoozed_until), set by a database trigger (migrations 0003_events, 0011_snooze)
     # so that no write path can forget it; the reminder scan's index key.
     remind_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The completed occurrence this one was spawned from.  Unique: a completed

@@ -16,7 +16,7 @@ from pydantic import BeforeValidator, ConfigDict, StringConstraints, create_mode
 from .accounts import PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH
 from .cleaning import MAX_LIST_ITEMS, RECURRENCE_INPUT_MAX_LENGTH, TAG_INPUT_MAX_LENGTH, text_problem
 from .events import TASK_FIELDS, task_tag_names
-from .models import MAX_REMINDER_MINUTES, TITLE_MAX_LENGTH
+from .models import MAX_REMINDER_MINUTES, MAX_SNOOZE_MINUTES, TITLE_MAX_LENGTH
 from .selectors import DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE, MAX_QUERY_LENGTH, SORTS
 
 
@@ -231,6 +231,16 @@ class NotificationOut(Schema):
     due_at: datetime | None
     created_at: datetime
     read_at: datetime | None
+
+
+class SnoozeIn(Schema):
+    minutes: int = Field(description="Remind again this many minutes from now", ge=1, le=MAX_SNOOZE_MINUTES)
+
+
+class SnoozeOut(Schema):
+    notification: NotificationOut = Field(description="The notice, now marked read")
+    task_id: int
+    remind_at: datetime = Field(description="When the reminder fires again")
 
 
 class NotificationListQuery(Schema):

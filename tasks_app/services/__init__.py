@@ -11,6 +11,7 @@ Users and API tokens are written by tasks_app.accounts.
 from .audit import audit_record, audit_record_many
 from .notifications import (
     notification_mark_read,
+    notification_snooze,
     notifications_mark_all_read,
     reminders_claim_due,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "audit_record_many",
     "next_occurrence_due",
     "notification_mark_read",
+    "notification_snooze",
     "notifications_mark_all_read",
     "outbox_retry_parked",
     "profile_ensure",
