@@ -112,3 +112,9 @@ def test_a_reminder_without_minutes_uses_the_users_default_lead_time(alice):
     services.profile_update(user=alice, default_reminder_minutes=None)  # off: at the due time
     say(alice, "add 'Bakery' tomorrow at 6pm with a reminder")
     assert Task.objects.get(user=alice, title="Bakery").reminder_minutes_before == 0
+
+
+def test_mcp_tools_read_naive_times_in_the_users_zone(alice):
+    services.profile_update(user=alice, timezone="Asia/Tokyo")
+    created = tool_json(alice, "add_task", {"title": "Standup", "due_at": "2027-01-15T09:00:00"})
+    assert datetime.fromisoformat(created["due_at"]) == datetime(2027, 1, 15, 9, 0, tzinfo=TOKYO)

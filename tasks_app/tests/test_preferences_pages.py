@@ -89,3 +89,10 @@ def test_the_admin_lists_profiles_for_reading(admin_client, alice):
     page = admin_client.get("/admin/tasks_app/profile/")
     assert page.status_code == 200 and b"Asia/Tokyo" in page.content
     assert admin_client.get("/admin/tasks_app/profile/add/").status_code == 403
+
+
+def test_the_dashboard_and_the_chat_page_render_in_the_users_zone(client, alice):
+    services.profile_update(user=alice, timezone="Asia/Tokyo")
+    client.force_login(alice)
+    assert b'data-time-zone="Asia/Tokyo"' in client.get("/tasks/").content
+    assert b'data-time-zone="Asia/Tokyo"' in client.get("/").content
