@@ -62,8 +62,8 @@ class Task(models.Model):
     # then.  The remind_at trigger (migration 0011_snooze) uses it instead of due_at - lead time, and
     # clears it when the due date or lead time changes; the claim that fires it clears it too.
     snoozed_until = models.DateTimeField(null=True, blank=True, editable=False)
-    # due_at - reminder_minutes_before (or snoozed_until), set by a database trigger (migrations 0003_events, 0011_snooze)
-    # so that no write path can forget it; the reminder scan's index key.
+    # due_at - reminder_minutes_before (or snoozed_until), set by a database trigger (migrations
+    # 0003_events, 0011_snooze) so that no write path can forget it; the reminder scan's index key.
     remind_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The completed occurrence this one was spawned from.  Unique: a completed
     # occurrence has at most one next occurrence, whatever the job redeliveries.

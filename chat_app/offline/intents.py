@@ -43,9 +43,9 @@ def parse(message: str, now: datetime) -> Intent:
     text = normalize(message)
     if not text:
         return Intent("unknown", note=wording.EMPTY_MESSAGE)
-    for parser in (_parse_help, _parse_timezone, _parse_more, _parse_tags_list, _parse_notifications, _parse_reopen, _parse_complete,
-                   _parse_tag_change, _parse_due_change, _parse_rename, _parse_priority_change, _parse_delete,
-                   _parse_show, _parse_find, _parse_add):
+    for parser in (_parse_help, _parse_timezone, _parse_more, _parse_tags_list, _parse_notifications, _parse_reopen,
+                   _parse_complete, _parse_tag_change, _parse_due_change, _parse_rename, _parse_priority_change,
+                   _parse_delete, _parse_show, _parse_find, _parse_add):
         intent = parser(text, now)
         if intent is not None:
             return intent
