@@ -77,12 +77,13 @@ def memory_from(messages: list[Message]) -> Memory:
 
 class OfflineAssistant:
     def __init__(self, tools: ToolSession, *, now: datetime, memory: Memory | None = None,
-                 default_reminder_minutes: int | None = None):
+                 default_reminder_minutes: int | None = None, week_start: int = 1):
         self.tools = tools
         self.now = now  # in the user's zone
         self.memory = memory or Memory()
         # The user's lead time for "with a reminder" (their profile); None: at the due time.
         self.default_reminder_minutes = default_reminder_minutes
+        self.week_start = week_start  # ISO weekday the user's weeks start on ("this week")
 
     async def respond(self, message: str) -> Reply:
         intent, origin = None, message
@@ -94,7 +95,7 @@ class OfflineAssistant:
                 # The choice completes the message that asked for it.
                 intent, origin = answer, self.memory.pending["message"]
         if intent is None:
-            intent = parse(message, self.now)
+            intent = parse(message, self.now, week_start=self.week_start)
         try:
             return await getattr(self, f"_do_{intent.kind}")(intent)
         except NeedChoice as choice:
@@ -134,7 +135,7 @@ class OfflineAssistant:
                 chosen = exact[0]
         if chosen is None:
             return None
-        return replace(parse(pending["message"], self.now), ref=Ref("id", chosen["id"]))
+        return replace(parse(pending["message"], self.now, week_start=self.week_start), ref=Ref("id", chosen["id"]))
 
     def _ask_which(self, candidates: list[dict[str, Any]], message: str) -> Reply:
         return Reply(

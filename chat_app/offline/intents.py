@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -39,13 +40,14 @@ class Intent:
     note: str = ""
 
 
-def parse(message: str, now: datetime) -> Intent:
+def parse(message: str, now: datetime, *, week_start: int = 1) -> Intent:
+    """`week_start`: the ISO weekday the user's weeks start on (1 Monday, 7 Sunday), for "this week"."""
     text = normalize(message)
     if not text:
         return Intent("unknown", note=wording.EMPTY_MESSAGE)
     for parser in (_parse_help, _parse_timezone, _parse_more, _parse_tags_list, _parse_notifications, _parse_reopen,
                    _parse_complete, _parse_tag_change, _parse_due_change, _parse_rename, _parse_priority_change,
-                   _parse_delete, _parse_show, _parse_find, _parse_add):
+                   _parse_delete, _parse_show, partial(_parse_find, week_start=week_start), _parse_add):
         intent = parser(text, now)
         if intent is not None:
             return intent
@@ -252,7 +254,7 @@ _FIND_START = re.compile(
     re.I)
 
 
-def _parse_find(text: str, now: datetime) -> Intent | None:
+def _parse_find(text: str, now: datetime, *, week_start: int = 1) -> Intent | None:
     if not _FIND_START.search(text):
         return None
     rest = text
@@ -296,7 +298,7 @@ def _parse_find(text: str, now: datetime) -> Intent | None:
     elif re.search(r"\b(?:with|has|have|having)\s+(?:an?\s+)?reminders?\b|\breminders?\s+set\b", lowered):
         args["has_reminder"] = True
 
-    window = _due_window(lowered, now)
+    window = _due_window(lowered, now, week_start=week_start)
     if window:
         args.update(window)
 
@@ -325,8 +327,9 @@ def _parse_find(text: str, now: datetime) -> Intent | None:
     return Intent("find", fields=args)
 
 
-def _due_window(lowered: str, now: datetime) -> dict[str, Any] | None:
+def _due_window(lowered: str, now: datetime, *, week_start: int = 1) -> dict[str, Any] | None:
     start_of_today = datetime.combine(now.date(), time.min, tzinfo=now.tzinfo)
+    start_of_week = start_of_today - timedelta(days=(now.isoweekday() - week_start) % 7)
     relative = re.search(r"\bdue\s+(?P<rel>before|by|until|after|since)\s+(?P<when>.+?)(?=$|\s+(?:and|sorted|"
                          r"ordered|tagged|with)\b)", lowered)
     if relative:
@@ -341,10 +344,8 @@ def _due_window(lowered: str, now: datetime) -> dict[str, Any] | None:
         "today": (start_of_today, start_of_today + timedelta(days=1)),
         "tonight": (now, start_of_today + timedelta(days=1)),
         "tomorrow": (start_of_today + timedelta(days=1), start_of_today + timedelta(days=2)),
-        "this week": (start_of_today - timedelta(days=now.weekday()),
-                      start_of_today + timedelta(days=7 - now.weekday())),
-        "next week": (start_of_today + timedelta(days=7 - now.weekday()),
-                      start_of_today + timedelta(days=14 - now.weekday())),
+        "this week": (start_of_week, start_of_week + timedelta(days=7)),
+        "next week": (start_of_week + timedelta(days=7), start_of_week + timedelta(days=14)),
     }
     match = re.search(r"\b(?:due\s+)?(today|tonight|tomorrow|this\s+week|next\s+week)\b", lowered)
     if match and (match.group(0).startswith("due") or re.search(r"\b(?:due|deadline|scheduled|planned|on\s+for|"

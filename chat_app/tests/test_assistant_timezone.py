@@ -118,3 +118,26 @@ def test_mcp_tools_read_naive_times_in_the_users_zone(alice):
     services.profile_update(user=alice, timezone="Asia/Tokyo")
     created = tool_json(alice, "add_task", {"title": "Standup", "due_at": "2027-01-15T09:00:00"})
     assert datetime.fromisoformat(created["due_at"]) == datetime(2027, 1, 15, 9, 0, tzinfo=TOKYO)
+
+
+WEDNESDAY_NOON = datetime(2027, 1, 13, 12, 0, tzinfo=ZoneInfo("UTC"))
+
+
+@pytest.mark.parametrize("week_start, first_day", [(1, 11), (7, 10), (6, 9)])
+def test_this_week_starts_on_the_users_week_start(week_start, first_day):
+    from chat_app.offline.intents import parse
+
+    this_week = parse("what's due this week?", WEDNESDAY_NOON, week_start=week_start).fields
+    assert this_week["due_after"] == datetime(2027, 1, first_day, tzinfo=ZoneInfo("UTC"))
+    assert this_week["due_before"] == datetime(2027, 1, first_day + 7, tzinfo=ZoneInfo("UTC"))
+    next_week = parse("what's due next week?", WEDNESDAY_NOON, week_start=week_start).fields
+    assert next_week["due_after"] == this_week["due_before"]
+
+
+def test_the_chat_lists_this_week_from_the_users_week_start(alice):
+    services.profile_update(user=alice, timezone="Asia/Tokyo", week_start="Sunday")
+    turn = say(alice, "what's due this week?")
+    (call,) = turn.tool_calls
+    start = datetime.fromisoformat(call["arguments"]["due_after"])
+    assert start.astimezone(TOKYO).isoweekday() == 7 and start.astimezone(TOKYO).time() == time(0, 0)
+    assert start <= timezone.now() < datetime.fromisoformat(call["arguments"]["due_before"])
