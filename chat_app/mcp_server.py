@@ -36,7 +36,7 @@ from pydantic import BaseModel, Field, create_model
 from tasks_app import accounts, recurrence, schemas, selectors, services, throttling
 from tasks_app.cleaning import MAX_LIST_ITEMS
 from tasks_app.errors import QuotaExceeded, database_error_message, error_message, not_found_message
-from tasks_app.models import MAX_REMINDER_MINUTES
+from tasks_app.models import MAX_REMINDER_MINUTES, MAX_SNOOZE_MINUTES
 from tasks_app.models import Priority as TaskPriority
 
 T = TypeVar("T")
@@ -124,6 +124,12 @@ class TagList(BaseModel):
 
 class NotificationList(BaseModel):
     items: list[NotificationOut] = Field(description="Newest first; read_at is null while unread")
+
+
+class Snoozed(BaseModel):
+    notification_id: int
+    task_id: int
+    remind_at: datetime = Field(description="When the reminder fires again")
 
 
 class TimezoneChange(BaseModel):
@@ -361,6 +367,23 @@ def build_server(*, user=None) -> MCPServer:
             NotificationOut(**schemas.NotificationOut.from_orm(notification).model_dump())
             for notification in selectors.notification_list(user=user, unread_only=unread_only, limit=limit)
         ]))
+
+    @server.tool(annotations=writes)
+    async def snooze_notification(
+        notification_id: Annotated[int, Field(description="The reminder's notification id (list_notifications)",
+                                              ge=1)],
+        minutes: Annotated[int, Field(description="Remind again this many minutes from now",
+                                      ge=1, le=MAX_SNOOZE_MINUTES)] = 10,
+    ) -> Snoozed:
+        """Snooze a reminder: its notification is marked read and the task's reminder fires again later.
+        Fails when the task was deleted or completed, or no longer has a reminder."""
+
+        def work(user) -> Snoozed:
+            notification, task = services.notification_snooze(user=user, notification_id=notification_id,
+                                                              minutes=minutes)
+            return Snoozed(notification_id=notification.pk, task_id=task.pk, remind_at=task.remind_at)
+
+        return await run(work)
 
     @server.tool(annotations=idempotent_write)
     async def set_timezone(

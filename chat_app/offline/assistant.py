@@ -160,6 +160,14 @@ class OfflineAssistant:
         task = await self.tools.call("add_task", **arguments)
         return Reply(wording.added(task, self.now))
 
+    async def _do_snooze(self, intent: Intent) -> Reply:
+        newest = (await self.tools.call("list_notifications", limit=1))["items"]
+        if not newest:
+            return Reply(wording.NOTHING_TO_SNOOZE)
+        snoozed = await self.tools.call("snooze_notification", notification_id=newest[0]["id"],
+                                        minutes=intent.fields["minutes"])
+        return Reply(wording.snoozed(newest[0], snoozed, self.now))
+
     async def _do_timezone(self, intent: Intent) -> Reply:
         if "unknown" in intent.fields:
             return Reply(wording.unknown_timezone(intent.fields["unknown"]))

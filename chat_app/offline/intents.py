@@ -45,7 +45,7 @@ def parse(message: str, now: datetime, *, week_start: int = 1) -> Intent:
     text = normalize(message)
     if not text:
         return Intent("unknown", note=wording.EMPTY_MESSAGE)
-    for parser in (_parse_help, _parse_timezone, _parse_more, _parse_tags_list, _parse_notifications, _parse_reopen,
+    for parser in (_parse_help, _parse_timezone, _parse_snooze, _parse_more, _parse_tags_list, _parse_notifications, _parse_reopen,
                    _parse_complete, _parse_tag_change, _parse_due_change, _parse_rename, _parse_priority_change,
                    _parse_delete, _parse_show, partial(_parse_find, week_start=week_start), _parse_add):
         intent = parser(text, now)
@@ -98,6 +98,23 @@ def _parse_timezone(text: str, now: datetime) -> Intent | None:
     if zone is None and (explicit or zones.looks_like_zone(written)):
         return Intent("timezone", fields={"unknown": written[:zones.ZONE_PHRASE_MAX_LENGTH]})
     return None if zone is None else Intent("timezone", fields={"timezone": zone})
+
+
+# "snooze", "snooze it 15 minutes", "snooze the reminder for an hour": the newest reminder, again later.
+DEFAULT_SNOOZE_MINUTES = 10
+_SNOOZE = re.compile(
+    r"(?:please\s+)?snooze(?:\s+(?:it|that|this|(?:the|my)\s+(?:last\s+|latest\s+)?(?:reminder|notification)))?"
+    rf"(?:\s+(?:for|by))?(?:\s+(?P<n>{phrases.NUM})\s*(?P<u>minutes?|mins?|m|hours?|hrs?|h|days?|d))?", re.I)
+
+
+def _parse_snooze(text: str, now: datetime) -> Intent | None:
+    match = _SNOOZE.fullmatch(text)
+    if match is None:
+        return None
+    minutes = DEFAULT_SNOOZE_MINUTES
+    if match.group("n"):
+        minutes = phrases.number(match.group("n")) * phrases.UNIT_MINUTES[match.group("u").lower().rstrip("s")]
+    return Intent("snooze", fields={"minutes": minutes})
 
 
 def _parse_more(text: str, now: datetime) -> Intent | None:

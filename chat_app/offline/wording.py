@@ -275,3 +275,13 @@ def timezone_changed(change: dict[str, Any]) -> str:
     local = datetime.fromisoformat(change["local_time"])
     return (f"Done: your time zone is now {zone} (it was {previous}); it's {local:%H:%M} there. Your due dates "
             f"keep their moment in time and are shown in {zone} from now on, and times you give me are read in it.")
+
+
+# --------------------------------------------------------------------------- snooze
+
+NOTHING_TO_SNOOZE = "There is no reminder to snooze."
+
+
+def snoozed(notification: dict[str, Any], result: dict[str, Any], now: datetime) -> str:
+    again = datetime.fromisoformat(result["remind_at"]).astimezone(now.tzinfo)
+    return f"Snoozed “{notification['message']}”: I'll remind you again at {again:%H:%M}."
