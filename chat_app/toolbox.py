@@ -117,6 +117,10 @@ def describe_call(call: dict[str, Any]) -> str:
         return f"listed {len(result.get('tags', []))} tags"
     if name == "list_notifications":
         return f"listed {len(result.get('items', []))} notifications"
+    if name == "snooze_notification":
+        return f"snoozed the reminder until {result.get('remind_at')}"
+    if name == "set_timezone":
+        return f"set the time zone to {result.get('timezone')}"
     verbs = {"add_task": "added", "get_task": "looked at", "complete_task": "completed", "reopen_task": "reopened",
              "delete_task": "deleted"}
     return f"{verbs.get(name, name)} {task}"

@@ -8,6 +8,7 @@ from .models import (
     ApiToken,
     AuditLog,
     Notification,
+    Profile,
     OutboxEvent,
     Tag,
     Task,
@@ -188,3 +189,20 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
         for delivery in queryset.select_related("endpoint__user"):
             webhook_services.webhook_redeliver(user=delivery.endpoint.user, delivery_id=delivery.pk)
         self.message_user(request, f"{queryset.count()} deliveries will be sent again.")
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    """Users' preferences, for reading: people change theirs on /settings/, through /api/me or the chat,
+    all through tasks_app.services.profile_update (which checks the zone against zoneinfo)."""
+
+    list_display = ["user", "timezone", "default_reminder_minutes", "quiet_hours_start", "quiet_hours_end",
+                    "week_start", "updated_at"]
+    list_filter = ["week_start"]
+    search_fields = ["user__username", "timezone"]
+    list_select_related = ["user"]
+    readonly_fields = ["user", "timezone", "default_reminder_minutes", "quiet_hours_start", "quiet_hours_end",
+                       "week_start", "updated_at"]
+
+    def has_add_permission(self, request):
+        return False

@@ -11,6 +11,7 @@ from .limits import TASK_DESCRIPTION_MAX_LENGTH_CEILING
 
 MAX_TAGS_PER_TASK = 10
 MAX_REMINDER_MINUTES = 40320  # four weeks
+MAX_SNOOZE_MINUTES = 1440  # a day: longer is a new due date, not a snooze
 TITLE_MAX_LENGTH = 200
 TAG_MAX_LENGTH = 50
 
@@ -58,8 +59,12 @@ class Task(models.Model):
     recurrence = models.CharField(max_length=500, null=True, blank=True)
     reminder_minutes_before = models.PositiveIntegerField(null=True, blank=True)
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
-    # due_at - reminder_minutes_before, set by a database trigger (migration 0003_events)
-    # so that no write path can forget it; the reminder scan's index key.
+    # Set by snoozing the reminder's notice (services.notification_snooze): the reminder fires again
+    # then.  The remind_at trigger (migration 0011_snooze) uses it instead of due_at - lead time, and
+    # clears it when the due date or lead time changes; the claim that fires it clears it too.
+    snoozed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # due_at - reminder_minutes_before (or snoozed_until), set by a database trigger (migrations
+    # 0003_events, 0011_snooze) so that no write path can forget it; the reminder scan's index key.
     remind_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The completed occurrence this one was spawned from.  Unique: a completed
     # occurrence has at most one next occurrence, whatever the job redeliveries.
@@ -335,3 +340,51 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} → {self.endpoint_id} ({self.status})"
+
+
+class WeekStart(models.IntegerChoices):
+    # ISO weekday numbers, as datetime.isoweekday() gives them.
+    MONDAY = 1, "Monday"
+    SATURDAY = 6, "Saturday"
+    SUNDAY = 7, "Sunday"
+
+
+# The seed's and the chat's lead time for "with a reminder" said without minutes.
+DEFAULT_REMINDER_MINUTES = 60
+TIMEZONE_MAX_LENGTH = 64  # the longest IANA name today is 32 characters
+
+
+class Profile(models.Model):
+    """A user's preferences: the zone their naive times and recurrences are read in, and how they
+    like to be reminded.  Created on sign-up, or on first write for users from before it
+    (tasks_app.services.profiles); a user without one reads as the defaults."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    # An IANA name ("Europe/Berlin"), checked against zoneinfo when written (tasks_app.cleaning.clean_timezone).
+    timezone = models.CharField(max_length=TIMEZONE_MAX_LENGTH)
+    # Lead time for a reminder asked for without minutes ("with a reminder"); null: at the due time.
+    default_reminder_minutes = models.PositiveIntegerField(null=True, blank=True, default=DEFAULT_REMINDER_MINUTES)
+    # Local times in `timezone`; a window may wrap midnight (22:00–07:00).  Both or neither.
+    quiet_hours_start = models.TimeField(null=True, blank=True)
+    quiet_hours_end = models.TimeField(null=True, blank=True)
+    week_start = models.PositiveSmallIntegerField(choices=WeekStart.choices, default=WeekStart.MONDAY)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(timezone=""), name="profile_timezone_not_empty"),
+            models.CheckConstraint(
+                condition=Q(default_reminder_minutes__isnull=True)
+                | Q(default_reminder_minutes__gte=0, default_reminder_minutes__lte=MAX_REMINDER_MINUTES),
+                name="profile_default_reminder_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(quiet_hours_start__isnull=True, quiet_hours_end__isnull=True)
+                | Q(quiet_hours_start__isnull=False, quiet_hours_end__isnull=False),
+                name="profile_quiet_hours_both_or_neither",
+            ),
+            models.CheckConstraint(condition=Q(week_start__in=WeekStart.values), name="profile_week_start_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.timezone})"

@@ -27,6 +27,7 @@ urlpatterns = [
     path("settings/webhooks/<int:endpoint_id>/delete", webhook_views.webhook_delete, name="webhook_delete"),
     path("settings/webhooks/deliveries/<int:delivery_id>/redeliver", webhook_views.webhook_redeliver,
          name="webhook_redeliver"),
+    path("settings/preferences", task_views.update_preferences, name="update_preferences"),
     path("settings/tokens/<int:token_id>/revoke", task_views.revoke_token, name="revoke_token"),
     path("tasks/", task_views.tasks_dashboard, name="tasks_dashboard"),
     path("api/", api.urls),
