@@ -199,10 +199,14 @@ def test_rest_chat_into_alices_conversation_is_as_into_one_that_never_existed(bo
     assert comparable(answers[0], alices.conversation.pk) == comparable(answers[1], missing.conversation)
 
 
-def test_rest_tag_rename_onto_alices_tag_name_touches_only_bobs(bob_api, bob, alices, bobs, unchanged):
-    response = rest_call(bob_api, "patch", "/api/tags/errands", {"name": MARKER}, {})
-    assert response.status_code == 200 and response.json() == {"name": MARKER, "task_count": 1}
-    assert list(Tag.objects.filter(user=bob).values_list("name", flat=True)) == [MARKER]
+def test_rest_tag_named_like_alices_is_bobs_own(bob_api, bob, alices, bobs, unchanged):
+    """Tag names are per user (and matched in any case): Bob renaming his tag to her tag's name, in
+    another case, merges nothing of hers; each sees only their own."""
+    response = rest_call(bob_api, "patch", "/api/tags/errands", {"name": MARKER.capitalize()}, {})
+    assert response.status_code == 200 and response.json() == {"name": MARKER.capitalize(), "task_count": 1}
+    assert bob_api.get("/api/tags").json() == [{"name": MARKER.capitalize(), "task_count": 1}]
+    alice_api = Client(headers={"Authorization": f"Bearer {alices.token}"})
+    assert alice_api.get("/api/tags").json() == [{"name": MARKER, "task_count": 2}]
 
 
 # (resource, action, method, path, body): each answers with Bob's things only.
