@@ -229,7 +229,7 @@ REST_LISTS = [
 def bobs_view(bob, resource: str, action: str) -> object:
     """What Bob must be answered, computed from his own rows."""
     if resource == "task":
-        if action in ("list",):
+        if action == "list":
             return sorted(Task.objects.filter(user=bob).values_list("pk", flat=True))
         return []  # Bob has no completed, overdue or zanzibar task
     if resource == "tag":
@@ -417,6 +417,44 @@ def test_chat_naming_alices_task_answers_as_for_one_that_never_existed(bob_api, 
     assert without_ids(for_alices["reply"], key) == without_ids(for_missing["reply"], never)
     assert (without_ids(json.dumps(for_alices["tool_calls"]), key)
             == without_ids(json.dumps(for_missing["tool_calls"]), never))
+
+
+# (resource, action, message naming a task by "{title}", which of Alice's tasks): Bob names her task by its
+# title; his words come back in the reply, her task must not.
+CHAT_BY_TITLE = [
+    ("task", "read-by-title", "tell me about {title}", "open_task"),
+    ("task", "complete-by-title", "complete {title}", "open_task"),
+    ("task", "reopen-by-title", "reopen {title}", "done_task"),
+    ("task", "rename-by-title", "rename {title} to hacked", "open_task"),
+    ("task", "delete-by-title", "delete {title}", "open_task"),
+]
+NOBODYS_TITLE = "Quokka plan"
+
+
+@pytest.mark.parametrize("resource, action, message, which", CHAT_BY_TITLE,
+                         ids=[f"chat-{case[0]}-{case[1]}" for case in CHAT_BY_TITLE])
+def test_chat_naming_alices_task_by_title_answers_as_for_a_title_nobody_has(bob_api, alices, bobs, unchanged,
+                                                                            resource, action, message, which):
+    title = getattr(alices, which).title
+    for_alices = chat_as_bob(bob_api, message.format(title=title))
+    for_nobody = chat_as_bob(bob_api, message.format(title=NOBODYS_TITLE))
+    assert_nothing_of_alices(json.dumps([call["result"] for call in for_alices["tool_calls"]]))
+    assert (for_alices["reply"].replace(title, NOBODYS_TITLE).replace(title.lower(), NOBODYS_TITLE.lower())
+            == for_nobody["reply"])
+    assert (json.dumps(for_alices["tool_calls"]).replace(title, NOBODYS_TITLE)
+            .replace(title.lower(), NOBODYS_TITLE.lower()) == json.dumps(for_nobody["tool_calls"]))
+
+
+@pytest.mark.parametrize("message", ["delete all tasks", "complete all tasks", "delete all users' tasks",
+                                     "mark everything as done", f"delete tag {MARKER}",
+                                     f"remove the tag {MARKER} from everything"],
+                         ids=["chat-task-delete-all", "chat-task-complete-all", "chat-task-delete-all-users",
+                              "chat-task-complete-everything", "chat-tag-delete", "chat-tag-remove-everywhere"])
+def test_chat_sweeping_requests_leave_alices_alone(bob_api, alices, bobs, unchanged, message):
+    answer = chat_as_bob(bob_api, message)
+    assert_nothing_of_alices(json.dumps([call["result"] for call in answer["tool_calls"]]))
+    for words in alices_words(alices):
+        assert words.lower() not in answer["reply"].lower(), answer["reply"]
 
 
 @pytest.mark.parametrize("resource, action, message, tool, arguments", CHAT_LISTS,
