@@ -4,9 +4,12 @@ stdio, the chat assistant, the live WebSocket, the web pages and the admin.
 
 Each case is named door-resource-action.  "Learn the existence" is checked by asking the same thing
 about Alice's id and about an id that never existed: the two answers must be alike (same status, same
-`detail` or reply, same headers) once each id is replaced by a placeholder.  Every case ends by checking
-that Alice's data is exactly what it was, and that nothing of hers (the word "zanzibar", which only her
-data carries) reached Bob.
+`detail` or reply, same headers) once each id is replaced by a placeholder.  Every case in which Bob acts
+ends by checking that Alice's data is exactly what it was (the `unchanged` fixture), and that nothing of
+hers (the word "zanzibar", which only her data carries) reached him.  In the WebSocket cases Alice acts
+and Bob's sockets listen.  The admin is tried as a user who is not staff and as staff without any
+permission.  The stdio cases share one `manage.py mcp_stdio` session (a process start costs seconds) and
+are subtests named like the HTTP ones.
 
 This file lives with the chat tests because it drives every door, and the chat tests' package already
 runs the shared uvicorn server and Celery worker (chat_app/tests/conftest.py) that MCP over HTTP and
@@ -526,7 +529,7 @@ def test_bobs_sockets_never_hear_alices_live_updates(chat_worker, alice, bob, al
     bobs_marker = database_sync_to_async(services.task_create)
 
     async def hear(socket, accept) -> list[dict]:
-        """Messages until the first `accept`s (skipping earlier ones of the same user), all returned."""
+        """Every message up to and including the first that `accept`s."""
         messages = []
         while True:
             message = await socket.receive_json_from(timeout=WAIT)
