@@ -1,7 +1,7 @@
 from django import forms
 from django.conf import settings
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from . import services
 from .models import (
@@ -16,6 +16,19 @@ from .models import (
     WebhookEndpoint,
 )
 from .webhooks import services as webhook_services
+
+
+class ModelAdmin(admin.ModelAdmin):
+    """The base of the project's model admins (chat_app's too).
+
+    Django's history view looks the object up before it checks permissions, so a staff user with no
+    right on a model could tell an existing id (403) from a missing one (a redirect): another user's
+    task, token or conversation.  Here the permission comes first, as in every other admin view."""
+
+    def history_view(self, request, object_id, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
 
 
 class TaskAdminForm(forms.ModelForm):
@@ -34,7 +47,7 @@ class TaskAdminForm(forms.ModelForm):
 
 
 @admin.register(Task)
-class TaskAdmin(admin.ModelAdmin):
+class TaskAdmin(ModelAdmin):
     """Edits go through tasks_app.services, like every other interface, so the
     same rules (and later the same events) apply to an operator's change."""
 
@@ -87,14 +100,14 @@ class TaskAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(ModelAdmin):
     list_display = ["name", "user", "created_at"]
     search_fields = ["name", "user__username"]
     list_select_related = ["user"]
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ModelAdmin):
     list_display = ["prefix", "user", "name", "created_at", "last_used_at"]
     search_fields = ["user__username", "name", "prefix"]
     readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at"]
@@ -103,7 +116,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False  # issue tokens with `manage.py issue_token` or POST /api/auth/token
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ModelAdmin):
     """A record of what happened: operators look, nobody edits."""
 
     def has_add_permission(self, request):
@@ -148,7 +161,7 @@ class OutboxEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ModelAdmin):
     list_display = ["created_at", "user", "kind", "message", "read_at"]
     list_filter = ["kind", ("read_at", admin.EmptyFieldListFilter), ("user", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["message", "user__username"]
