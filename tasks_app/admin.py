@@ -173,7 +173,7 @@ class NotificationAdmin(ModelAdmin):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(ModelAdmin):
     list_display = ["url", "user", "is_active", "consecutive_failures", "event_types", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["url", "user__username"]
@@ -205,7 +205,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Profile)
-class ProfileAdmin(admin.ModelAdmin):
+class ProfileAdmin(ModelAdmin):
     """Users' preferences, for reading: people change theirs on /settings/, through /api/me or the chat,
     all through tasks_app.services.profile_update (which checks the zone against zoneinfo)."""
 
