@@ -512,6 +512,13 @@ LOGGING = {
 # a pod sets the address to 0.0.0.0 (the Helm chart does).  Port 0 turns the endpoint off.
 WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 9808, minimum=0)
 WORKER_METRICS_ADDR = env_str("WORKER_METRICS_ADDR", "127.0.0.1")
+# Set for Celery worker processes only (the image's entrypoint, `make run` and the chart do): the
+# folder where prometheus_client's multiprocess mode keeps each pool process's counters
+# (workers/metrics.py).  prometheus_client reads the variable itself; the folder must exist before
+# the first metric is made, which is after settings load, so it is made here.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 # --------------------------------------------------------------------------- internal port: detailed health and metrics
 
 # The web process serves detailed health (/healthz with every component) and /metrics on a second

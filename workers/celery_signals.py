@@ -4,6 +4,7 @@ carried from the publisher to the job (todo_project/request_id.py)."""
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 from celery import signals
@@ -36,10 +37,24 @@ def on_worker_ready(sender=None, **kwargs):
         from prometheus_client import start_http_server
 
         try:
-            start_http_server(settings.WORKER_METRICS_PORT, addr=settings.WORKER_METRICS_ADDR)
+            start_http_server(settings.WORKER_METRICS_PORT, addr=settings.WORKER_METRICS_ADDR,
+                              registry=metrics.worker_registry())
             logger.info("worker metrics on :%d/metrics", settings.WORKER_METRICS_PORT)
-        except OSError as exc:  # e.g. a second worker on one host: the first one serves the same data
+        except OSError as exc:  # e.g. a second worker on one host (make run beside the tests)
             logger.warning("worker metrics endpoint not started: %s", exc)
+
+
+@signals.worker_init.connect
+def on_worker_init(**kwargs):
+    # In the main process, before the pool forks: this run's counters start from the pool's files alone.
+    removed = metrics.clear_multiprocess_dir()
+    if removed:
+        logger.info("removed %d metric files of an earlier worker run", removed)
+
+
+@signals.worker_process_shutdown.connect
+def on_worker_process_shutdown(pid=None, **kwargs):
+    metrics.mark_process_dead(pid or os.getpid())
 
 
 @signals.worker_process_init.connect
