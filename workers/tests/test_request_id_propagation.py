@@ -3,11 +3,12 @@ Kafka messages the sink sends for it (consumed from the real broker), and the Ce
 whose worker log lines carry it."""
 
 import json
+import urllib.request
 
 import pytest
 from django.conf import settings
 
-from devstack.testing import read_topic, wait_until
+from devstack.testing import read_topic, uvicorn_server, wait_until
 from tasks_app.models import OutboxEvent
 
 
@@ -69,3 +70,30 @@ def test_the_request_id_reaches_kafka_and_the_worker_jobs_it_queued(celery_proce
 
     traced = wait_until(traced_job_lines, timeout=30, message="worker log lines with the request id")
     assert any("succeeded" in line["message"] for line in traced), traced
+
+
+def test_under_the_real_asgi_server_the_id_reaches_the_event_and_the_json_access_line(
+        transactional_db, service_env, tmp_path, alice):
+    """uvicorn runs the middleware chain as production does (sync views in a thread): the contextvar
+    set by the middleware must still be there when the service writes the event."""
+    from tasks_app.accounts import api_token_issue
+
+    token = api_token_issue(user=alice)
+    with uvicorn_server({**service_env, "LOG_FORMAT": "json", "INTERNAL_PORT": "0"}, tmp_path) as web:
+        request = urllib.request.Request(
+            f"{web.url}/api/tasks", data=json.dumps({"title": "Through uvicorn"}).encode(), method="POST",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json",
+                     "X-Request-ID": "asgi-trace-9", "Host": "localhost"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 201
+            assert response.headers["X-Request-ID"] == "asgi-trace-9"
+            task_id = json.loads(response.read())["id"]
+
+        def access_line():
+            lines = [json.loads(line) for line in web.log_path.read_text().splitlines() if line.startswith("{")]
+            return next((line for line in lines if line.get("logger") == "todo.access"), None)
+
+        line = wait_until(access_line, timeout=10, message="the access line")
+    assert OutboxEvent.objects.get(task_id=task_id, type="todo.task.created").payload["requestid"] == "asgi-trace-9"
+    assert (line["request_id"], line["method"], line["path"], line["status"], line["user_id"]) == (
+        "asgi-trace-9", "POST", "/api/tasks", 201, alice.pk)
