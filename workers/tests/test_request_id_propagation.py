@@ -6,6 +6,7 @@ import json
 import urllib.request
 
 import pytest
+from cloudevents.v1.kafka import KafkaMessage, from_binary, from_structured
 from django.conf import settings
 
 from devstack.testing import read_topic, uvicorn_server, wait_until
@@ -58,9 +59,15 @@ def test_the_request_id_reaches_kafka_and_the_worker_jobs_it_queued(celery_proce
     assert value["requestid"] == "trace-kafka-42"
     assert headers["content-type"] == b"application/cloudevents+json"
     assert not [name for name in headers if name.startswith("ce_")]
+    sdk_event = from_structured(KafkaMessage(headers=headers, key=str(task_id).encode(),
+                                             value=json.dumps(value).encode()))
+    assert sdk_event["requestid"] == "trace-kafka-42"  # what a consumer using the CloudEvents SDK sees
     # task-updates, binary mode: the same attribute as a ce_ header.
-    _value, headers = _message_for("task-updates", event_id, "event_id")
+    value, headers = _message_for("task-updates", event_id, "event_id")
     assert headers["ce_requestid"] == b"trace-kafka-42"
+    sdk_event = from_binary(KafkaMessage(headers=headers, key=str(task_id).encode(),
+                                         value=json.dumps(value).encode()))
+    assert sdk_event["requestid"] == "trace-kafka-42"
 
     # The jobs the request queued (sink kick, audit, live push) ran under its id in the worker:
     # Celery's own "succeeded" line for them is logged inside the job.
