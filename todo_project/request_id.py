@@ -47,9 +47,9 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def accepted(candidate: str | None) -> str:
-    """`candidate` when it is a sane id, a new one otherwise."""
-    if candidate and _SANE.fullmatch(candidate):
+def accepted(candidate: object) -> str:
+    """`candidate` when it is a sane id, a new one otherwise (whatever it is: a header, a message field)."""
+    if isinstance(candidate, str) and _SANE.fullmatch(candidate):
         return candidate
     return new_id()
 

@@ -147,3 +147,10 @@ def test_an_unknown_log_format_is_refused(service_env):
                                   "import django; django.setup()")
     assert result.returncode != 0
     assert "LOG_FORMAT" in result.stderr and "ImproperlyConfigured" in result.stderr
+
+
+@pytest.mark.parametrize("carried", [None, 42, ["a"], {"id": "x"}, "ok-id\r\nX-Injected: 1"])
+def test_whatever_a_job_message_carries_only_a_sane_id_is_used(carried):
+    kept = request_id.accepted(carried)
+    assert kept != carried and len(kept) == 32
+    assert request_id.accepted("job-7") == "job-7"
