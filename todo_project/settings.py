@@ -209,6 +209,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # First of ours: every later middleware, the view and the jobs it queues log with the request id;
+    # it also writes the access log line (todo_project/request_id.py).
+    "todo_project.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -509,21 +512,35 @@ CHAT_CONFIRMATION_TTL_SECONDS = env_int("CHAT_CONFIRMATION_TTL_SECONDS", 600, mi
 # --------------------------------------------------------------------------- logging and metrics
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# `text` (default): one readable line per record, request id in brackets.  `json`: one JSON object per
+# line for every record (todo_project/json_logs.py), for a log pipeline; the chart sets it.
+LOG_FORMAT = (env_str("LOG_FORMAT", "text") or "text").strip().lower()
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is not text or json")
+# The access log: one `todo.access` line per HTTP request (method, path, status, duration, user, request
+# id); off with LOG_ACCESS=false when a proxy already writes one.
+LOG_ACCESS = env_bool("LOG_ACCESS", True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "request_id": {"()": "todo_project.request_id.RequestIdFilter"},
+    },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "todo_project.json_logs.JsonFormatter"},
         # Audit lines are JSON already; print them as they are.
         "message": {"format": "%(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {"class": "logging.StreamHandler", "filters": ["request_id"],
+                    "formatter": "json" if LOG_FORMAT == "json" else "plain"},
         "audit": {"class": "logging.StreamHandler", "formatter": "message"},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "todo.audit": {"handlers": ["audit"], "level": "INFO", "propagate": False},
+        "todo.access": {"level": "INFO" if LOG_ACCESS else "CRITICAL"},
         "django.db.backends": {"level": "INFO"},
     },
 }
@@ -532,6 +549,13 @@ LOGGING = {
 # a pod sets the address to 0.0.0.0 (the Helm chart does).  Port 0 turns the endpoint off.
 WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 9808, minimum=0)
 WORKER_METRICS_ADDR = env_str("WORKER_METRICS_ADDR", "127.0.0.1")
+# Set for Celery worker processes only (the image's entrypoint, `make run` and the chart do): the
+# folder where prometheus_client's multiprocess mode keeps each pool process's counters
+# (workers/metrics.py).  prometheus_client reads the variable itself; the folder must exist before
+# the first metric is made, which is after settings load, so it is made here.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 # --------------------------------------------------------------------------- internal port: detailed health and metrics
 
 # The web process serves detailed health (/healthz with every component) and /metrics on a second
