@@ -15,7 +15,7 @@ from django.test import Client
 
 BASE_DIR = Path(__file__).resolve().parent
 # Every Celery queue (todo_project/settings.py CELERY_TASK_QUEUES), as `make run` consumes them.
-WORKER_QUEUES = "events,default,live,maintenance"
+WORKER_QUEUES = "events,default,live,maintenance,webhooks"
 
 
 @pytest.fixture(autouse=True)
@@ -94,6 +94,9 @@ class CeleryProcesses:
 
     def worker(self, env: dict[str, str] | None = None, concurrency: int = 2) -> subprocess.Popen:
         hostname = f"test-{os.getpid()}-{len(self.processes)}@%h"
+        # As every launcher does: the pool processes' metrics in prometheus_client's multiprocess
+        # folder (workers/metrics.py), one per worker unless the test shares one on purpose.
+        env = {"PROMETHEUS_MULTIPROC_DIR": str(self.tmp_path / f"prometheus-{len(self.processes)}"), **(env or {})}
         process = self._spawn("worker", ["worker", "--loglevel=INFO", "--pool=prefork", f"--concurrency={concurrency}",
                                          f"--queues={WORKER_QUEUES}", f"--hostname={hostname}", "--without-mingle", "--without-gossip"], env)
         self.wait_ready(process)

@@ -55,7 +55,7 @@ sys.path.insert(0, str(BASE_DIR))
 
 from devstack.servers import LOCALHOST, Kafka, Redis, Stack, free_port, wait_for_port  # noqa: E402
 
-QUEUES = "events,default,live,maintenance"
+QUEUES = "events,default,live,maintenance,webhooks"
 TOPICS = ("task-events", "reminders")  # where the outbox's events go (task-updates repeats them)
 
 

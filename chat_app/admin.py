@@ -3,6 +3,8 @@
 from django.contrib import admin
 from django.db.models import Count
 
+from tasks_app.admin import ModelAdmin
+
 from .models import Conversation, Message
 
 
@@ -19,7 +21,7 @@ class MessageInline(admin.TabularInline):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
+class ConversationAdmin(ModelAdmin):
     list_display = ("id", "title", "user", "message_count", "created_at", "updated_at")
     list_filter = ("updated_at",)
     search_fields = ("title", "user__username")
@@ -36,7 +38,7 @@ class ConversationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ModelAdmin):
     list_display = ("id", "conversation", "role", "short_content", "tool_call_count", "engine", "created_at")
     list_filter = ("role", "engine", "created_at")
     search_fields = ("content", "conversation__user__username")

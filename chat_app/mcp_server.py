@@ -17,12 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
+from zoneinfo import ZoneInfo
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import InterfaceError, OperationalError
+from django.utils import timezone as dj_timezone
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
@@ -34,7 +36,7 @@ from pydantic import BaseModel, Field, create_model
 from tasks_app import accounts, recurrence, schemas, selectors, services, throttling
 from tasks_app.cleaning import MAX_LIST_ITEMS
 from tasks_app.errors import QuotaExceeded, database_error_message, error_message, not_found_message
-from tasks_app.models import MAX_REMINDER_MINUTES
+from tasks_app.models import MAX_REMINDER_MINUTES, MAX_SNOOZE_MINUTES
 from tasks_app.models import Priority as TaskPriority
 
 T = TypeVar("T")
@@ -122,6 +124,19 @@ class TagList(BaseModel):
 
 class NotificationList(BaseModel):
     items: list[NotificationOut] = Field(description="Newest first; read_at is null while unread")
+
+
+class Snoozed(BaseModel):
+    notification_id: int
+    task_id: int
+    remind_at: datetime = Field(description="When the reminder fires again")
+
+
+class TimezoneChange(BaseModel):
+    timezone: str = Field(description="The user's time zone now (IANA name)")
+    previous_timezone: str = Field(description="The zone before this call")
+    local_time: datetime = Field(description="The current time in the new zone")
+    note: str = Field(description="What the change means for due dates (empty when nothing changed)")
 
 
 # --------------------------------------------------------------------------- user binding and errors
@@ -352,5 +367,40 @@ def build_server(*, user=None) -> MCPServer:
             NotificationOut(**schemas.NotificationOut.from_orm(notification).model_dump())
             for notification in selectors.notification_list(user=user, unread_only=unread_only, limit=limit)
         ]))
+
+    @server.tool(annotations=writes)
+    async def snooze_notification(
+        notification_id: Annotated[int, Field(description="The reminder's notification id (list_notifications)",
+                                              ge=1)],
+        minutes: Annotated[int, Field(description="Remind again this many minutes from now",
+                                      ge=1, le=MAX_SNOOZE_MINUTES)] = 10,
+    ) -> Snoozed:
+        """Snooze a reminder: its notification is marked read and the task's reminder fires again later.
+        Fails when the task was deleted or completed, or no longer has a reminder."""
+
+        def work(user) -> Snoozed:
+            notification, task = services.notification_snooze(user=user, notification_id=notification_id,
+                                                              minutes=minutes)
+            return Snoozed(notification_id=notification.pk, task_id=task.pk, remind_at=task.remind_at)
+
+        return await run(work)
+
+    @server.tool(annotations=idempotent_write)
+    async def set_timezone(
+        timezone: Annotated[schemas.Text(100), Field(description="IANA time zone name, e.g. Europe/Berlin, "
+                                                             "America/New_York, Asia/Tokyo or UTC")],
+    ) -> TimezoneChange:
+        """Change the user's time zone (e.g. when they say they are now in another city). Due dates keep their
+        moment in time; times without an offset are read in the new zone from now on, and repeating tasks keep
+        their local time in it."""
+
+        def work(user) -> TimezoneChange:
+            change = services.profile_update(user=user, timezone=timezone)
+            zone = change.profile.timezone
+            return TimezoneChange(timezone=zone, previous_timezone=change.previous_timezone,
+                                  local_time=dj_timezone.localtime(dj_timezone.now(), ZoneInfo(zone)),
+                                  note=change.note)
+
+        return await run(work)
 
     return server

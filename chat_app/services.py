@@ -20,10 +20,12 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from tasks_app.cleaning import clean_text, user_timezone
+from tasks_app.models import Profile
+from tasks_app.selectors import profile_get
 from tasks_app.errors import quota_check
 from tasks_app.throttling import daily_budget_spend
 
-from . import selectors
+from . import confirmations, selectors
 from .models import MESSAGE_MAX_LENGTH, Conversation, Message
 from .offline.assistant import Memory, OfflineAssistant, memory_from
 from .toolbox import ToolSession
@@ -67,19 +69,30 @@ def chat_send(*, user, message: str, conversation_id: int | None = None, model=N
         quota_check(used=Conversation.objects.filter(user=user).count(), limit=settings.QUOTA_CONVERSATIONS_PER_USER,
                     what="conversations per user")
         conversation, earlier = None, []
-    if use_agent:
+    zone = user_timezone(user)
+    now = timezone.localtime(timezone.now(), zone)
+    # A pending "delete/complete these N tasks?" is answered by this message, here and not by a model.
+    pending, confirmation = confirmations.pending_in(earlier), None
+    if pending:
+        confirmation = async_to_sync(confirmations.answer)(user=user, pending=pending, text=text, now=now)
+    answered_here = confirmation is not None and confirmation.reply is not None
+    if use_agent and not answered_here:
         # Spent before the model is asked (Throttled, a 429, once the day's budget is used up).
         daily_budget_spend("llm", user.pk, settings.LLM_DAILY_MESSAGES_PER_USER, "messages to the language model")
     if conversation is None:
         conversation = Conversation.objects.create(user=user, title=_title_from(text))
     Message.objects.create(conversation=conversation, role=Message.Role.USER, content=text)
 
-    zone = user_timezone(user)
-    now = timezone.localtime(timezone.now(), zone)
-    if use_agent:
+    if answered_here:
+        use_agent = False
+        outcome = _Outcome(reply=confirmation.reply, calls=confirmation.calls)
+    elif use_agent:
         outcome = async_to_sync(_agent_turn)(user=user, text=text, earlier=earlier, now=now, model=model)
     else:
-        outcome = async_to_sync(_offline_turn)(user=user, text=text, memory=memory_from(earlier), now=now)
+        outcome = async_to_sync(_offline_turn)(user=user, text=text, memory=memory_from(earlier), now=now,
+                                               profile=profile_get(user=user))
+    if confirmation is not None and confirmation.note:
+        outcome.reply = f"{confirmation.note}\n{outcome.reply}"
 
     engine = Message.Engine.AGENT if use_agent else Message.Engine.OFFLINE
     Message.objects.create(
@@ -101,9 +114,11 @@ def _title_from(text: str) -> str:
     return first_line if len(first_line) <= 80 else first_line[:79] + "…"
 
 
-async def _offline_turn(*, user, text: str, memory: Memory, now: datetime) -> _Outcome:
+async def _offline_turn(*, user, text: str, memory: Memory, now: datetime, profile: Profile) -> _Outcome:
     async with ToolSession(user) as tools:
-        answer = await OfflineAssistant(tools, now=now, memory=memory).respond(text)
+        answer = await OfflineAssistant(tools, now=now, memory=memory,
+                                        default_reminder_minutes=profile.default_reminder_minutes,
+                                        week_start=profile.week_start).respond(text)
     return _Outcome(reply=answer.text, calls=[call.as_dict() for call in tools.calls], pending=answer.pending)
 
 
@@ -122,5 +137,6 @@ async def _agent_turn(*, user, text: str, earlier: list[Message], now: datetime,
         except (AgentsException, OpenAIError) as exc:
             logger.warning("chat agent failed: %s: %s", type(exc).__name__, exc)
             reply = f"Sorry, the language model could not answer ({type(exc).__name__}: {exc})."
+            tools.pending_action = None  # the user was not shown its preview, so a "yes" must not act
     return _Outcome(reply=reply or "(no answer)", calls=[call.as_dict() for call in tools.calls],
-                    model=str(model_name))
+                    pending=tools.pending_action, model=str(model_name))

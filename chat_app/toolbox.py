@@ -39,6 +39,8 @@ class ToolCall:
 class ToolSession:
     user: Any
     calls: list[ToolCall] = field(default_factory=list)
+    # A "delete/complete these tasks?" staged in this turn (chat_app.confirmations), kept on the reply.
+    pending_action: dict[str, Any] | None = None
     _client: mcp.Client | None = None
 
     async def __aenter__(self) -> ToolSession:
@@ -108,10 +110,17 @@ def describe_call(call: dict[str, Any]) -> str:
     if name == "list_recurring_tasks":
         count = result.get("count", len(result.get("items", [])))
         return f"listed {count} recurring task{'s' if count != 1 else ''}"
+    if name in {"delete_tasks", "complete_tasks"}:
+        count = len(result.get("tasks", []))
+        return f"asked you to confirm: {name.removesuffix('_tasks')} {count} task{'s' if count != 1 else ''}"
     if name == "list_tags":
         return f"listed {len(result.get('tags', []))} tags"
     if name == "list_notifications":
         return f"listed {len(result.get('items', []))} notifications"
+    if name == "snooze_notification":
+        return f"snoozed the reminder until {result.get('remind_at')}"
+    if name == "set_timezone":
+        return f"set the time zone to {result.get('timezone')}"
     verbs = {"add_task": "added", "get_task": "looked at", "complete_task": "completed", "reopen_task": "reopened",
              "delete_task": "deleted"}
     return f"{verbs.get(name, name)} {task}"

@@ -28,7 +28,7 @@ from .servers import LOCALHOST, ServiceError, Stack, free_port, port_is_free, wa
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # The worker consumes every Celery queue (todo_project/settings.py CELERY_TASK_QUEUES).
-WORKER_QUEUES = "events,default,live,maintenance"
+WORKER_QUEUES = "events,default,live,maintenance,webhooks"
 
 
 def data_dir() -> Path:
@@ -178,8 +178,12 @@ def run(port: int) -> int:
         manager = Manager()
         manager.add_process("web", f"{py} -m uvicorn todo_project.asgi:application --host {LOCALHOST} "
                                    f"--port {port} --no-access-log", env=env, cwd=str(BASE_DIR))
+        # The worker alone counts its jobs in prometheus_client's multiprocess mode (workers/metrics.py);
+        # it empties the folder when it starts.
+        worker_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(root / "prometheus-worker")}
         manager.add_process("worker", f"{py} -m celery -A todo_project worker --loglevel=INFO "
-                                      f"--concurrency=2 -Q {WORKER_QUEUES} --hostname=worker@%h", env=env, cwd=str(BASE_DIR))
+                                      f"--concurrency=2 -Q {WORKER_QUEUES} --hostname=worker@%h", env=worker_env,
+                            cwd=str(BASE_DIR))
         manager.add_process("beat", f"{py} -m celery -A todo_project beat --loglevel=INFO "
                                     f"--schedule={shlex.quote(str(root / 'celerybeat-schedule'))}",
                             env=env, cwd=str(BASE_DIR))

@@ -3,7 +3,7 @@
 #
 #   web          ASGI server (HTTP + WebSockets) on $PORT (default 8000); detailed health and
 #                /metrics on $INTERNAL_PORT (default 9100, todo_project/internal.py), never public
-#   worker       Celery worker (metrics on $WORKER_METRICS_PORT when the app exposes them)
+#   worker       Celery worker (metrics of all its pool processes on $WORKER_METRICS_PORT)
 #   beat         Celery beat, the one scheduler (run exactly one)
 #   migrate      apply database migrations, then exit
 #   manage ARGS  any `manage.py` command, e.g. `manage createsuperuser`
@@ -30,10 +30,13 @@ case "$role" in
       --proxy-headers --timeout-graceful-shutdown "${WEB_GRACEFUL_SHUTDOWN_SECONDS:-25}" "$@"
     ;;
   worker)
+    # The pool processes count jobs in prometheus_client's multiprocess mode (workers/metrics.py):
+    # one folder per container, emptied by the worker when it starts.  Only the worker sets it.
+    export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-/tmp/prometheus-worker}"
     # -Q: every queue of CELERY_TASK_QUEUES (todo_project/settings.py) unless told otherwise.
     exec python -m celery -A todo_project worker \
       --loglevel="${LOG_LEVEL:-INFO}" --concurrency="${CELERY_CONCURRENCY:-2}" \
-      -Q "${CELERY_WORKER_QUEUES:-events,default,live,maintenance}" \
+      -Q "${CELERY_WORKER_QUEUES:-events,default,live,maintenance,webhooks}" \
       --hostname="worker@%h" "$@"
     ;;
   beat)

@@ -26,6 +26,7 @@ from django.utils import timezone
 from . import live, throttling
 from .cleaning import clean_text
 from .models import ApiToken
+from .services import profiles
 
 User = get_user_model()
 
@@ -40,7 +41,9 @@ class UsernameTaken(Exception):
 
 
 @transaction.atomic
-def user_register(*, username: str, password: str) -> AbstractBaseUser:
+def user_register(*, username: str, password: str, timezone_guess: str | None = None) -> AbstractBaseUser:
+    """A new user with a profile; `timezone_guess` (the browser's zone) is kept if zoneinfo knows it,
+    and ignored otherwise: a guess never fails a sign-up."""
     if not settings.ALLOW_SIGNUP:
         raise PermissionError("sign-up is turned off on this server")
     username = clean_text("username", username or "", max_length=USERNAME_MAX_LENGTH).strip()
@@ -59,6 +62,7 @@ def user_register(*, username: str, password: str) -> AbstractBaseUser:
         raise ValidationError({"password": exc.messages}) from None
     user.set_password(password)
     user.save()
+    profiles.profile_ensure(user=user, timezone=timezone_guess if isinstance(timezone_guess, str) else None)
     return user
 
 

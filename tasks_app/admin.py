@@ -1,10 +1,34 @@
 from django import forms
 from django.conf import settings
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from . import services
-from .models import ApiToken, AuditLog, Notification, OutboxEvent, Tag, Task
+from .models import (
+    ApiToken,
+    AuditLog,
+    Notification,
+    Profile,
+    OutboxEvent,
+    Tag,
+    Task,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from .webhooks import services as webhook_services
+
+
+class ModelAdmin(admin.ModelAdmin):
+    """The base of the project's model admins (chat_app's too).
+
+    Django's history view looks the object up before it checks permissions, so a staff user with no
+    right on a model could tell an existing id (403) from a missing one (a redirect): another user's
+    task, token or conversation.  Here the permission comes first, as in every other admin view."""
+
+    def history_view(self, request, object_id, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
 
 
 class TaskAdminForm(forms.ModelForm):
@@ -23,7 +47,7 @@ class TaskAdminForm(forms.ModelForm):
 
 
 @admin.register(Task)
-class TaskAdmin(admin.ModelAdmin):
+class TaskAdmin(ModelAdmin):
     """Edits go through tasks_app.services, like every other interface, so the
     same rules (and later the same events) apply to an operator's change."""
 
@@ -76,14 +100,14 @@ class TaskAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(ModelAdmin):
     list_display = ["name", "user", "created_at"]
     search_fields = ["name", "user__username"]
     list_select_related = ["user"]
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ModelAdmin):
     list_display = ["prefix", "user", "name", "created_at", "last_used_at"]
     search_fields = ["user__username", "name", "prefix"]
     readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at"]
@@ -92,7 +116,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False  # issue tokens with `manage.py issue_token` or POST /api/auth/token
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ModelAdmin):
     """A record of what happened: operators look, nobody edits."""
 
     def has_add_permission(self, request):
@@ -137,12 +161,61 @@ class OutboxEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ModelAdmin):
     list_display = ["created_at", "user", "kind", "message", "read_at"]
     list_filter = ["kind", ("read_at", admin.EmptyFieldListFilter), ("user", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["message", "user__username"]
     list_select_related = ["user"]
     readonly_fields = ["user", "task", "kind", "message", "due_at", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ModelAdmin):
+    list_display = ["url", "user", "is_active", "consecutive_failures", "event_types", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["url", "user__username"]
+    # The secrets sign deliveries; an operator never needs to read them.
+    exclude = ["secret", "previous_secret"]
+    readonly_fields = ["user", "consecutive_failures", "disabled_reason", "previous_secret_expires_at",
+                       "created_at", "updated_at"]
+
+    def has_add_permission(self, request):
+        return False  # an endpoint gets its secret from webhook_create (the API or the settings page)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    """The delivery log: status, attempts, response time and the last error of each delivery."""
+
+    list_display = ["created_at", "endpoint", "event_type", "status", "attempts", "last_status_code",
+                    "last_response_ms", "next_attempt_at", "last_error"]
+    list_filter = ["status", "event_type"]
+    list_select_related = ["endpoint"]
+    search_fields = ["endpoint__url", "event_id"]
+    actions = ["redeliver"]
+
+    @admin.action(description="Send the selected deliveries again")
+    def redeliver(self, request, queryset):
+        for delivery in queryset.select_related("endpoint__user"):
+            webhook_services.webhook_redeliver(user=delivery.endpoint.user, delivery_id=delivery.pk)
+        self.message_user(request, f"{queryset.count()} deliveries will be sent again.")
+
+
+@admin.register(Profile)
+class ProfileAdmin(ModelAdmin):
+    """Users' preferences, for reading: people change theirs on /settings/, through /api/me or the chat,
+    all through tasks_app.services.profile_update (which checks the zone against zoneinfo)."""
+
+    list_display = ["user", "timezone", "default_reminder_minutes", "quiet_hours_start", "quiet_hours_end",
+                    "week_start", "updated_at"]
+    list_filter = ["week_start"]
+    search_fields = ["user__username", "timezone"]
+    list_select_related = ["user"]
+    readonly_fields = ["user", "timezone", "default_reminder_minutes", "quiet_hours_start", "quiet_hours_end",
+                       "week_start", "updated_at"]
 
     def has_add_permission(self, request):
         return False

@@ -23,8 +23,12 @@ from .auth import bearer_token
 from .models import Task
 from .schemas import (
     CredentialsIn,
+    MeOut,
+    MePatchIn,
     NotificationListQuery,
     NotificationOut,
+    SnoozeIn,
+    SnoozeOut,
     TagOut,
     TagRenameIn,
     TaskCreateIn,
@@ -213,6 +217,27 @@ def delete_tag(request, name: str):
     return Status(204, None)
 
 
+# --------------------------------------------------------------------------- you
+
+
+def _me(user, note: str | None = None) -> dict:
+    return {"id": user.pk, "username": user.get_username(), "profile": selectors.profile_get(user=user), "note": note}
+
+
+@router.get("/me", response=documented(MeOut, SIGNED_IN), tags=["me"], operation_id="me_get")
+def get_me(request):
+    """Who you are and your preferences (time zone, default reminder lead time, quiet hours, week start)."""
+    return _me(request.user)
+
+
+@router.patch("/me", response=documented(MeOut, SIGNED_IN_WRITE, JSON_BODY), tags=["me"], operation_id="me_update")
+def update_me(request, payload: MePatchIn):
+    """Change some preferences; fields not given stay.  A new time zone keeps every due date's moment
+    (the answer's `note` says so) and changes how times are read and shown from now on."""
+    change = services.profile_update(user=request.user, **payload.dict(exclude_unset=True))
+    return _me(request.user, note=change.note or None)
+
+
 # --------------------------------------------------------------------------- notifications
 
 
@@ -227,6 +252,17 @@ def list_notifications(request, query: Query[NotificationListQuery]):
              tags=["notifications"], operation_id="notification_mark_read")
 def mark_notification_read(request, notification_id: int):
     return services.notification_mark_read(user=request.user, notification_id=notification_id)
+
+
+@router.post("/notifications/{int:notification_id}/snooze", response=documented(SnoozeOut, SIGNED_IN_WRITE, JSON_BODY, 404),
+             tags=["notifications"], operation_id="notification_snooze")
+def snooze_notification(request, notification_id: int, payload: SnoozeIn):
+    """Remind me again in `minutes` (1–1440): the notice is marked read and its task's reminder re-armed.
+    Changing the task's due date or lead time drops the snooze; completing the task means it never fires.
+    422 when there is nothing to re-arm (task deleted, completed, or without a reminder)."""
+    notification, task = services.notification_snooze(user=request.user, notification_id=notification_id,
+                                                      minutes=payload.minutes)
+    return {"notification": notification, "task_id": task.pk, "remind_at": task.remind_at}
 
 
 @router.post("/notifications/read", response=documented({200: dict}, SIGNED_IN_WRITE), tags=["notifications"],

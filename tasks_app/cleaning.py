@@ -13,13 +13,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta, tzinfo
 from datetime import timezone as dt_timezone
+from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from .models import MAX_REMINDER_MINUTES, MAX_TAGS_PER_TASK, TAG_MAX_LENGTH, TITLE_MAX_LENGTH, Priority
+from .models import (
+    MAX_REMINDER_MINUTES,
+    MAX_TAGS_PER_TASK,
+    TAG_MAX_LENGTH,
+    TIMEZONE_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Priority,
+    Profile,
+    WeekStart,
+)
 from .recurrence import InvalidRecurrence, normalize_rrule
 
 # A tag filter longer than any tag can be is not an error: it simply matches nothing.
@@ -35,8 +46,73 @@ RECURRENCE_INPUT_MAX_LENGTH = 500
 
 
 def user_timezone(user) -> tzinfo:
-    """The zone in which a user's naive times and recurrences are read."""
-    return timezone.get_default_timezone()
+    """The zone in which a user's naive times and recurrences are read: their profile's, or the
+    server's TIME_ZONE for a user without a profile (or anonymous).  `user.profile` is cached on
+    the user object once read; tasks_app.services.profiles keeps that cache current."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return timezone.get_default_timezone()
+    try:
+        name = user.profile.timezone
+    except Profile.DoesNotExist:
+        return timezone.get_default_timezone()
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):  # a zone the installed tz database no longer has
+        return timezone.get_default_timezone()
+
+
+# --------------------------------------------------------------------------- time zones
+
+
+@cache
+def timezone_names() -> dict[str, str]:
+    """Every IANA zone name the tz database knows, by its casefolded spelling."""
+    return {name.casefold(): name for name in available_timezones()}
+
+
+def find_timezone(written: str) -> str | None:
+    """The IANA name `written` means ("europe/berlin", "Europe/Berlin ", "utc"), or None."""
+    if not isinstance(written, str) or len(written) > TIMEZONE_MAX_LENGTH + 20:
+        return None
+    return timezone_names().get(written.strip().replace(" ", "_").casefold())
+
+
+def clean_timezone(value: Any, *, field: str = "timezone") -> str:
+    """An IANA zone name known to zoneinfo, spelled as the tz database spells it."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError({field: ["must be an IANA time zone name such as Europe/Berlin"]})
+    clean_text(field, value, max_length=TIMEZONE_MAX_LENGTH)
+    name = find_timezone(value)
+    if name is None:
+        raise ValidationError({field: [f"unknown time zone {value.strip()!r}; use an IANA name such as "
+                                       "Europe/Berlin, America/New_York or UTC"]})
+    return name
+
+
+def clean_time_of_day(field: str, value: Any) -> time | None:
+    """A local time of day ("22:00", "07:30:00" or a time), or None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        clean_text(field, value, max_length=20)
+        try:
+            value = time.fromisoformat(value.strip())
+        except ValueError:
+            raise ValidationError({field: ["must be a time of day such as 22:00"]}) from None
+    if not isinstance(value, time) or value.tzinfo is not None:
+        raise ValidationError({field: ["must be a time of day such as 22:00, without an offset"]})
+    return value.replace(microsecond=0)
+
+
+def clean_week_start(value: Any) -> int:
+    """1 (Monday), 6 (Saturday) or 7 (Sunday); the day's English name is accepted too."""
+    names = {label.casefold(): number for number, label in WeekStart.choices}
+    if isinstance(value, str) and value.strip().casefold() in names:
+        return names[value.strip().casefold()]
+    if isinstance(value, bool) or value not in WeekStart.values:
+        raise ValidationError({"week_start": [f"must be one of {', '.join(WeekStart.labels)} "
+                                              f"(or {', '.join(map(str, WeekStart.values))})"]})
+    return value
 
 
 # --------------------------------------------------------------------------- scalars

@@ -18,6 +18,8 @@ import orjson
 from django.conf import settings
 from django.utils import timezone
 
+from todo_project import request_id
+
 from .models import OutboxEvent, Task
 from .signals import event_recorded
 
@@ -32,6 +34,10 @@ TOPIC_TASK_EVENTS = "task-events"
 TOPIC_REMINDERS = "reminders"
 TOPIC_TASK_UPDATES = "task-updates"
 TOPICS = (TOPIC_TASK_EVENTS, TOPIC_REMINDERS, TOPIC_TASK_UPDATES)
+
+# The CloudEvents extension attribute naming the request that caused an event (extension names are
+# lowercase letters and digits): top-level in the structured event, `ce_requestid` in binary mode.
+REQUEST_ID_ATTRIBUTE = "requestid"
 
 TOPIC_BY_TYPE = {
     TASK_CREATED: TOPIC_TASK_EVENTS,
@@ -92,7 +98,8 @@ def record(event_type: str, task: Task, *, snapshot: dict[str, Any] | None = Non
     """Write the CloudEvent for `event_type` on `task` to the outbox.
 
     Call it inside the transaction of the change: the change and its event
-    commit together or not at all.
+    commit together or not at all.  The id of the request (or job) that made the change, if any,
+    goes with it as the `requestid` extension attribute.
     """
     now = timezone.now()
     event_id = uuid.uuid4()
@@ -107,6 +114,9 @@ def record(event_type: str, task: Task, *, snapshot: dict[str, Any] | None = Non
         "datacontenttype": "application/json",
         "data": data,
     }
+    current_request = request_id.current()
+    if current_request:
+        cloud_event[REQUEST_ID_ATTRIBUTE] = current_request
     event = OutboxEvent.objects.create(
         event_id=event_id,
         type=event_type,
@@ -145,7 +155,8 @@ STRUCTURED_HEADERS = {"content-type": "application/cloudevents+json"}
 def _binary_headers(payload: dict[str, Any]) -> dict[str, str]:
     """Binary mode for task-updates: the event's attributes as ce_* headers, the compact
     message as its data, so the live stream is a CloudEvent too (same id, type and source)."""
-    headers = {f"ce_{name}": str(payload[name]) for name in ("specversion", "id", "source", "type", "time", "subject")
+    headers = {f"ce_{name}": str(payload[name])
+               for name in ("specversion", "id", "source", "type", "time", "subject", REQUEST_ID_ATTRIBUTE)
                if payload.get(name) is not None}
     headers["content-type"] = "application/json"
     return headers

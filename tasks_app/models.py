@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
@@ -10,6 +11,7 @@ from .limits import TASK_DESCRIPTION_MAX_LENGTH_CEILING
 
 MAX_TAGS_PER_TASK = 10
 MAX_REMINDER_MINUTES = 40320  # four weeks
+MAX_SNOOZE_MINUTES = 1440  # a day: longer is a new due date, not a snooze
 TITLE_MAX_LENGTH = 200
 TAG_MAX_LENGTH = 50
 
@@ -57,8 +59,12 @@ class Task(models.Model):
     recurrence = models.CharField(max_length=500, null=True, blank=True)
     reminder_minutes_before = models.PositiveIntegerField(null=True, blank=True)
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
-    # due_at - reminder_minutes_before, set by a database trigger (migration 0003_events)
-    # so that no write path can forget it; the reminder scan's index key.
+    # Set by snoozing the reminder's notice (services.notification_snooze): the reminder fires again
+    # then.  The remind_at trigger (migration 0011_snooze) uses it instead of due_at - lead time, and
+    # clears it when the due date or lead time changes; the claim that fires it clears it too.
+    snoozed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # due_at - reminder_minutes_before (or snoozed_until), set by a database trigger (migrations
+    # 0003_events, 0011_snooze) so that no write path can forget it; the reminder scan's index key.
     remind_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The completed occurrence this one was spawned from.  Unique: a completed
     # occurrence has at most one next occurrence, whatever the job redeliveries.
@@ -239,6 +245,7 @@ class Notification(models.Model):
 
     class Kind(models.TextChoices):
         REMINDER = "reminder", "Reminder"
+        WEBHOOK_DISABLED = "webhook_disabled", "Webhook disabled"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications")
@@ -260,3 +267,124 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+
+WEBHOOK_URL_MAX_LENGTH = 2000
+
+
+class WebhookEndpoint(models.Model):
+    """A user's HTTPS endpoint that hears about their task events (tasks_app.webhooks)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.CharField(max_length=WEBHOOK_URL_MAX_LENGTH)
+    description = models.CharField(max_length=200, blank=True, default="")
+    # Event types to send ("todo.task.created", …); empty: every type.
+    event_types = ArrayField(models.CharField(max_length=64), blank=True, default=list, size=20)
+    secret = models.CharField(max_length=100)
+    # After a rotation the old secret still signs (a second signature) until this time, so a
+    # receiver can switch over without losing a delivery.
+    previous_secret = models.CharField(max_length=100, blank=True, default="")
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=300, blank=True, default="")
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["user", "is_active"], name="webhook_endpoint_user")]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: its attempts so far and when the next one is due."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"  # no more attempts: a 4xx, or the attempts ran out
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event_id = models.UUIDField(help_text="The outbox event's id; also the webhook-id header.")
+    event_type = models.CharField(max_length=64)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A worker that claims a delivery holds it until then; a crashed worker's claim runs out.
+    leased_until = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    last_response_ms = models.PositiveIntegerField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # An event is delivered to an endpoint once, however often the job that creates it runs.
+            models.UniqueConstraint(fields=["endpoint", "event_id"], name="webhook_delivery_once"),
+        ]
+        indexes = [
+            # The delivery scan: due pending rows only, oldest due first.
+            models.Index(fields=["next_attempt_at"], name="webhook_delivery_due",
+                         condition=Q(status="pending")),
+            models.Index(fields=["endpoint", "-created_at"], name="webhook_delivery_log"),
+            # Retention: finished deliveries, oldest first (tasks_app.services.retention).
+            models.Index(fields=["created_at"], name="webhook_delivery_finished", condition=~Q(status="pending")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.endpoint_id} ({self.status})"
+
+
+class WeekStart(models.IntegerChoices):
+    # ISO weekday numbers, as datetime.isoweekday() gives them.
+    MONDAY = 1, "Monday"
+    SATURDAY = 6, "Saturday"
+    SUNDAY = 7, "Sunday"
+
+
+# The seed's and the chat's lead time for "with a reminder" said without minutes.
+DEFAULT_REMINDER_MINUTES = 60
+TIMEZONE_MAX_LENGTH = 64  # the longest IANA name today is 32 characters
+
+
+class Profile(models.Model):
+    """A user's preferences: the zone their naive times and recurrences are read in, and how they
+    like to be reminded.  Created on sign-up, or on first write for users from before it
+    (tasks_app.services.profiles); a user without one reads as the defaults."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    # An IANA name ("Europe/Berlin"), checked against zoneinfo when written (tasks_app.cleaning.clean_timezone).
+    timezone = models.CharField(max_length=TIMEZONE_MAX_LENGTH)
+    # Lead time for a reminder asked for without minutes ("with a reminder"); null: at the due time.
+    default_reminder_minutes = models.PositiveIntegerField(null=True, blank=True, default=DEFAULT_REMINDER_MINUTES)
+    # Local times in `timezone`; a window may wrap midnight (22:00–07:00).  Both or neither.
+    quiet_hours_start = models.TimeField(null=True, blank=True)
+    quiet_hours_end = models.TimeField(null=True, blank=True)
+    week_start = models.PositiveSmallIntegerField(choices=WeekStart.choices, default=WeekStart.MONDAY)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(timezone=""), name="profile_timezone_not_empty"),
+            models.CheckConstraint(
+                condition=Q(default_reminder_minutes__isnull=True)
+                | Q(default_reminder_minutes__gte=0, default_reminder_minutes__lte=MAX_REMINDER_MINUTES),
+                name="profile_default_reminder_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(quiet_hours_start__isnull=True, quiet_hours_end__isnull=True)
+                | Q(quiet_hours_start__isnull=False, quiet_hours_end__isnull=False),
+                name="profile_quiet_hours_both_or_neither",
+            ),
+            models.CheckConstraint(condition=Q(week_start__in=WeekStart.values), name="profile_week_start_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.timezone})"

@@ -11,12 +11,12 @@ from typing import Annotated, Any
 
 from django.conf import settings
 from ninja import Field, Schema
-from pydantic import BeforeValidator, StringConstraints, create_model
+from pydantic import BeforeValidator, ConfigDict, StringConstraints, create_model
 
 from .accounts import PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH
 from .cleaning import MAX_LIST_ITEMS, RECURRENCE_INPUT_MAX_LENGTH, TAG_INPUT_MAX_LENGTH, text_problem
 from .events import TASK_FIELDS, task_tag_names
-from .models import MAX_REMINDER_MINUTES, TITLE_MAX_LENGTH
+from .models import MAX_REMINDER_MINUTES, MAX_SNOOZE_MINUTES, TITLE_MAX_LENGTH
 from .selectors import DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE, MAX_QUERY_LENGTH, SORTS
 
 
@@ -151,6 +151,49 @@ class UserOut(Schema):
     username: str
 
 
+class ProfileOut(Schema):
+    timezone: str = Field(description="IANA zone: times without an offset are read in it, recurrences laid out "
+                                      "in it, pages show times in it")
+    default_reminder_minutes: int | None = Field(description="Lead time of a reminder asked for without minutes "
+                                                             "(\"with a reminder\" in the chat); null: at the due time")
+    quiet_hours_start: str | None = Field(description="Local time (HH:MM) quiet hours start, or null")
+    quiet_hours_end: str | None = Field(description="Local time (HH:MM) quiet hours end, or null")
+    week_start: str = Field(description="Monday, Saturday or Sunday")
+
+    @staticmethod
+    def resolve_quiet_hours_start(profile) -> str | None:
+        return None if profile.quiet_hours_start is None else profile.quiet_hours_start.strftime("%H:%M")
+
+    @staticmethod
+    def resolve_quiet_hours_end(profile) -> str | None:
+        return None if profile.quiet_hours_end is None else profile.quiet_hours_end.strftime("%H:%M")
+
+    @staticmethod
+    def resolve_week_start(profile) -> str:
+        return profile.get_week_start_display()
+
+
+class MeOut(Schema):
+    id: int
+    username: str
+    profile: ProfileOut
+    note: str | None = Field(None, description="After a change of time zone: what it means for your due dates")
+
+
+class MePatchIn(Schema):
+    """Only the fields given change; null turns an optional preference off.  The values are
+    checked by the service, whose 422 names the field.  An unknown field ("time_zone", "username") is
+    a 422 too: a misspelt preference must not read as saved."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: Text(100) | None = Field(None, description="IANA zone name, e.g. Europe/Berlin")
+    default_reminder_minutes: Minutes | None = None
+    quiet_hours_start: Text(20) | None = Field(None, description="HH:MM local time, or null for none")
+    quiet_hours_end: Text(20) | None = Field(None, description="HH:MM local time, or null for none")
+    week_start: Text(20) | int | None = Field(None, description="Monday, Saturday or Sunday (or 1, 6, 7)")
+
+
 class TokenIn(CredentialsIn):
     name: str = Field("", max_length=100, description="A label to tell your tokens apart, e.g. 'laptop'")
 
@@ -184,6 +227,16 @@ class NotificationOut(Schema):
     due_at: datetime | None
     created_at: datetime
     read_at: datetime | None
+
+
+class SnoozeIn(Schema):
+    minutes: int = Field(description="Remind again this many minutes from now", ge=1, le=MAX_SNOOZE_MINUTES)
+
+
+class SnoozeOut(Schema):
+    notification: NotificationOut = Field(description="The notice, now marked read")
+    task_id: int
+    remind_at: datetime = Field(description="When the reminder fires again")
 
 
 class NotificationListQuery(Schema):

@@ -20,6 +20,7 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
+from django.conf import settings
 from django.contrib.postgres.search import SearchConfig, SearchQuery, SearchRank
 from django.core.exceptions import ValidationError
 from django.db.models import (
@@ -48,9 +49,10 @@ from .cleaning import (
     clean_text,
     clean_whole_number,
     distinct_tag_names,
+    find_timezone,
     user_timezone,
 )
-from .models import AuditLog, Notification, OutboxEvent, Priority, RecurrenceState, Tag, Task
+from .models import AuditLog, Notification, OutboxEvent, Priority, Profile, RecurrenceState, Tag, Task
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -348,6 +350,19 @@ def _decode_key(name: str, key: Any) -> Any:
     if isinstance(key, bool) or not isinstance(key, (int, float)) or not math.isfinite(key):
         raise ValueError("bad rank in cursor")
     return float(key)
+
+
+def default_timezone_name() -> str:
+    """The zone a new profile starts in: TIME_ZONE, spelled as the tz database spells it."""
+    return find_timezone(settings.TIME_ZONE) or "UTC"
+
+
+def profile_get(*, user) -> Profile:
+    """`user`'s preferences: their profile, or (unsaved) the defaults for a user who has none yet."""
+    try:
+        return user.profile
+    except Profile.DoesNotExist:
+        return Profile(user=user, timezone=default_timezone_name())
 
 
 def notification_list(*, user, unread_only: bool = False, limit: int = DEFAULT_PAGE_SIZE) -> QuerySet[Notification]:

@@ -11,3 +11,6 @@ event_recorded = Signal()
 
 # A task was marked completed (not sent when it already was).  kwargs: task (Task).
 task_completed = Signal()
+
+# Webhook deliveries were written (tasks_app.webhooks) and wait to be sent.  kwargs: count (int).
+webhook_deliveries_created = Signal()

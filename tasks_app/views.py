@@ -6,15 +6,17 @@ from django.contrib import messages
 from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from . import accounts, selectors, throttling
-from .cleaning import user_timezone
+from . import accounts, selectors, services, throttling
+from .cleaning import timezone_names, user_timezone
+from .errors import field_errors
+from .webhooks import views as webhook_views
 from .forms import SignupForm
-from .models import MAX_REMINDER_MINUTES, TITLE_MAX_LENGTH, Priority
+from .models import MAX_REMINDER_MINUTES, TITLE_MAX_LENGTH, Priority, WeekStart
 
 
 def signup(request):
@@ -64,9 +66,29 @@ def tasks_dashboard(request):
     })
 
 
+def _settings_page(request, *, password_form, preference_errors=(), preferences=None, status=200):
+    profile = selectors.profile_get(user=request.user)
+    shown = preferences or {
+        "timezone": profile.timezone,
+        "default_reminder_minutes": "" if profile.default_reminder_minutes is None
+        else str(profile.default_reminder_minutes),
+        "quiet_hours_start": profile.quiet_hours_start.strftime("%H:%M") if profile.quiet_hours_start else "",
+        "quiet_hours_end": profile.quiet_hours_end.strftime("%H:%M") if profile.quiet_hours_end else "",
+        "week_start": str(profile.week_start),
+    }
+    return render(request, "tasks_app/settings.html", {
+        "tokens": accounts.api_token_list(user=request.user), "password_form": password_form,
+        "preferences": shown, "preference_errors": preference_errors,
+        "zones": sorted(timezone_names().values()), "week_starts": WeekStart.choices,
+        "max_reminder_minutes": MAX_REMINDER_MINUTES,
+        **webhook_views.settings_context(request.user),
+    }, status=status)
+
+
 @login_required
 def account_settings(request):
-    """Your API tokens (revoke any) and your password (changing it revokes every token)."""
+    """Your preferences (time zone, reminders, quiet hours, week start), your API tokens (revoke any)
+    and your password (changing it revokes every token)."""
     form = PasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         # Saving the new password revokes the user's tokens (accounts.RevokeTokensOnPasswordChange).
@@ -74,9 +96,38 @@ def account_settings(request):
         update_session_auth_hash(request, user)  # this browser stays signed in; the others are not
         messages.success(request, "Password changed; your API tokens were revoked.")
         return redirect("account_settings")
-    return render(request, "tasks_app/settings.html", {
-        "tokens": accounts.api_token_list(user=request.user), "password_form": form,
-    })
+    return _settings_page(request, password_form=form)
+
+
+def _whole_number(text: str) -> int | str:
+    """A posted number as an int, or the text itself for the service to refuse by name."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else text
+
+
+@login_required
+@require_POST
+def update_preferences(request):
+    """The settings page's preferences form: services.profile_update with what was posted; a bad
+    value shows the page again (422) with the message naming the field and nothing saved."""
+    posted = {name: request.POST.get(name, "") for name in services.PROFILE_FIELDS}
+    minutes = posted["default_reminder_minutes"].strip()
+    changes = {
+        "timezone": posted["timezone"],
+        # Empty: reminders asked for without minutes come at the due time.
+        "default_reminder_minutes": None if not minutes else _whole_number(minutes),
+        "quiet_hours_start": posted["quiet_hours_start"] or None,
+        "quiet_hours_end": posted["quiet_hours_end"] or None,
+        "week_start": _whole_number(posted["week_start"]),
+    }
+    try:
+        change = services.profile_update(user=request.user, **changes)
+    except ValidationError as exc:
+        errors = [f"{(field or '').replace('_', ' ')}: {message}" for field, message in field_errors(exc)]
+        return _settings_page(request, password_form=PasswordChangeForm(request.user),
+                              preference_errors=errors, preferences=posted, status=422)
+    messages.success(request, change.note or "Preferences saved.")
+    return redirect("account_settings")
 
 
 @login_required

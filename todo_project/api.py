@@ -21,6 +21,8 @@ from tasks_app.api import router as tasks_router
 from tasks_app.auth import api_auth
 from tasks_app.errors import QuotaExceeded, database_error_message, field_errors, not_found_message
 from tasks_app.throttling import Throttled
+from tasks_app.transfer.api import router as transfer_router
+from tasks_app.webhooks.api import router as webhooks_router
 
 from .problems import (
     BODY_TOO_LARGE,
@@ -100,6 +102,8 @@ api = TodoAPI(
 api.add_router("/auth", auth_router)
 api.add_router("/", tasks_router)
 api.add_router("/", chat_router)
+api.add_router("/", transfer_router)
+api.add_router("/", webhooks_router)
 
 
 # ------------------------------------------------------------------ 422: ours and ninja's, one shape

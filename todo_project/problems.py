@@ -21,6 +21,7 @@ from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from django.utils.deprecation import MiddlewareMixin
 from ninja import Schema
@@ -130,17 +131,19 @@ JSON_BODY = (MALFORMED_REQUEST.status, BODY_TOO_LARGE.status, VALIDATION.status)
 # --------------------------------------------------------------------------- building one
 
 
-def problem_body(kind: ProblemKind, detail: str, errors: list[dict] | None = None) -> dict:
+def problem_body(kind: ProblemKind, detail: str, errors: list[dict] | None = None,
+                 extensions: dict | None = None) -> dict:
+    """`extensions`: RFC 9457 extension members an operation documents (a subclass of ProblemDetails)."""
     body = {"type": kind.type, "title": kind.title, "status": kind.status, "detail": detail}
     if errors is not None:
         body["errors"] = errors
-    return body
+    return {**body, **(extensions or {})}
 
 
 def problem_response(kind: ProblemKind, detail: str, *, errors: list[dict] | None = None,
-                     headers: dict[str, str] | None = None) -> HttpResponse:
-    response = HttpResponse(json.dumps(problem_body(kind, detail, errors)), status=kind.status,
-                            content_type=PROBLEM_CONTENT_TYPE)
+                     extensions: dict | None = None, headers: dict[str, str] | None = None) -> HttpResponse:
+    response = HttpResponse(json.dumps(problem_body(kind, detail, errors, extensions), cls=DjangoJSONEncoder),
+                            status=kind.status, content_type=PROBLEM_CONTENT_TYPE)
     if kind.status == UNAUTHENTICATED.status:
         response["WWW-Authenticate"] = 'Bearer realm="api"'  # RFC 9110: every 401 names its scheme
     for name, value in (headers or {}).items():
@@ -148,11 +151,11 @@ def problem_response(kind: ProblemKind, detail: str, *, errors: list[dict] | Non
     return response
 
 
-def validation_problem(errors: list[dict]) -> HttpResponse:
-    """422 from FieldError-shaped entries; `detail` lists them in one line."""
-    detail = "; ".join(f"{error['field']}: {error['message']}" if error["field"] else error["message"]
-                       for error in errors) or VALIDATION.title
-    return problem_response(VALIDATION, detail, errors=errors)
+def validation_problem(errors: list[dict], *, detail: str | None = None, extensions: dict | None = None) -> HttpResponse:
+    """422 from FieldError-shaped entries; `detail` lists them in one line unless given."""
+    detail = detail or "; ".join(f"{error['field']}: {error['message']}" if error["field"] else error["message"]
+                                 for error in errors) or VALIDATION.title
+    return problem_response(VALIDATION, detail, errors=errors, extensions=extensions)
 
 
 class ApiErrorsAsProblems(MiddlewareMixin):

@@ -182,6 +182,12 @@ QUOTA_TASKS_PER_USER = env_int("QUOTA_TASKS_PER_USER", 10000, minimum=1)
 QUOTA_TAGS_PER_USER = env_int("QUOTA_TAGS_PER_USER", 1000, minimum=1)
 QUOTA_CONVERSATIONS_PER_USER = env_int("QUOTA_CONVERSATIONS_PER_USER", 1000, minimum=1)
 QUOTA_MESSAGES_PER_CONVERSATION = env_int("QUOTA_MESSAGES_PER_CONVERSATION", 1000, minimum=2)
+QUOTA_WEBHOOKS_PER_USER = env_int("QUOTA_WEBHOOKS_PER_USER", 10, minimum=1)
+
+# Import (POST /api/import, manage.py import_tasks): a file's size and how many tasks it may hold.
+# Through the API the request body limit (REQUEST_BODY_MAX_BYTES) applies first.
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 5000, minimum=1)
 
 # --------------------------------------------------------------------------- apps, middleware, templates
 
@@ -203,6 +209,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # First of ours: every later middleware, the view and the jobs it queues log with the request id;
+    # it also writes the access log line (todo_project/request_id.py).
+    "todo_project.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Errors under /api/ that no API handler built (unknown route, 405) as problem details too.
     "todo_project.problems.ApiErrorsAsProblems",
@@ -211,6 +220,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tasks_app.middleware.UserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -358,10 +368,12 @@ CELERY_TASK_TIME_LIMIT = 90
 #   default      audit and recurrence, one job per transaction or completion
 #   live         WebSocket pushes, dropped when a minute late
 #   maintenance  sweepers and retention: bulk work, bounded per run
-# Every worker consumes all four unless told otherwise: `make run`, the image's `worker`
+# Every worker consumes all five unless told otherwise: `make run`, the image's `worker`
 # role (CELERY_WORKER_QUEUES), the chart's worker and the test fixture name them with -Q.
 # A bigger deployment can run a second worker on `-Q events` only.
-CELERY_TASK_QUEUES = tuple(Queue(name, routing_key=name) for name in ("events", "default", "live", "maintenance"))
+#   webhooks     outgoing webhook requests: other people's servers, slow at worst, kept apart
+CELERY_TASK_QUEUES = tuple(Queue(name, routing_key=name)
+                           for name in ("events", "default", "live", "maintenance", "webhooks"))
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "workers.publish_outbox": {"queue": "events"},
@@ -373,6 +385,7 @@ CELERY_TASK_ROUTES = {
     "workers.push_live_updates": {"queue": "live"},
     "workers.sweep_lost_jobs": {"queue": "maintenance"},
     "workers.prune_retention": {"queue": "maintenance"},
+    "workers.deliver_webhooks": {"queue": "webhooks"},
 }
 
 # Beat intervals (seconds): the outbox sweeper re-sends what an after-commit dispatch lost.
@@ -384,6 +397,8 @@ JOB_SWEEP_GRACE_SECONDS = env_int("JOB_SWEEP_GRACE_SECONDS", 30, minimum=0)
 # ...and only as far back as this: older losses are left alone, so each sweep reads a recent window.
 JOB_SWEEP_WINDOW_SECONDS = env_int("JOB_SWEEP_WINDOW_SECONDS", 86400, minimum=60)
 RETENTION_INTERVAL = env_int("RETENTION_INTERVAL", 3600, minimum=1)
+# Retries of webhook deliveries that are due (the first attempt is kicked after commit).
+WEBHOOK_SCAN_INTERVAL = env_int("WEBHOOK_SCAN_INTERVAL", 5, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "workers.publish_outbox", "schedule": OUTBOX_SWEEP_INTERVAL,
                      "options": {"expires": OUTBOX_SWEEP_INTERVAL}},
@@ -393,7 +408,26 @@ CELERY_BEAT_SCHEDULE = {
                   "options": {"expires": JOB_SWEEP_INTERVAL}},
     "retention": {"task": "workers.prune_retention", "schedule": RETENTION_INTERVAL,
                   "options": {"expires": RETENTION_INTERVAL}},
+    "webhook-scan": {"task": "workers.deliver_webhooks", "schedule": WEBHOOK_SCAN_INTERVAL,
+                     "options": {"expires": WEBHOOK_SCAN_INTERVAL}},
 }
+
+# --------------------------------------------------------------------------- webhooks
+# Outgoing requests (tasks_app.webhooks.network): https only and public addresses only, unless
+# told otherwise for development (`make run` and the tests deliver to 127.0.0.1).
+WEBHOOK_REQUIRE_HTTPS = env_bool("WEBHOOK_REQUIRE_HTTPS", not DEBUG)
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", DEBUG)
+WEBHOOK_CONNECT_TIMEOUT = env_int("WEBHOOK_CONNECT_TIMEOUT", 3, minimum=1)
+WEBHOOK_READ_TIMEOUT = env_int("WEBHOOK_READ_TIMEOUT", 5, minimum=1)
+WEBHOOK_TOTAL_TIMEOUT = env_int("WEBHOOK_TOTAL_TIMEOUT", 10, minimum=1)
+WEBHOOK_MAX_RESPONSE_BYTES = env_int("WEBHOOK_MAX_RESPONSE_BYTES", 64 * 1024, minimum=0)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 10, minimum=1)
+WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 6 * 3600, minimum=1)
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 20, minimum=1)
+WEBHOOK_SECRET_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24, minimum=0)
+WEBHOOK_LEASE_SECONDS = env_int("WEBHOOK_LEASE_SECONDS", 60, minimum=5)
+WEBHOOK_MAX_PER_ENDPOINT_PER_RUN = env_int("WEBHOOK_MAX_PER_ENDPOINT_PER_RUN", 5, minimum=1)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --------------------------------------------------------------------------- retention (beat job workers.prune_retention)
@@ -404,6 +438,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 7, minimum=0)
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365, minimum=0)
 NOTIFICATION_RETENTION_DAYS = env_int("NOTIFICATION_RETENTION_DAYS", 30, minimum=0)
+WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("WEBHOOK_DELIVERY_RETENTION_DAYS", 30, minimum=0)
 CONVERSATION_RETENTION_DAYS = env_int("CONVERSATION_RETENTION_DAYS", 180, minimum=0)
 # Rows deleted per statement (each its own short transaction) and statements per table per
 # run: a run never holds locks for long, and a large backlog drains over several runs.
@@ -470,25 +505,44 @@ LLM_MAX_TURNS = env_int("LLM_MAX_TURNS", 12, minimum=1)
 # Chat messages a user may send to the model per UTC day (a Redis counter); past it POST /api/chat
 # answers 429.  The offline assistant (no OPENAI_API_KEY) is not counted.
 LLM_DAILY_MESSAGES_PER_USER = env_int("LLM_DAILY_MESSAGES_PER_USER", 200, minimum=0)
+# A tool result is cut to this many characters before the model reads it (with a note saying how
+# to narrow the call), so one big list cannot flood the model's context or the day's token spend.
+LLM_TOOL_RESULT_MAX_CHARS = env_int("LLM_TOOL_RESULT_MAX_CHARS", 8000, minimum=500)
+# "Delete/complete these N tasks?" waits this long for the user's yes (chat_app.confirmations).
+CHAT_CONFIRMATION_TTL_SECONDS = env_int("CHAT_CONFIRMATION_TTL_SECONDS", 600, minimum=10)
 
 # --------------------------------------------------------------------------- logging and metrics
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# `text` (default): one readable line per record, request id in brackets.  `json`: one JSON object per
+# line for every record (todo_project/json_logs.py), for a log pipeline; the chart sets it.
+LOG_FORMAT = (env_str("LOG_FORMAT", "text") or "text").strip().lower()
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is not text or json")
+# The access log: one `todo.access` line per HTTP request (method, path, status, duration, user, request
+# id); off with LOG_ACCESS=false when a proxy already writes one.
+LOG_ACCESS = env_bool("LOG_ACCESS", True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "request_id": {"()": "todo_project.request_id.RequestIdFilter"},
+    },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "todo_project.json_logs.JsonFormatter"},
         # Audit lines are JSON already; print them as they are.
         "message": {"format": "%(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {"class": "logging.StreamHandler", "filters": ["request_id"],
+                    "formatter": "json" if LOG_FORMAT == "json" else "plain"},
         "audit": {"class": "logging.StreamHandler", "formatter": "message"},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "todo.audit": {"handlers": ["audit"], "level": "INFO", "propagate": False},
+        "todo.access": {"level": "INFO" if LOG_ACCESS else "CRITICAL"},
         "django.db.backends": {"level": "INFO"},
     },
 }
@@ -497,6 +551,13 @@ LOGGING = {
 # a pod sets the address to 0.0.0.0 (the Helm chart does).  Port 0 turns the endpoint off.
 WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 9808, minimum=0)
 WORKER_METRICS_ADDR = env_str("WORKER_METRICS_ADDR", "127.0.0.1")
+# Set for Celery worker processes only (the image's entrypoint, `make run` and the chart do): the
+# folder where prometheus_client's multiprocess mode keeps each pool process's counters
+# (workers/metrics.py).  prometheus_client reads the variable itself; the folder must exist before
+# the first metric is made, which is after settings load, so it is made here.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 # --------------------------------------------------------------------------- internal port: detailed health and metrics
 
 # The web process serves detailed health (/healthz with every component) and /metrics on a second

@@ -7,6 +7,8 @@ from django.urls import path
 from chat_app import views as chat_views
 from tasks_app import views as task_views
 from tasks_app.throttling import login_throttled
+from tasks_app.transfer import views as transfer_views
+from tasks_app.webhooks import views as webhook_views
 
 from .api import api
 from .health import healthz
@@ -17,6 +19,15 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", task_views.signup, name="signup"),
     path("settings/", task_views.account_settings, name="account_settings"),
+    path("settings/import", transfer_views.import_upload, name="import_tasks"),
+    path("settings/export", transfer_views.export_download, name="export_tasks"),
+    path("settings/webhooks", webhook_views.webhook_add, name="webhook_add"),
+    path("settings/webhooks/<int:endpoint_id>/toggle", webhook_views.webhook_toggle, name="webhook_toggle"),
+    path("settings/webhooks/<int:endpoint_id>/rotate", webhook_views.webhook_rotate, name="webhook_rotate"),
+    path("settings/webhooks/<int:endpoint_id>/delete", webhook_views.webhook_delete, name="webhook_delete"),
+    path("settings/webhooks/deliveries/<int:delivery_id>/redeliver", webhook_views.webhook_redeliver,
+         name="webhook_redeliver"),
+    path("settings/preferences", task_views.update_preferences, name="update_preferences"),
     path("settings/tokens/<int:token_id>/revoke", task_views.revoke_token, name="revoke_token"),
     path("tasks/", task_views.tasks_dashboard, name="tasks_dashboard"),
     path("api/", api.urls),

@@ -87,6 +87,21 @@ def claim_sink_kick() -> bool:
         return True  # cannot tell: kick (the dispatch itself may fail too; beat covers it)
 
 
+def claim_kick(name: str) -> bool:
+    """claim_sink_kick for another coalesced job (`todo:<name>:kick-pending`)."""
+    try:
+        return bool(redis_client().set(f"todo:{name}:kick-pending", 1, nx=True, ex=10))
+    except redis.RedisError:
+        return True
+
+
+def webhooks_started() -> None:
+    try:
+        redis_client().delete("todo:webhooks:kick-pending")
+    except redis.RedisError:
+        logger.debug("webhook kick key not cleared", exc_info=True)
+
+
 def sink_started() -> None:
     """Called by the sink before it reads the outbox: a commit after this point kicks again."""
     try:

@@ -1,40 +1,59 @@
 """Prometheus metrics of the background side: outbox lag, Kafka publishing, Celery jobs, reminder scans.
 
-Counters live in Redis rather than in process memory: Celery's prefork children
-are separate processes and pods come and go, while one Redis hash adds them all
-up.  The collector below reads that hash, the Celery queue length and the outbox
-lag (from PostgreSQL) at scrape time; it is registered in the default registry,
-so the web's /metrics and the worker's own endpoint (WORKER_METRICS_PORT) both
-export it.
+Job counters are prometheus_client metrics in the process that runs the job.  A Celery worker
+runs jobs in prefork pool processes, so the worker runs in prometheus_client's multiprocess mode:
+PROMETHEUS_MULTIPROC_DIR (set for worker processes by the launchers: the image's entrypoint,
+`make run`, the chart) holds one small file per process and metric kind; the worker's own
+endpoint (WORKER_METRICS_PORT) adds them all up at scrape time.  Each worker pod exports its own
+totals, and the alert rules and the dashboard `sum` them across pods.  The worker empties the
+folder when it starts (files of an earlier run would count twice) and marks each pool process
+dead when it exits (celery_signals.py).
+
+What is one shared state rather than per process work (the outbox in PostgreSQL, the Celery
+queues in Redis) is read at scrape time by SharedStateCollector, registered both in the default
+registry (the web's /metrics on the internal port) and in the worker's.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
-from collections import defaultdict
+from pathlib import Path
 
 import redis
 from django.conf import settings
 from django.db import connection
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-)
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+from prometheus_client.core import GaugeMetricFamily
 
 from tasks_app.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
 
-REDIS_KEY = "todo:metrics"
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+# The worker's registry: its job metrics and the shared state.  Not the default registry, so a web
+# pod does not export job counters it never counts (they would only add zeros to the sums).
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+KAFKA_EVENTS_PUBLISHED = Counter("todo_kafka_events_published", "Messages acknowledged by Kafka",
+                                 ["topic"], registry=REGISTRY)
+KAFKA_PUBLISH_FAILURES = Counter("todo_kafka_publish_failures", "Outbox events whose delivery failed",
+                                 registry=REGISTRY)
+CELERY_TASKS = Counter("todo_celery_tasks", "Celery jobs run, by outcome", ["task", "state"], registry=REGISTRY)
+CELERY_TASK_DURATION = Histogram("todo_celery_task_duration_seconds", "Celery job run time", ["task"],
+                                 buckets=DURATION_BUCKETS, registry=REGISTRY)
+# A time stamp: the newest of all processes (and, in the rules, of all pods) is the one that counts.
+REMINDER_SCAN_LAST_SUCCESS = Gauge("todo_reminder_scan_last_success_timestamp_seconds",
+                                   "Unix time of the last completed reminder scan",
+                                   multiprocess_mode="max", registry=REGISTRY)
 
 _client: redis.Redis | None = None
 
 
 def redis_client() -> redis.Redis:
-    """This process's client for the app's Redis (metrics, the sink-kick flag): short time-outs,
+    """This process's client for the app's Redis (the sink-kick flag, queue lengths): short time-outs,
     because neither may hold up the job it serves."""
     global _client
     if _client is None:
@@ -42,47 +61,68 @@ def redis_client() -> redis.Redis:
     return _client
 
 
-def _write(commands) -> None:
-    """Run `commands(pipeline)`; a metrics hiccup must never fail the job being measured."""
-    try:
-        pipeline = redis_client().pipeline(transaction=False)
-        commands(pipeline)
-        pipeline.execute()
-    except redis.RedisError:
-        logger.debug("metrics not recorded", exc_info=True)
-
-
 def record_publish(acked_per_topic: dict[str, int], failures: int) -> None:
-    def commands(pipe):
-        for topic, count in acked_per_topic.items():
-            pipe.hincrby(REDIS_KEY, f"published|{topic}", count)
-        if failures:
-            pipe.hincrby(REDIS_KEY, "publish_failures", failures)
-
-    _write(commands)
+    for topic, count in acked_per_topic.items():
+        KAFKA_EVENTS_PUBLISHED.labels(topic=topic).inc(count)
+    if failures:
+        KAFKA_PUBLISH_FAILURES.inc(failures)
 
 
 def record_task(name: str, state: str, seconds: float | None) -> None:
-    def commands(pipe):
-        pipe.hincrby(REDIS_KEY, f"tasks|{name}|{state}", 1)
-        if seconds is not None:
-            pipe.hincrbyfloat(REDIS_KEY, f"duration_sum|{name}", seconds)
-            pipe.hincrby(REDIS_KEY, f"duration_count|{name}", 1)
-            for bound in DURATION_BUCKETS:
-                if seconds <= bound:
-                    pipe.hincrby(REDIS_KEY, f"duration_bucket|{name}|{bound}", 1)
-
-    _write(commands)
+    CELERY_TASKS.labels(task=name, state=state).inc()
+    if seconds is not None:
+        CELERY_TASK_DURATION.labels(task=name).observe(seconds)
 
 
 def record_reminder_scan() -> None:
-    _write(lambda pipe: pipe.hset(REDIS_KEY, "reminder_scan_last_success", time.time()))
+    REMINDER_SCAN_LAST_SUCCESS.set(time.time())
 
 
-class TodoCollector:
+# --------------------------------------------------------------------------- multiprocess mode
+
+def multiprocess_dir() -> Path | None:
+    """PROMETHEUS_MULTIPROC_DIR when this process runs in multiprocess mode (a worker), else None."""
+    value = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return Path(value) if value else None
+
+
+def clear_multiprocess_dir() -> int:
+    """At worker start, before the pool forks: drop the files of every other process (an earlier
+    run's totals would be added to this one's).  This process's own files stay: it has them open.
+    Returns how many were removed."""
+    folder = multiprocess_dir()
+    if folder is None:
+        return 0
+    removed = 0
+    own = f"_{os.getpid()}.db"
+    for path in folder.glob("*.db"):
+        if not path.name.endswith(own):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def mark_process_dead(pid: int) -> None:
+    """A pool process exits: its live gauges stop counting (its counters stay in the totals)."""
+    if multiprocess_dir() is not None:
+        multiprocess.mark_process_dead(pid)
+
+
+def worker_registry() -> CollectorRegistry:
+    """What the worker's endpoint serves: in multiprocess mode every process's files added up, plus
+    the shared state; otherwise (a solo pool, a test process) this process's REGISTRY."""
+    if multiprocess_dir() is None:
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    registry.register(SharedStateCollector())
+    return registry
+
+
+class SharedStateCollector:
     def collect(self):
         yield from self._outbox()
-        yield from self._from_redis()
+        yield from self._queues()
 
     def describe(self):
         return []  # collected lazily: do not query the database when registering
@@ -114,49 +154,17 @@ class TodoCollector:
         yield oldest
         yield parked
 
-    def _from_redis(self):
+    def _queues(self):
         try:
-            raw = {key.decode(): value.decode() for key, value in redis_client().hgetall(REDIS_KEY).items()}
             # Every Celery queue (ordinary jobs, live pushes), each a Redis list named after it.
-            queue_lengths = {q.name: redis_client().llen(q.name) for q in settings.CELERY_TASK_QUEUES}
+            lengths = {q.name: redis_client().llen(q.name) for q in settings.CELERY_TASK_QUEUES}
         except redis.RedisError:
-            logger.warning("worker metrics unavailable", exc_info=True)
+            logger.warning("Celery queue lengths unavailable", exc_info=True)
             return
-        published = CounterMetricFamily("todo_kafka_events_published", "Messages acknowledged by Kafka",
-                                        labels=["topic"])
-        failures = CounterMetricFamily("todo_kafka_publish_failures", "Outbox events whose delivery failed")
-        tasks = CounterMetricFamily("todo_celery_tasks", "Celery jobs run, by outcome", labels=["task", "state"])
-        last_scan = GaugeMetricFamily("todo_reminder_scan_last_success_timestamp_seconds",
-                                      "Unix time of the last completed reminder scan")
         queue = GaugeMetricFamily("todo_celery_queue_length", "Jobs waiting in each Celery queue", labels=["queue"])
-        durations: dict[str, dict] = defaultdict(lambda: {"sum": 0.0, "count": 0, "buckets": {}})
-        failures.add_metric([], float(raw.get("publish_failures", 0)))
-        for key, value in raw.items():
-            kind, _, rest = key.partition("|")
-            if kind == "published":
-                published.add_metric([rest], float(value))
-            elif kind == "tasks":
-                name, _, state = rest.rpartition("|")
-                tasks.add_metric([name, state], float(value))
-            elif kind == "duration_sum":
-                durations[rest]["sum"] = float(value)
-            elif kind == "duration_count":
-                durations[rest]["count"] = int(value)
-            elif kind == "duration_bucket":
-                name, _, bound = rest.rpartition("|")
-                durations[name]["buckets"][float(bound)] = int(value)
-        if "reminder_scan_last_success" in raw:
-            last_scan.add_metric([], float(raw["reminder_scan_last_success"]))
-        for name, length in queue_lengths.items():
+        for name, length in lengths.items():
             queue.add_metric([name], length)
-        histogram = HistogramMetricFamily("todo_celery_task_duration_seconds", "Celery job run time",
-                                          labels=["task"])
-        for name, data in durations.items():
-            # Each run was counted in its smallest bucket and every larger one already.
-            buckets = [(str(bound), data["buckets"].get(bound, 0)) for bound in DURATION_BUCKETS]
-            buckets.append(("+Inf", data["count"]))
-            histogram.add_metric([name], buckets, data["sum"])
-        yield from (published, failures, tasks, last_scan, queue, histogram)
+        yield queue
 
 
 _registered = False
@@ -165,7 +173,9 @@ _registered = False
 def register() -> None:
     global _registered
     if not _registered:
-        from prometheus_client import REGISTRY
+        import prometheus_client
 
-        REGISTRY.register(TodoCollector())
+        shared = SharedStateCollector()
+        prometheus_client.REGISTRY.register(shared)
+        REGISTRY.register(shared)
         _registered = True

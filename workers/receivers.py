@@ -12,7 +12,7 @@ rather than turning a saved change into an error for the caller.
 from django.db import transaction
 from django.dispatch import receiver
 
-from tasks_app.signals import event_recorded, task_completed
+from tasks_app.signals import event_recorded, task_completed, webhook_deliveries_created
 
 from . import dispatch, tasks
 
@@ -35,3 +35,8 @@ def recur_after_commit(sender, task, **kwargs):
 @receiver(event_recorded, dispatch_uid="workers.push_live_update")
 def push_live_after_commit(sender, event, **kwargs):
     dispatch.collect(f"live:{event.user_id}", str(event.event_id), tasks.dispatch_live)
+
+
+@receiver(webhook_deliveries_created, dispatch_uid="workers.deliver_webhooks")
+def deliver_webhooks_after_commit(sender, count, **kwargs):
+    dispatch.once("webhooks", tasks.kick_webhooks)

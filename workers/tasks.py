@@ -170,3 +170,36 @@ def push_live_update(event_id: str) -> bool:
     a minute late (a backlog after an outage): a page reloads its whole list on the next push it
     gets and whenever its socket reconnects, so a lost push heals itself."""
     return live.live_push(event_id=event_id)
+
+
+# A run sends WEBHOOK_CONCURRENCY deliveries at a time, each bounded by WEBHOOK_TOTAL_TIMEOUT, and
+# claims no more after WEBHOOK_RUN_SECONDS: well inside its soft limit however slow receivers are.
+WEBHOOK_CONCURRENCY = 8
+WEBHOOK_RUN_SECONDS = 30
+
+
+@shared_task(name="workers.deliver_webhooks", ignore_result=True, expires=60, soft_time_limit=60, time_limit=90)
+def deliver_webhooks() -> dict[str, int]:
+    """Send the webhook deliveries that are due (after a commit that made some, and from beat for retries)."""
+    from tasks_app.webhooks import services as webhooks
+
+    dispatch.webhooks_started()
+    deadline = time.monotonic() + WEBHOOK_RUN_SECONDS
+    sent: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        claimed = webhooks.deliveries_claim_due(limit=WEBHOOK_CONCURRENCY)
+        if not claimed:
+            break
+        try:
+            for status, count in webhooks.deliveries_send(delivery_ids=claimed).items():
+                sent[status] = sent.get(status, 0) + count
+        except SoftTimeLimitExceeded:
+            webhooks.deliveries_release(delivery_ids=claimed)
+            break
+    return sent
+
+
+def kick_webhooks() -> None:
+    """After a commit that wrote deliveries: one delivery run unless one is already queued."""
+    if dispatch.claim_kick("webhooks"):
+        deliver_webhooks.delay()

@@ -16,10 +16,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from .. import confirmations
 from ..models import Message
 from ..toolbox import ToolFailed, ToolSession
 from . import wording
-from .intents import Intent, Ref, parse
+from .intents import DEFAULT_REMINDER_FIELD, Intent, Ref, parse
 from .phrases import normalize, unquote
 
 # The tools whose result is one task: the task "it" means afterwards.
@@ -55,7 +56,8 @@ def memory_from(messages: list[Message]) -> Memory:
     """The last task mentioned ("mark it as done"), the last list (for "show more") and an open question."""
     memory = Memory()
     assistant_messages = [message for message in messages if message.role == Message.Role.ASSISTANT]
-    if assistant_messages and assistant_messages[-1].pending and messages[-1].role == Message.Role.ASSISTANT:
+    if (assistant_messages and assistant_messages[-1].pending and messages[-1].role == Message.Role.ASSISTANT
+            and "candidates" in assistant_messages[-1].pending):  # not a confirmation (chat_app.confirmations)
         memory.pending = assistant_messages[-1].pending
     for message in reversed(assistant_messages):
         calls = [call for call in message.tool_calls or [] if "error" not in (call.get("result") or {})]
@@ -76,10 +78,14 @@ def memory_from(messages: list[Message]) -> Memory:
 
 
 class OfflineAssistant:
-    def __init__(self, tools: ToolSession, *, now: datetime, memory: Memory | None = None):
+    def __init__(self, tools: ToolSession, *, now: datetime, memory: Memory | None = None,
+                 default_reminder_minutes: int | None = None, week_start: int = 1):
         self.tools = tools
-        self.now = now
+        self.now = now  # in the user's zone
         self.memory = memory or Memory()
+        # The user's lead time for "with a reminder" (their profile); None: at the due time.
+        self.default_reminder_minutes = default_reminder_minutes
+        self.week_start = week_start  # ISO weekday the user's weeks start on ("this week")
 
     async def respond(self, message: str) -> Reply:
         intent, origin = None, message
@@ -91,7 +97,7 @@ class OfflineAssistant:
                 # The choice completes the message that asked for it.
                 intent, origin = answer, self.memory.pending["message"]
         if intent is None:
-            intent = parse(message, self.now)
+            intent = parse(message, self.now, week_start=self.week_start)
         try:
             return await getattr(self, f"_do_{intent.kind}")(intent)
         except NeedChoice as choice:
@@ -131,7 +137,7 @@ class OfflineAssistant:
                 chosen = exact[0]
         if chosen is None:
             return None
-        return replace(parse(pending["message"], self.now), ref=Ref("id", chosen["id"]))
+        return replace(parse(pending["message"], self.now, week_start=self.week_start), ref=Ref("id", chosen["id"]))
 
     def _ask_which(self, candidates: list[dict[str, Any]], message: str) -> Reply:
         return Reply(
@@ -149,10 +155,28 @@ class OfflineAssistant:
 
     async def _do_add(self, intent: Intent) -> Reply:
         arguments = dict(intent.fields)
+        if arguments.pop(DEFAULT_REMINDER_FIELD, False):
+            arguments["reminder_minutes_before"] = self.default_reminder_minutes or 0
         if "due_at" in arguments:
             arguments["due_at"] = arguments["due_at"].isoformat()
         task = await self.tools.call("add_task", **arguments)
         return Reply(wording.added(task, self.now))
+
+    async def _do_snooze(self, intent: Intent) -> Reply:
+        newest = (await self.tools.call("list_notifications", limit=1))["items"]
+        if not newest:
+            return Reply(wording.NOTHING_TO_SNOOZE)
+        snoozed = await self.tools.call("snooze_notification", notification_id=newest[0]["id"],
+                                        minutes=intent.fields["minutes"])
+        return Reply(wording.snoozed(newest[0], snoozed, self.now))
+
+    async def _do_timezone(self, intent: Intent) -> Reply:
+        if "unknown" in intent.fields:
+            return Reply(wording.unknown_timezone(intent.fields["unknown"]))
+        if "timezone" not in intent.fields:
+            return Reply(wording.current_timezone(self.now))
+        changed = await self.tools.call("set_timezone", timezone=intent.fields["timezone"])
+        return Reply(wording.timezone_changed(changed))
 
     async def _do_find(self, intent: Intent) -> Reply:
         arguments = {key: (value.isoformat() if isinstance(value, datetime) else value)
@@ -199,6 +223,17 @@ class OfflineAssistant:
         task = await self._resolve(intent.ref, "delete")
         deleted = await self.tools.call("delete_task", task_id=task["id"])
         return Reply(wording.deleted(deleted))
+
+    async def _do_bulk(self, intent: Intent) -> Reply:
+        """Several tasks at once: a preview now, the action only after the user's yes."""
+        action = intent.fields["action"]
+        arguments = {key: (value.isoformat() if isinstance(value, datetime) else value)
+                     for key, value in intent.fields["filters"].items()}
+        page = await self.tools.call("list_tasks", **arguments, limit=confirmations.MAX_TASKS_PER_ACTION)
+        if not page["items"]:
+            return Reply(wording.task_page(page, intent.fields["filters"], self.now))
+        pending = confirmations.pending_action(action=action, tasks=page["items"], now=self.now)
+        return Reply(confirmations.preview(pending, total=page["count"]), pending=pending)
 
     async def _do_change(self, intent: Intent) -> Reply:
         task = await self._resolve(intent.ref, "change")

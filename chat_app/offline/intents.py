@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from . import phrases, wording
+from . import phrases, wording, zones
 from .phrases import When, normalize, unquote
+
+# Set on an "add" intent whose reminder was asked for without minutes; not a tool argument.
+DEFAULT_REMINDER_FIELD = "reminder_lead_is_default"
 
 LAST_TASK_WORDS = r"(?:it|that|this|that one|this one|that task|this task|the task|the last one|the last task|them)"
 
@@ -30,19 +34,21 @@ class Ref:
 
 @dataclass(frozen=True)
 class Intent:
-    kind: str  # add, find, more, complete, reopen, delete, change, show, tags, notifications, help, unknown
+    kind: str  # add, find, more, complete, reopen, delete, bulk, change, show, tags, notifications, help, unknown
     ref: Ref | None = None
     fields: dict[str, Any] = field(default_factory=dict)
     note: str = ""
 
 
-def parse(message: str, now: datetime) -> Intent:
+def parse(message: str, now: datetime, *, week_start: int = 1) -> Intent:
+    """`week_start`: the ISO weekday the user's weeks start on (1 Monday, 7 Sunday), for "this week"."""
     text = normalize(message)
     if not text:
         return Intent("unknown", note=wording.EMPTY_MESSAGE)
-    for parser in (_parse_help, _parse_more, _parse_tags_list, _parse_notifications, _parse_reopen, _parse_complete,
-                   _parse_tag_change, _parse_due_change, _parse_rename, _parse_priority_change, _parse_delete,
-                   _parse_show, _parse_find, _parse_add):
+    for parser in (_parse_help, _parse_timezone, _parse_snooze, _parse_more, _parse_tags_list, _parse_notifications,
+                   _parse_bulk, _parse_reopen, _parse_complete, _parse_tag_change, _parse_due_change, _parse_rename,
+                   _parse_priority_change, _parse_delete, _parse_show, partial(_parse_find, week_start=week_start),
+                   _parse_add):
         intent = parser(text, now)
         if intent is not None:
             return intent
@@ -67,6 +73,49 @@ def _parse_help(text: str, now: datetime) -> Intent | None:
                     r"good (?:morning|afternoon|evening)|thanks?|thank you)(?:\s+\w+)?", text, re.I):
         return Intent("help", note=text)
     return None
+
+
+# "set my time zone to Europe/Berlin", "change my timezone to New York", "my time zone is UTC":
+# whatever follows is meant as a zone, and an unknown one is answered as such.
+_TIMEZONE_SET = re.compile(
+    r"(?:please\s+)?(?:(?:set|change|switch|update|move)\s+(?:my\s+)?time\s*zone\s+(?:to|=)|"
+    r"my\s+time\s*zone\s+is(?:\s+now)?|(?:use|switch\s+to)\s+the\s+time\s*zone)\s+(?P<zone>.+?)(?:\s+please)?", re.I)
+# "I'm in Europe/Berlin now", "I am now in Tokyo": a zone only when the place is one (not "I'm in a meeting").
+_TIMEZONE_HERE = re.compile(
+    r"(?:i'?m|i\s+am)\s+(?:now\s+)?(?:in|at)\s+(?P<zone>.+?)(?:\s+(?:now|today|this\s+week|for\s+now))?", re.I)
+_TIMEZONE_ASK = re.compile(r"(?:what(?:'s|\s+is)|which\s+is|show(?:\s+me)?)\s+my\s+(?:current\s+)?time\s*zone\??", re.I)
+
+
+def _parse_timezone(text: str, now: datetime) -> Intent | None:
+    if _TIMEZONE_ASK.fullmatch(text):
+        return Intent("timezone")
+    explicit = _TIMEZONE_SET.fullmatch(text)
+    here = None if explicit else _TIMEZONE_HERE.fullmatch(text)
+    match = explicit or here
+    if match is None:
+        return None
+    written = unquote(match.group("zone").strip())
+    zone = zones.zone_named(written)
+    if zone is None and (explicit or zones.looks_like_zone(written)):
+        return Intent("timezone", fields={"unknown": written[:zones.ZONE_PHRASE_MAX_LENGTH]})
+    return None if zone is None else Intent("timezone", fields={"timezone": zone})
+
+
+# "snooze", "snooze it 15 minutes", "snooze the reminder for an hour": the newest reminder, again later.
+DEFAULT_SNOOZE_MINUTES = 10
+_SNOOZE = re.compile(
+    r"(?:please\s+)?snooze(?:\s+(?:it|that|this|(?:the|my)\s+(?:last\s+|latest\s+)?(?:reminder|notification)))?"
+    rf"(?:\s+(?:for|by))?(?:\s+(?P<n>{phrases.NUM})\s*(?P<u>minutes?|mins?|m|hours?|hrs?|h|days?|d))?", re.I)
+
+
+def _parse_snooze(text: str, now: datetime) -> Intent | None:
+    match = _SNOOZE.fullmatch(text)
+    if match is None:
+        return None
+    minutes = DEFAULT_SNOOZE_MINUTES
+    if match.group("n"):
+        minutes = phrases.number(match.group("n")) * phrases.UNIT_MINUTES[match.group("u").lower().rstrip("s")]
+    return Intent("snooze", fields={"minutes": minutes})
 
 
 def _parse_more(text: str, now: datetime) -> Intent | None:
@@ -121,6 +170,35 @@ def _parse_complete(text: str, now: datetime) -> Intent | None:
 def _parse_reopen(text: str, now: datetime) -> Intent | None:
     match = _first_match(_REOPEN, text)
     return Intent("reopen", ref=_ref(match.group("ref"))) if match else None
+
+
+# "remove all tags from it", "clear all reminders …" change one task; they are not bulk deletes.
+_NOT_TASKS = (r"(?!(?:all|every|each)\s+(?:of\s+)?(?:the\s+|its\s+|my\s+)?"
+              r"(?:tags?|labels?|due\s+dates?|deadlines?|reminders?)\b)")
+_BULK = [
+    ("delete", r"(?:please\s+)?(?:delete|remove|trash|erase|clear|drop|discard|get\s+rid\s+of)\s+"
+               + _NOT_TASKS + r"(?P<what>(?:all|every|each)\b.*)"),
+    ("complete", r"(?:please\s+)?(?:complete|finish|check\s+off|tick\s+off|close)\s+(?P<what>(?:all|every|each)\b.*)"),
+    ("complete", r"(?:please\s+)?(?:mark|set|flag)\s+(?P<what>(?:all|every|each)\b.*?)\s+(?:as\s+)?"
+                 r"(?:complete|completed|done|finished)"),
+]
+
+
+def _parse_bulk(text: str, now: datetime) -> Intent | None:
+    """"delete all completed tasks", "complete all overdue tasks tagged work": the tasks a search would list.
+    The assistant previews them and waits for a yes (chat_app.confirmations)."""
+    for action, pattern in _BULK:
+        match = re.fullmatch(pattern, text, re.I)
+        if match:
+            # "all" keeps done tasks in unless the message says otherwise ("delete every task tagged x").
+            what = f"all {match.group('what')}"
+            found = _parse_find(f"show {what}", now) or _parse_find(f"show {what} tasks", now)
+            filters = dict(found.fields) if found else {}
+            if action == "complete":
+                filters["completed"] = False
+            filters.pop("limit", None)
+            return Intent("bulk", fields={"action": action, "filters": filters})
+    return None
 
 
 def _parse_delete(text: str, now: datetime) -> Intent | None:
@@ -223,7 +301,7 @@ _FIND_START = re.compile(
     re.I)
 
 
-def _parse_find(text: str, now: datetime) -> Intent | None:
+def _parse_find(text: str, now: datetime, *, week_start: int = 1) -> Intent | None:
     if not _FIND_START.search(text):
         return None
     rest = text
@@ -267,7 +345,7 @@ def _parse_find(text: str, now: datetime) -> Intent | None:
     elif re.search(r"\b(?:with|has|have|having)\s+(?:an?\s+)?reminders?\b|\breminders?\s+set\b", lowered):
         args["has_reminder"] = True
 
-    window = _due_window(lowered, now)
+    window = _due_window(lowered, now, week_start=week_start)
     if window:
         args.update(window)
 
@@ -296,8 +374,9 @@ def _parse_find(text: str, now: datetime) -> Intent | None:
     return Intent("find", fields=args)
 
 
-def _due_window(lowered: str, now: datetime) -> dict[str, Any] | None:
+def _due_window(lowered: str, now: datetime, *, week_start: int = 1) -> dict[str, Any] | None:
     start_of_today = datetime.combine(now.date(), time.min, tzinfo=now.tzinfo)
+    start_of_week = start_of_today - timedelta(days=(now.isoweekday() - week_start) % 7)
     relative = re.search(r"\bdue\s+(?P<rel>before|by|until|after|since)\s+(?P<when>.+?)(?=$|\s+(?:and|sorted|"
                          r"ordered|tagged|with)\b)", lowered)
     if relative:
@@ -312,10 +391,8 @@ def _due_window(lowered: str, now: datetime) -> dict[str, Any] | None:
         "today": (start_of_today, start_of_today + timedelta(days=1)),
         "tonight": (now, start_of_today + timedelta(days=1)),
         "tomorrow": (start_of_today + timedelta(days=1), start_of_today + timedelta(days=2)),
-        "this week": (start_of_today - timedelta(days=now.weekday()),
-                      start_of_today + timedelta(days=7 - now.weekday())),
-        "next week": (start_of_today + timedelta(days=7 - now.weekday()),
-                      start_of_today + timedelta(days=14 - now.weekday())),
+        "this week": (start_of_week, start_of_week + timedelta(days=7)),
+        "next week": (start_of_week + timedelta(days=7), start_of_week + timedelta(days=14)),
     }
     match = re.search(r"\b(?:due\s+)?(today|tonight|tomorrow|this\s+week|next\s+week)\b", lowered)
     if match and (match.group(0).startswith("due") or re.search(r"\b(?:due|deadline|scheduled|planned|on\s+for|"
@@ -357,7 +434,12 @@ def _parse_add(text: str, now: datetime) -> Intent | None:
         text = text[: span[0] - 1] + TITLE_MARK + text[span[1] + 1:]
 
     recurrence, text = phrases.take_recurrence(text)
-    reminder, text = phrases.take_reminder(text)
+    reminder, text = phrases.take_reminder(text, bare_means_zero=False)
+    # "with a reminder" says no lead time: the user's default one (their profile), filled in by the assistant.
+    bare_reminder = False
+    if reminder is None:
+        reminder, text = phrases.take_reminder(text)
+        bare_reminder = reminder is not None
     tags, text = phrases.take_tags(text)
     priority, text = phrases.take_priority(text)
     when, text = phrases.take_when(text, now)
@@ -394,4 +476,6 @@ def _parse_add(text: str, now: datetime) -> Intent | None:
         reminder = 0
     if reminder is not None:
         fields["reminder_minutes_before"] = reminder
+    if bare_reminder:
+        fields[DEFAULT_REMINDER_FIELD] = True
     return Intent("add", fields=fields)

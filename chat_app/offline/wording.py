@@ -253,3 +253,35 @@ def updated(before: dict[str, Any], fields: dict[str, Any], new_tags: list[str] 
         said.append("tagged it " + (" ".join(f"#{t}" for t in new_tags) if new_tags
                                     else "with nothing (all tags removed)"))
     return f"Updated “{before['title']}”: {', '.join(said)}. Now: {task(after, now)}."
+
+
+# --------------------------------------------------------------------------- time zone
+
+
+def current_timezone(now: datetime) -> str:
+    return (f"Your time zone is {now.tzinfo} (it's {now:%H:%M} there). Say “set my time zone to Europe/Berlin” "
+            "to change it.")
+
+
+def unknown_timezone(written: str) -> str:
+    return (f"I don't know a time zone called “{written}”, so I left yours as it is. Use an IANA name such as "
+            "Europe/Berlin, America/New_York or UTC (or a city such as Tokyo).")
+
+
+def timezone_changed(change: dict[str, Any]) -> str:
+    zone, previous = change["timezone"], change["previous_timezone"]
+    if zone == previous:
+        return f"Your time zone already is {zone}; nothing changed."
+    local = datetime.fromisoformat(change["local_time"])
+    return (f"Done: your time zone is now {zone} (it was {previous}); it's {local:%H:%M} there. Your due dates "
+            f"keep their moment in time and are shown in {zone} from now on, and times you give me are read in it.")
+
+
+# --------------------------------------------------------------------------- snooze
+
+NOTHING_TO_SNOOZE = "There is no reminder to snooze."
+
+
+def snoozed(notification: dict[str, Any], result: dict[str, Any], now: datetime) -> str:
+    again = datetime.fromisoformat(result["remind_at"]).astimezone(now.tzinfo)
+    return f"Snoozed “{notification['message']}”: I'll remind you again at {again:%H:%M}."

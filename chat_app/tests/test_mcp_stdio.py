@@ -4,7 +4,7 @@ import sys
 
 import mcp
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from mcp import StdioServerParameters
 
 from tasks_app.models import Task
@@ -12,13 +12,21 @@ from tasks_app.models import Task
 from .conftest import BASE_DIR, tool_json
 
 
-def over_stdio(env, username: str, calls):
+def over_stdio(env, username: str, calls, after_each=None):
+    """The results of `calls` in one stdio session (one process start: seconds).  With `after_each`,
+    a list of (result, after_each()) pairs instead: it runs on the test's thread (and database
+    connection) after each call, before the next."""
     params = StdioServerParameters(command=sys.executable, args=["manage.py", "mcp_stdio", "--user", username],
                                    env=env, cwd=str(BASE_DIR))
+    observe = sync_to_async(after_each, thread_sensitive=True) if after_each else None
 
     async def run():
         async with mcp.Client(params) as client:
-            return [await client.call_tool(name, arguments) for name, arguments in calls]
+            results = []
+            for name, arguments in calls:
+                result = await client.call_tool(name, arguments)
+                results.append((result, await observe()) if observe else result)
+            return results
 
     return async_to_sync(run)()
 

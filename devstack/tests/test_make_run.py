@@ -120,6 +120,12 @@ def test_make_run_starts_everything_and_ctrl_c_stops_it_keeping_the_data(data_di
         assert fetch(f"{app.base}/api/docs")[0] == 200
         status, created = fetch(f"{app.base}/api/tasks", token, {"title": "Survives a restart", "priority": "P2"})
         assert status == 201, created
+        # The worker counts the jobs this queued in its multiprocess metrics folder (workers/metrics.py).
+        metrics_dir = data_dir / "prometheus-worker"
+        deadline = time.monotonic() + 30
+        while not list(metrics_dir.glob("counter_*.db")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert list(metrics_dir.glob("counter_*.db")), app.output()[-3000:]
 
         # A second terminal's manage.py reaches the same services through .data/devstack.env.
         env_file = (data_dir / "devstack.env").read_text()

@@ -3,7 +3,7 @@
 The REST API, the MCP tools, the chat assistant, the admin and the Celery jobs call
 them; none of them writes these models directly.  Bad input raises
 django.core.exceptions.ValidationError with a message per field.  One module per
-concern (tasks, tags, notifications, audit, outbox, retention); this package re-exports their public
+concern (tasks, tags, notifications, profiles, audit, outbox, retention); this package re-exports their public
 names, so callers write `services.task_create(...)` wherever the function lives.
 Users and API tokens are written by tasks_app.accounts.
 """
@@ -11,10 +11,12 @@ Users and API tokens are written by tasks_app.accounts.
 from .audit import audit_record, audit_record_many
 from .notifications import (
     notification_mark_read,
+    notification_snooze,
     notifications_mark_all_read,
     reminders_claim_due,
 )
 from .outbox import outbox_retry_parked
+from .profiles import PROFILE_FIELDS, ProfileChange, profile_ensure, profile_update
 from .retention import retention_prune
 from .tags import tag_delete, tag_rename, tags_for
 from .tasks import (
@@ -29,13 +31,18 @@ from .tasks import (
 )
 
 __all__ = [
+    "PROFILE_FIELDS",
+    "ProfileChange",
     "UPDATABLE_FIELDS",
     "audit_record",
     "audit_record_many",
     "next_occurrence_due",
     "notification_mark_read",
+    "notification_snooze",
     "notifications_mark_all_read",
     "outbox_retry_parked",
+    "profile_ensure",
+    "profile_update",
     "reminders_claim_due",
     "retention_prune",
     "tag_delete",

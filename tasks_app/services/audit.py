@@ -10,13 +10,16 @@ import json
 import logging
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 
 from ..models import AuditLog, OutboxEvent
+from ..webhooks.services import deliveries_create
 
 User = get_user_model()
 audit_logger = logging.getLogger("todo.audit")
 
 
+@transaction.atomic
 def audit_record(*, event_id) -> AuditLog | None:
     """The AuditLog row of outbox event `event_id` (a UUID), plus one JSON log line.
 
@@ -36,6 +39,7 @@ def audit_record(*, event_id) -> AuditLog | None:
         },
     )
     if created:
+        deliveries_create(outbox_events=[event])
         audit_logger.info(json.dumps({
             "audit": True, "event_id": str(event.event_id), "type": event.type, "user_id": event.user_id,
             "task_id": event.task_id, "time": event.created_at.isoformat(),
@@ -44,9 +48,11 @@ def audit_record(*, event_id) -> AuditLog | None:
     return entry
 
 
+@transaction.atomic
 def audit_record_many(*, event_ids) -> int:
     """The AuditLog rows (and JSON log lines) of many outbox events at once: three queries
-    and one INSERT, however many events.  Idempotent like audit_record: events already
+    and one INSERT, however many events; the events' webhook deliveries are written in the
+    same transaction (tasks_app.webhooks), so each is made exactly once.  Idempotent like audit_record: events already
     audited (a redelivered job, a sweep) are skipped.  Returns the rows written."""
     event_ids = list(event_ids)
     done = set(AuditLog.objects.filter(event_id__in=event_ids).values_list("event_id", flat=True))
@@ -60,6 +66,7 @@ def audit_record_many(*, event_ids) -> int:
                  task_id=event.task_id, data=event.payload["data"], occurred_at=event.created_at)
         for event in events
     ], ignore_conflicts=True)  # a concurrent job for the same events wrote them first
+    deliveries_create(outbox_events=events)
     for event in events:
         audit_logger.info(json.dumps({
             "audit": True, "event_id": str(event.event_id), "type": event.type, "user_id": event.user_id,

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ..models import AuditLog, Notification, OutboxEvent
+from ..models import AuditLog, Notification, OutboxEvent, WebhookDelivery
 
 
 def _table(model) -> str:
@@ -73,6 +73,14 @@ def notifications_prune(*, read_before: datetime, deadline: float) -> int:
                              [read_before], deadline=deadline)
 
 
+def webhook_deliveries_prune(*, older_than: datetime, deadline: float) -> int:
+    """Finished webhook deliveries (succeeded or failed) created before `older_than`."""
+    table = _table(WebhookDelivery)
+    return delete_in_batches(
+        table, f"SELECT id FROM {table} WHERE created_at < %s AND status <> 'pending' ORDER BY created_at LIMIT %s",
+        [older_than], deadline=deadline)
+
+
 def retention_prune(*, now: datetime | None = None, deadline: float | None = None) -> dict[str, int]:
     """Prune the outbox, the audit trail and read notifications on their configured windows."""
     deadline = deadline if deadline is not None else time.monotonic() + 60
@@ -83,4 +91,6 @@ def retention_prune(*, now: datetime | None = None, deadline: float | None = Non
         pruned["audit"] = audit_prune(older_than=cutoff, deadline=deadline)
     if cutoff := _cutoff(settings.NOTIFICATION_RETENTION_DAYS, now):
         pruned["notifications"] = notifications_prune(read_before=cutoff, deadline=deadline)
+    if cutoff := _cutoff(settings.WEBHOOK_DELIVERY_RETENTION_DAYS, now):
+        pruned["webhook_deliveries"] = webhook_deliveries_prune(older_than=cutoff, deadline=deadline)
     return pruned

@@ -129,8 +129,10 @@ def task_update(*, task: Task, **changes: Any) -> Task:
     _follow_series_change(task, rule_before=series_before[0], due_before=series_before[1])
     new_tags = tags_for(task.user, changes["tags"] or []) if "tags" in changes else None
     if (task.due_at, task.reminder_minutes_before) != reminder_before:
-        # A new due date or lead time is a new reminder: arm it again.
+        # A new due date or lead time is a new reminder: arm it again (and drop a snooze, as the
+        # remind_at trigger does in the database).
         task.reminder_sent_at = None
+        task.snoozed_until = None
     task.full_clean(exclude=TASK_CLEAN_EXCLUDE, validate_constraints=False)
     task.save()
     if new_tags is not None:

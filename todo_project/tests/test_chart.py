@@ -13,7 +13,7 @@ import yaml
 
 from .deploy_support import (
     BASE_DIR, CHART_DIR, ENV_VALUES_FILES, KUBERNETES_VERSION, RELEASE, SECRET_KEYS, by_kind,
-    container_env, env_values, objects, one, pod_spec, render,
+    container_env, env_values, objects, one, pod_spec, render, values_file,
 )
 
 FULLNAME = RELEASE  # release "todo-app" of chart "todo-app": resources are todo-app-web, ...
@@ -196,6 +196,29 @@ def test_worker_exposes_metrics_port_the_app_is_told_about(env_render):
     assert container_env(container, config_maps)["WORKER_METRICS_PORT"] == str(port["containerPort"]) == "9808"
     service = one(docs, "Service", f"{FULLNAME}-worker-metrics")
     assert service["spec"]["ports"][0]["targetPort"] == "metrics"
+
+
+def test_only_the_worker_counts_in_multiprocess_mode_in_its_writable_tmp(env_render):
+    """The worker's pool processes share PROMETHEUS_MULTIPROC_DIR on the /tmp emptyDir (the root file
+    system is read-only); web and beat must not have it (their metrics are per process)."""
+    _, _, docs = env_render
+    config_maps = {c["metadata"]["name"]: c for c in by_kind(docs, "ConfigMap")}
+    for component in ("web", "worker", "beat"):
+        spec = pod_spec(one(docs, "Deployment", f"{FULLNAME}-{component}"))
+        env = container_env(spec["containers"][0], config_maps)
+        if component != "worker":
+            assert "PROMETHEUS_MULTIPROC_DIR" not in env, component
+            continue
+        mounts = {m["mountPath"]: m["name"] for m in spec["containers"][0]["volumeMounts"]}
+        assert env["PROMETHEUS_MULTIPROC_DIR"].startswith("/tmp/") and "tmp" == mounts["/tmp"]
+        assert "emptyDir" in next(v for v in spec["volumes"] if v["name"] == "tmp")
+
+
+def test_pods_log_json_by_default(env_render):
+    _, values, docs = env_render
+    config_map = one(docs, "ConfigMap", FULLNAME)
+    assert config_map["data"]["LOG_FORMAT"] == values.get("django", {}).get("logFormat", "json")
+    assert values_file("values.yaml")["django"]["logFormat"] == "json"
 
 
 def test_every_container_has_requests_and_limits(env_render):

@@ -263,6 +263,21 @@ tests:
       - eval_time: 25m
         alertname: TodoKafkaPublishFailing
         exp_alerts: []
+  - name: publish failures of every worker pod are added up (each pod counts its own)
+    interval: 1m
+    input_series:
+      - series: 'todo_kafka_publish_failures_total{{{K}, pod="w1"}}'
+        values: '0+1x30'
+      - series: 'todo_kafka_publish_failures_total{{{K}, pod="w2"}}'
+        values: '0+1x30'
+    alert_rule_test:
+      - eval_time: 20m
+        alertname: TodoKafkaPublishFailing
+        exp_alerts:
+          - exp_labels: {{severity: critical}}
+            exp_annotations:
+              summary: Publishing task events to Kafka keeps failing
+              description: '20 publish failures in the last 10 minutes, for 15 minutes: check the broker, credentials (SASL) and topics.'
   - name: a parked outbox event fires within minutes; none parked, or another namespace's, does not
     interval: 1m
     input_series:

@@ -63,7 +63,7 @@ def test_renaming_a_tag_on_2000_tasks_queues_a_handful_of_jobs_and_every_event_a
     services.tag_rename(user=alice, name="work", new_name="job")
     assert OutboxEvent.objects.count() == TASKS
     # No worker runs yet: the queues hold exactly what the commit dispatched.
-    assert lengths() == {"events": 1, "default": 1, "live": 1, "maintenance": 0}
+    assert lengths() == {"events": 1, "default": 1, "live": 1, "maintenance": 0, "webhooks": 0}
     messages = queued()
     assert [name for name, _ in messages["events"]] == ["workers.publish_outbox"]
     [(audit_job, [audited])] = messages["default"]

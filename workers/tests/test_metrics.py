@@ -4,6 +4,7 @@ import urllib.request
 
 import pytest
 from django.test import Client
+from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.parser import text_string_to_metric_families
 
 from devstack.servers import free_port
@@ -57,3 +58,50 @@ def test_worker_serves_job_publish_and_scan_metrics(celery_processes, alice):
     assert "todo_kafka_publish_failures" in families
     assert "todo_celery_queue_length" in families
     assert value(families["todo_outbox_unpublished_events"]) == 0
+
+
+def _multiprocess_totals(folder) -> dict[str, list]:
+    """What prometheus_client's multiprocess mode adds up from `folder`, read in this process."""
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(folder))
+    return scrape(generate_latest(registry).decode())
+
+
+def _pids(folder) -> set[int]:
+    return {int(path.stem.rpartition("_")[2]) for path in folder.glob("*.db")}
+
+
+def test_worker_job_counters_are_the_pool_processes_files_added_up(celery_processes, alice, tmp_path):
+    folder = tmp_path / "worker-metrics"
+    worker = celery_processes.worker({"PROMETHEUS_MULTIPROC_DIR": str(folder)})
+    task = services.task_create(user=alice, title="Counted by a pool process")
+    wait_until(lambda: OutboxEvent.objects.filter(task_id=task.pk, published_at__isnull=False).exists(),
+               message="published")
+
+    def counted():
+        totals = _multiprocess_totals(folder)
+        done = value(totals.get("todo_celery_tasks", []), task="workers.publish_outbox", state="success")
+        return totals if done >= 1 else None
+
+    totals = wait_until(counted, timeout=30, interval=0.5, message="the sink job counted")
+    assert value(totals["todo_kafka_events_published"], topic="task-events") >= 1
+    assert value(totals["todo_kafka_events_published"], topic="task-updates") >= 1
+    # Counted where the jobs ran: in the pool processes, not in the worker's main process.
+    assert _pids(folder) - {worker.pid}
+
+
+def test_a_restarted_worker_does_not_count_the_earlier_runs_jobs_again(celery_processes, alice, tmp_path):
+    folder = tmp_path / "worker-metrics"
+    first = celery_processes.worker({"PROMETHEUS_MULTIPROC_DIR": str(folder)})
+    task = services.task_create(user=alice, title="Counted once")
+    wait_until(lambda: OutboxEvent.objects.filter(task_id=task.pk, published_at__isnull=False).exists(),
+               message="published")
+    wait_until(lambda: value(_multiprocess_totals(folder).get("todo_celery_tasks", []),
+                             task="workers.publish_outbox") >= 1, message="the sink job counted")
+    earlier = _pids(folder)
+    celery_processes.stop_all()
+    assert first.poll() is not None
+
+    celery_processes.worker({"PROMETHEUS_MULTIPROC_DIR": str(folder)})
+    assert not earlier & _pids(folder), "files of the stopped worker's processes were left in the folder"
+    assert value(_multiprocess_totals(folder).get("todo_celery_tasks", []), task="workers.publish_outbox") == 0

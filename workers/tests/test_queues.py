@@ -19,7 +19,7 @@ def names(text: str) -> set[str]:
 
 
 def test_every_worker_command_consumes_every_queue():
-    assert QUEUES == {"events", "default", "live", "maintenance"}
+    assert QUEUES == {"events", "default", "live", "maintenance", "webhooks"}
     assert names(conftest.WORKER_QUEUES) == QUEUES
     assert names(make_run.WORKER_QUEUES) == QUEUES
     entrypoint = (ROOT / "scripts" / "docker-entrypoint.sh").read_text()

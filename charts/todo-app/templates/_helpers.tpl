@@ -187,6 +187,7 @@ Automatic (null) follows ingress TLS; explicit values that contradict a plain-HT
 DJANGO_DEBUG: {{ .Values.django.debug | toString | quote }}
 ALLOW_SIGNUP: {{ .Values.django.allowSignup | toString | quote }}
 LOG_LEVEL: {{ .Values.django.logLevel | quote }}
+LOG_FORMAT: {{ .Values.django.logFormat | quote }}
 TIME_ZONE: {{ .Values.django.timeZone | quote }}
 SECURE_SSL_REDIRECT: {{ $https.redirect | toString | quote }}
 SECURE_HSTS_SECONDS: {{ $https.hsts | int | toString | quote }}

@@ -1,0 +1,1 @@
+"""Signed webhooks: endpoints users register and the deliveries of their task events."""
