@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 from chat_app.services import chat_send
 from tasks_app import services
 from tasks_app.accounts import api_token_create, api_token_issue
-from tasks_app.models import Notification
+from tasks_app.models import Notification, WebhookEndpoint
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance, response_headers_conformance]
@@ -56,7 +56,7 @@ def in_test_transaction(db):
 def known(alice, bob, in_test_transaction) -> dict[str, list]:
     """Real objects for the path parameters: Alice's (found) and Bob's (a 404 to her)."""
     ids: dict[str, list] = {"task_id": [], "notification_id": [], "conversation_id": [], "token_id": [],
-                            "name": ["home", "Work", "errands"]}
+                            "endpoint_id": [], "name": ["home", "Work", "errands"]}
     for user in (alice, bob):
         for n in range(2):
             task = services.task_create(user=user, title=f"Task {n}", tags=["home", "work"][: n + 1],
@@ -65,6 +65,9 @@ def known(alice, bob, in_test_transaction) -> dict[str, list]:
         ids["notification_id"].append(Notification.objects.create(user=user, task=task, message="due soon").pk)
         ids["conversation_id"].append(chat_send(user=user, message="list my tasks").conversation_id)
         ids["token_id"].append(api_token_create(user=user, name="spare")[1].pk)
+        # Created as stored (the service would resolve the host; the contract run stays offline).
+        ids["endpoint_id"].append(WebhookEndpoint.objects.create(user=user, url="https://hooks.example.com/todo",
+                                                                 secret="whsec_contract").pk)
     return ids
 
 
