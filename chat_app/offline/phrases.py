@@ -60,11 +60,16 @@ TAG_WORD = rf"(?:'[^']+'|\"[^\"]+\"|{_TAG_STOP}[\w][\w-]*)"
 TAG_LIST = rf"{TAG_WORD}(?:\s*(?:,\s*and|,|and|&)\s*{TAG_WORD})*"
 
 
+_STRAIGHT = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
+
+
 def normalize(text: str) -> str:
-    """Straight quotes, single spaces, no trailing sentence punctuation."""
-    text = (text or "").translate(str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-"}))
-    text = re.sub(r"\s+", " ", text).strip()
-    return re.sub(r"[\s.!?]+$", "", text).strip()
+    """Straight quotes, single spaces, no trailing sentence punctuation (a `Traced` text stays traced)."""
+    text = text or ""
+    straight = text.translate(_STRAIGHT)  # one character for one: positions do not move
+    text = Traced(straight, text.origin, text.source) if isinstance(text, Traced) else straight
+    text = _strip(_squeeze(text), None)
+    return _strip(_splice(text, [m.span() for m in re.finditer(r"[\s.!?]+$", text)], ""), None)
 
 
 def number(word: str) -> int:
@@ -73,7 +78,89 @@ def number(word: str) -> int:
 
 
 def _cut(text: str, match: re.Match) -> str:
-    return re.sub(r"\s+", " ", (text[: match.start()] + " " + text[match.end():])).strip(" ,")
+    return _strip(_squeeze(_splice(text, [match.span()], " ")), " ,")
+
+
+# --------------------------------------------------------------------------- where a phrase came from
+
+
+class Traced(str):
+    """A text being peeled that remembers where each of its characters stood in what was typed.
+
+    The take_* functions cut phrases out of a Traced exactly as out of a plain str (every change
+    goes through `_splice` and `_strip`), and hand back a Traced; `origin[i]` is the index in
+    `source` of character i (None for a space a cut put in).  So a caller peeling a sentence can
+    say which characters of the original each recognised phrase came from (quick add highlights
+    them) without a second grammar.
+    """
+
+    origin: tuple[int | None, ...]
+    source: str
+
+    def __new__(cls, text: str, origin: tuple[int | None, ...] | None = None, source: str | None = None):
+        traced = super().__new__(cls, text)
+        traced.origin = tuple(range(len(text))) if origin is None else tuple(origin)
+        traced.source = text if source is None else source
+        return traced
+
+
+def _splice(text: str, spans: list[tuple[int, int]], replacement: str, *, keep_origin: bool = False) -> str:
+    """`text` with each span (in order, not overlapping) replaced by `replacement`.  `keep_origin`: the
+    replacement stands for the span's first character (one space for a run of spaces)."""
+    pieces: list[str] = []
+    at = 0
+    for start, end in spans:
+        pieces += [text[at:start], replacement]
+        at = end
+    pieces.append(text[at:])
+    joined = "".join(pieces)
+    if not isinstance(text, Traced):
+        return joined
+    origin: list[int | None] = []
+    at = 0
+    for start, end in spans:
+        stands_for = text.origin[start] if keep_origin and start < end else None
+        origin += [*text.origin[at:start], *([stands_for] * len(replacement))]
+        at = end
+    origin += text.origin[at:]
+    return Traced(joined, origin, text.source)
+
+
+def _squeeze(text: str) -> str:
+    """Every run of white space as one space."""
+    return _splice(text, [m.span() for m in re.finditer(r"\s+", text)], " ", keep_origin=True)
+
+
+def _strip(text: str, chars: str | None) -> str:
+    start, end = len(text) - len(text.lstrip(chars)), len(text.rstrip(chars))
+    end = max(start, end)  # all stripped: lstrip took everything
+    if not isinstance(text, Traced):
+        return text[start:end]
+    return Traced(text[start:end], text.origin[start:end], text.source)
+
+
+_FILLER = " \t\r\n,"
+
+
+def typed_spans(indices, source: str) -> list[tuple[int, int]]:
+    """The stretches of `source` the character `indices` make up, without spaces and commas at their
+    ends: a stretch ends where a typed character that is not among them lies between."""
+    spans: list[tuple[int, int]] = []
+    for index in sorted(index for index in set(indices) if index is not None and source[index] not in _FILLER):
+        if spans and all(source[between] in _FILLER for between in range(spans[-1][1], index)):
+            spans[-1] = (spans[-1][0], index + 1)
+        else:
+            spans.append((index, index + 1))
+    return spans
+
+
+def removed_spans(before: str, after: str) -> list[tuple[int, int]]:
+    """The stretches of the original text that peeling `before` into `after` took out, as (start, end)
+    indices into `before.source`; [] for untraced text.  A phrase that another one, taken out
+    earlier, had split ("tomorrow #home 5pm") is two stretches."""
+    if not isinstance(before, Traced) or not isinstance(after, Traced):
+        return []
+    return typed_spans(set(before.origin) - set(after.origin), before.source)
 
 
 # --------------------------------------------------------------------------- quoted strings
@@ -161,7 +248,7 @@ def take_tags(text: str) -> tuple[list[str], str]:
             text = _cut(text, match)
     for match in list(_HASHTAG.finditer(text)):
         tags.append(match.group(1))
-    text = re.sub(r"\s+", " ", _HASHTAG.sub(" ", text)).strip(" ,")
+    text = _strip(_squeeze(_splice(text, [m.span() for m in _HASHTAG.finditer(text)], " ")), " ,")
     unique: list[str] = []
     for tag in tags:
         if tag.casefold() not in {t.casefold() for t in unique}:

@@ -15,7 +15,7 @@ from .conftest import call_tool, tool_json
 pytestmark = pytest.mark.django_db
 
 TOOLS = {"add_task", "list_tasks", "list_recurring_tasks", "get_task", "update_task", "complete_task",
-         "reopen_task", "delete_task", "list_tags", "list_notifications"}
+         "reopen_task", "delete_task", "list_tags", "list_notifications", "quick_add"}
 
 
 def list_tools(user):

@@ -1,0 +1,56 @@
+"""Quick add: a task typed as one line ("Pay rent every month #home p2 remind me 1 day before").
+
+The line is read with the offline assistant's grammar (offline.intents.read_task_description: the
+same phrases, in the same order, as "add …" in the chat) and the task is created through
+tasks_app.services, like any other.  What was understood comes back as parts, each with its span
+in the text as sent, so a client can highlight them; a preview reads without writing anything.
+The REST endpoints (chat_app.api) and the MCP tool quick_add (chat_app.mcp_server) are thin doors
+over these two functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from tasks_app import services
+from tasks_app.cleaning import clean_text, user_timezone
+from tasks_app.models import Task
+
+from .offline.intents import Part, TaskReading, read_task_description
+
+# A line for one task: a title (at most 200 characters) and the phrases around it, with room to spare.
+QUICK_ADD_MAX_LENGTH = 1000
+
+
+@dataclass(frozen=True)
+class QuickAdd:
+    task: Task
+    reading: TaskReading
+
+
+def quick_add_read(*, user, text: Any, now: datetime | None = None) -> TaskReading:
+    """What `text` would create, for `user` (dates in the user's zone); nothing is written.
+    ValidationError for text that is not text, too long, or holds a NUL."""
+    text = clean_text("text", text, max_length=QUICK_ADD_MAX_LENGTH)
+    now = timezone.localtime(now or timezone.now(), user_timezone(user))
+    return read_task_description(text, now)
+
+
+def task_quick_add(*, user, text: Any, now: datetime | None = None) -> QuickAdd:
+    """Create the task `text` describes.  ValidationError naming `text` when no task can be made of it
+    (empty, or nothing left for a title), or naming the field the services refuse."""
+    reading = quick_add_read(user=user, text=text, now=now)
+    if reading.problem:
+        raise ValidationError({"text": [reading.problem]})
+    return QuickAdd(task=services.task_create(user=user, **reading.fields), reading=reading)
+
+
+def part_as_data(part: Part) -> dict[str, Any]:
+    """A part as JSON-ready data: date-times as ISO 8601 text in the user's zone."""
+    value = part.value.isoformat() if isinstance(part.value, datetime) else part.value
+    return {"kind": part.kind, "value": value, "start": part.start, "end": part.end, "text": part.text}
