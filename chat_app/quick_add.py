@@ -18,13 +18,12 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from tasks_app import services
-from tasks_app.cleaning import clean_text, user_timezone
+from tasks_app.cleaning import QUICK_ADD_MAX_LENGTH, clean_text, user_timezone
 from tasks_app.models import Task
 
 from .offline.intents import Part, TaskReading, read_task_description
 
-# A line for one task: a title (at most 200 characters) and the phrases around it, with room to spare.
-QUICK_ADD_MAX_LENGTH = 1000
+__all__ = ["QUICK_ADD_MAX_LENGTH", "QuickAdd", "part_as_data", "quick_add_read", "task_quick_add"]
 
 
 @dataclass(frozen=True)

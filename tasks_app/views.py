@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from . import accounts, selectors, throttling
-from .cleaning import user_timezone
+from .cleaning import QUICK_ADD_MAX_LENGTH, user_timezone
 from .forms import SignupForm
 from .models import MAX_REMINDER_MINUTES, TITLE_MAX_LENGTH, Priority
 
@@ -59,6 +59,7 @@ def tasks_dashboard(request):
         "page_size": selectors.DEFAULT_PAGE_SIZE,
         "max_page_size": selectors.MAX_PAGE_SIZE,
         "title_max_length": TITLE_MAX_LENGTH,
+        "quick_add_max_length": QUICK_ADD_MAX_LENGTH,
         "max_reminder_minutes": MAX_REMINDER_MINUTES,
         "max_query_length": selectors.MAX_QUERY_LENGTH,
     })
