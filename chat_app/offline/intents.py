@@ -467,8 +467,16 @@ def _read_task(text: str, now: datetime, *, named: re.Match | None, title_of, no
     due: When | None = when
     if due is None and recurrence:
         first = phrases.first_weekday_on_or_after(now, recurrence)
+        if first is None and "BYMONTHDAY" in recurrence:  # "every month on the 1st": from the next 1st at nine
+            start = datetime.combine(now.date(), phrases.DEFAULT_DUE_TIME, tzinfo=now.tzinfo)
+            start = start if start > now else start + timedelta(days=1)
+            first = phrases.first_fitting_day(start, recurrence) or start
         if first is not None:
             due = When(at=first, has_time=False)
+    elif due is not None and recurrence:  # "every Sunday at 6pm" read on a Friday: due on Sunday
+        fitting = phrases.first_fitting_day(due.at, recurrence)
+        if fitting is not None:
+            due = When(at=fitting, has_time=due.has_time)
     if due is not None:
         fields["due_at"] = due.at
     if reminder is not None:

@@ -139,15 +139,16 @@ def _strip(text: str, chars: str | None) -> str:
     return Traced(text[start:end], text.origin[start:end], text.source)
 
 
-_FILLER = " \t\r\n,"
+def _filler(char: str) -> bool:
+    return char.isspace() or char == ","
 
 
 def typed_spans(indices, source: str) -> list[tuple[int, int]]:
     """The stretches of `source` the character `indices` make up, without spaces and commas at their
     ends: a stretch ends where a typed character that is not among them lies between."""
     spans: list[tuple[int, int]] = []
-    for index in sorted(index for index in set(indices) if index is not None and source[index] not in _FILLER):
-        if spans and all(source[between] in _FILLER for between in range(spans[-1][1], index)):
+    for index in sorted(index for index in set(indices) if index is not None and not _filler(source[index])):
+        if spans and all(_filler(source[between]) for between in range(spans[-1][1], index)):
             spans[-1] = (spans[-1][0], index + 1)
         else:
             spans.append((index, index + 1))
@@ -301,7 +302,12 @@ _ADVERB_END = (r"(?=\s*(?:$|,|\.|\band\b|\bwith\b|\bat\b|\bon\b|\bstarting\b|\bf
                r"\bp[1-4]\b|\bremind|\bevery\b|\bpriority\b|\burgent\b|\bbeginning\b|\bfor\b))")
 WEEKDAY_LIST = rf"{WEEKDAY}s?(?:\s*(?:,\s*and|,|and|&)\s*{WEEKDAY}s?)*"
 
+ORDINAL_DAY = r"(?P<md>\d{1,2})(?:st|nd|rd|th)?"
 _RECURRENCE_PATTERNS: list[tuple[re.Pattern, str]] = [
+    # A day of the month: "every month on the 1st", "monthly on the 15th", "on the 1st of every month".
+    (re.compile(_RECUR_VERB + rf"(?:(?:every|each)\s+month|monthly)\s+on\s+the\s+{ORDINAL_DAY}\b", re.I), "monthday"),
+    (re.compile(_RECUR_VERB + rf"on\s+the\s+{ORDINAL_DAY}\s+of\s+(?:every|each|the)\s+month\b", re.I), "monthday"),
+    (re.compile(_RECUR_VERB + rf"(?:every|each)\s+{ORDINAL_DAY}\s+of\s+the\s+month\b", re.I), "monthday"),
     (re.compile(_RECUR_VERB + r"(?:every|each|on)\s+weekdays?\b|" + _RECUR_VERB + r"\bweekdays\b", re.I), "weekdays"),
     (re.compile(_RECUR_VERB + r"(?:every|each|on)\s+weekends?\b", re.I), "weekends"),
     (re.compile(_RECUR_VERB + r"every\s+(?:other|second)\s+(?P<u>day|week|month|year)\b", re.I), "other"),
@@ -331,9 +337,11 @@ def take_recurrence(text: str) -> tuple[str | None, str]:
     """An RRULE body for "every Monday", "weekly", "every 2 weeks", … and the text without it."""
     for pattern, kind in _RECURRENCE_PATTERNS:
         match = pattern.search(text)
-        if not match:
+        if not match or (kind == "monthday" and not 1 <= int(match.group("md")) <= 31):
             continue
-        if kind in {"weekdays", "weekends"}:
+        if kind == "monthday":
+            rule = f"FREQ=MONTHLY;BYMONTHDAY={int(match.group('md'))}"
+        elif kind in {"weekdays", "weekends"}:
             rule = recurrence.SHORTHANDS[kind]
         elif kind == "other":
             rule = recurrence.compose(_INTERVAL_UNITS[match.group("u").lower()], interval=2)
@@ -348,6 +356,23 @@ def take_recurrence(text: str) -> tuple[str | None, str]:
             rule = recurrence.SHORTHANDS[match.group("adv").lower()]
         return rule, _cut(text, match)
     return None, text
+
+
+def first_fitting_day(at: datetime, rule: str) -> datetime | None:
+    """For rules that name their days (BYDAY weekdays, BYMONTHDAY): the first such day on or after
+    `at`'s date, at `at`'s time, so that the first occurrence fits the rule ("every Sunday at 6pm"
+    read on a Friday is due on Sunday, "every month on the 31st" skips shorter months).  None for
+    other rules, or when `at` already fits."""
+    weekdays = set(recurrence.weekdays_of(rule))
+    monthdays = {int(day) for day in recurrence.rule_parts(rule).get("BYMONTHDAY", "").split(",")
+                 if day.strip().isdigit()}
+    if not weekdays and not monthdays:
+        return None
+    for offset in range(0, 370):
+        candidate = datetime.combine(at.date() + timedelta(days=offset), at.timetz())
+        if (not weekdays or candidate.weekday() in weekdays) and (not monthdays or candidate.day in monthdays):
+            return None if offset == 0 else candidate
+    return None
 
 
 def first_weekday_on_or_after(now: datetime, rule: str) -> datetime | None:
