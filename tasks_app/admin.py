@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from . import services
-from .models import ApiToken, AuditLog, Notification, OutboxEvent, Tag, Task
+from .models import ApiToken, AuditLog, IdempotencyKey, Notification, OutboxEvent, Tag, Task
 
 
 class TaskAdminForm(forms.ModelForm):
@@ -112,6 +112,16 @@ class AuditLogAdmin(ReadOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(ReadOnlyAdmin):
+    """Who sent which Idempotency-Key to what, and the answer retries get (pruned by the retention job)."""
+
+    list_display = ["created_at", "user", "key", "scope", "status_code"]
+    list_filter = ["scope", ("user", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["=key", "user__username"]
+    list_select_related = ["user"]
 
 
 @admin.register(OutboxEvent)

@@ -186,3 +186,15 @@ def test_concurrent_duplicates_with_one_key_create_exactly_one_task(alice, path,
     assert ids == {Task.objects.get(user=alice).pk}
     assert sum(answer.has_header("Idempotent-Replayed") for answer in answers) == 7
     assert IdempotencyKey.objects.filter(user=alice).count() == 1
+
+
+def test_operators_see_the_keys_read_only_in_the_admin(client, alice_api):
+    post(alice_api, "/api/tasks", {"title": "Seen by an operator"}, "admin-visible-key")
+    operator = get_user_model().objects.create_superuser("operator", "op@example.com", "op-Password-1")
+    client.force_login(operator)
+    listing = client.get("/admin/tasks_app/idempotencykey/?q=admin-visible-key")
+    assert listing.status_code == 200 and b"admin-visible-key" in listing.content
+    row = IdempotencyKey.objects.get(key="admin-visible-key")
+    assert client.get("/admin/tasks_app/idempotencykey/add/").status_code == 403
+    client.post(f"/admin/tasks_app/idempotencykey/{row.pk}/change/", {"key": "changed"})
+    assert IdempotencyKey.objects.get(pk=row.pk).key == "admin-visible-key"
