@@ -375,7 +375,7 @@ _DANGLING = re.compile(r"(?:\s+(?:and|with|that|which|it|due|,))+$", re.I)
 
 def _trim_title(rest: str) -> str:
     """Without the joining words a cut phrase left at the end ("Buy milk and"), spaces and dashes."""
-    return phrases._strip(phrases._splice(rest, [m.span() for m in _DANGLING.finditer(rest)], ""), " ,:-")
+    return phrases.strip_ends(phrases.splice(rest, [m.span() for m in _DANGLING.finditer(rest)], ""), " ,:-")
 
 
 # --------------------------------------------------------------------------- one line describing a task
@@ -430,7 +430,7 @@ def _read_task(text: str, now: datetime, *, named: re.Match | None, title_of, no
         title = named.group(group).strip()
         parts += _parts_of(text, "title", title, phrases.typed_spans(
             getattr(text, "origin", ())[named.start(group):named.end(group)], getattr(text, "source", "")))
-        text = phrases._splice(text, [(named.start(group) - 1, named.end(group) + 1)], TITLE_MARK)
+        text = phrases.splice(text, [(named.start(group) - 1, named.end(group) + 1)], TITLE_MARK)
 
     def peel(kind: str, take) -> Any:
         nonlocal text

@@ -68,8 +68,8 @@ def normalize(text: str) -> str:
     text = text or ""
     straight = text.translate(_STRAIGHT)  # one character for one: positions do not move
     text = Traced(straight, text.origin, text.source) if isinstance(text, Traced) else straight
-    text = _strip(_squeeze(text), None)
-    return _strip(_splice(text, [m.span() for m in re.finditer(r"[\s.!?]+$", text)], ""), None)
+    text = strip_ends(_squeeze(text), None)
+    return strip_ends(splice(text, [m.span() for m in re.finditer(r"[\s.!?]+$", text)], ""), None)
 
 
 def number(word: str) -> int:
@@ -78,7 +78,7 @@ def number(word: str) -> int:
 
 
 def _cut(text: str, match: re.Match) -> str:
-    return _strip(_squeeze(_splice(text, [match.span()], " ")), " ,")
+    return strip_ends(_squeeze(splice(text, [match.span()], " ")), " ,")
 
 
 # --------------------------------------------------------------------------- where a phrase came from
@@ -88,7 +88,7 @@ class Traced(str):
     """A text being peeled that remembers where each of its characters stood in what was typed.
 
     The take_* functions cut phrases out of a Traced exactly as out of a plain str (every change
-    goes through `_splice` and `_strip`), and hand back a Traced; `origin[i]` is the index in
+    goes through `splice` and `strip_ends`), and hand back a Traced; `origin[i]` is the index in
     `source` of character i (None for a space a cut put in).  So a caller peeling a sentence can
     say which characters of the original each recognised phrase came from (quick add highlights
     them) without a second grammar.
@@ -104,7 +104,7 @@ class Traced(str):
         return traced
 
 
-def _splice(text: str, spans: list[tuple[int, int]], replacement: str, *, keep_origin: bool = False) -> str:
+def splice(text: str, spans: list[tuple[int, int]], replacement: str, *, keep_origin: bool = False) -> str:
     """`text` with each span (in order, not overlapping) replaced by `replacement`.  `keep_origin`: the
     replacement stands for the span's first character (one space for a run of spaces)."""
     pieces: list[str] = []
@@ -128,10 +128,11 @@ def _splice(text: str, spans: list[tuple[int, int]], replacement: str, *, keep_o
 
 def _squeeze(text: str) -> str:
     """Every run of white space as one space."""
-    return _splice(text, [m.span() for m in re.finditer(r"\s+", text)], " ", keep_origin=True)
+    return splice(text, [m.span() for m in re.finditer(r"\s+", text)], " ", keep_origin=True)
 
 
-def _strip(text: str, chars: str | None) -> str:
+def strip_ends(text: str, chars: str | None) -> str:
+    """`text.strip(chars)`, keeping a Traced text traced."""
     start, end = len(text) - len(text.lstrip(chars)), len(text.rstrip(chars))
     end = max(start, end)  # all stripped: lstrip took everything
     if not isinstance(text, Traced):
@@ -249,7 +250,7 @@ def take_tags(text: str) -> tuple[list[str], str]:
             text = _cut(text, match)
     for match in list(_HASHTAG.finditer(text)):
         tags.append(match.group(1))
-    text = _strip(_squeeze(_splice(text, [m.span() for m in _HASHTAG.finditer(text)], " ")), " ,")
+    text = strip_ends(_squeeze(splice(text, [m.span() for m in _HASHTAG.finditer(text)], " ")), " ,")
     unique: list[str] = []
     for tag in tags:
         if tag.casefold() not in {t.casefold() for t in unique}:
