@@ -12,7 +12,6 @@ from ninja import Query, Router
 from tasks_app import services as task_services
 from tasks_app import throttling
 from tasks_app.api import IdempotencyKeyHeader, answered, idempotent, task_created_headers, task_json
-from tasks_app.schemas import ErrorOut
 
 from . import quick_add, selectors, services
 from .schemas import ChatIn, ChatOut, ConversationDetailOut, ConversationOut, QuickAddIn, QuickAddOut, QuickAddPreviewOut
@@ -43,7 +42,7 @@ def get_conversation(request, conversation_id: int):
 # --------------------------------------------------------------------------- quick add
 
 
-@router.post("/tasks/quick", response={201: QuickAddOut, 422: ErrorOut}, tags=["tasks"], summary="Quick add")
+@router.post("/tasks/quick", response={201: QuickAddOut}, tags=["tasks"], summary="Quick add")
 def quick_add_task(request, payload: QuickAddIn, idempotency_key: str | None = IdempotencyKeyHeader):
     """Create a task from one line, e.g. `{"text": "Pay rent every month #home p2 remind me 1 day before"}`,
     read as the chat reads "add …": priority (p1–p4, urgent, high priority…), #tags or "tagged a and b",

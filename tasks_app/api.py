@@ -185,7 +185,7 @@ def answered(answer: services.Answer) -> JsonResponse:
     return response
 
 
-@router.post("/tasks", response={201: TaskOut, 422: ErrorOut})
+@router.post("/tasks", response={201: TaskOut})
 def create_task(request, payload: TaskCreateIn,
                 idempotency_key: str | None = IdempotencyKeyHeader):
     """Create a task. The response's `Location` is the new task's URL, its `ETag` the version.
