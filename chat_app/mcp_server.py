@@ -36,8 +36,11 @@ from pydantic import BaseModel, Field, create_model
 from tasks_app import accounts, recurrence, schemas, selectors, services, throttling
 from tasks_app.cleaning import MAX_LIST_ITEMS
 from tasks_app.errors import QuotaExceeded, database_error_message, error_message, not_found_message
-from tasks_app.models import MAX_REMINDER_MINUTES, MAX_SNOOZE_MINUTES
+from tasks_app.models import IDEMPOTENCY_KEY_MAX_LENGTH, MAX_REMINDER_MINUTES, MAX_SNOOZE_MINUTES
 from tasks_app.models import Priority as TaskPriority
+from tasks_app.services.idempotency import IDEMPOTENCY_KEY_RULE
+
+from .quick_add import QUICK_ADD_MAX_LENGTH, part_as_data, task_quick_add
 
 T = TypeVar("T")
 
@@ -79,6 +82,14 @@ ReminderArg = Annotated[
           ge=0, le=MAX_REMINDER_MINUTES),
 ]
 
+IdempotencyKeyArg = Annotated[
+    str | None,
+    Field(description="Optional key you choose for this write (a UUID): calling again with the same key and "
+                      "arguments within 24 hours returns the first result and creates nothing; the same key with "
+                      "other arguments is an error. " + IDEMPOTENCY_KEY_RULE,
+          max_length=IDEMPOTENCY_KEY_MAX_LENGTH),
+]
+
 
 def _plain(schema: type[BaseModel]) -> type[BaseModel]:
     """The REST API's output schema as a plain pydantic model: the tools answer in the same shape,
@@ -110,6 +121,19 @@ class RecurringTaskList(BaseModel):
     items: list[RecurringTask] = Field(description="Soonest due first; those without a due date last")
     next_cursor: str | None = Field(description="Pass as cursor to list_recurring_tasks for the next page")
     count: int = Field(description="How many recurring tasks are open, over all pages")
+
+
+class QuickAddPart(BaseModel):
+    kind: str = Field(description="title, priority, tag, due, recurrence or reminder")
+    value: Any = Field(description="What it means: P2, a tag, an ISO 8601 date-time, an RRULE, minutes, the title")
+    start: int = Field(description="Where it starts in the text (0-based, in Unicode code points)")
+    end: int = Field(description="Where it ends (exclusive)")
+    text: str = Field(description="The characters it was read from")
+
+
+class QuickAdded(BaseModel):
+    task: TaskOut
+    parts: list[QuickAddPart] = Field(description="What was understood, in the order it was typed")
 
 
 class DeletedTask(BaseModel):
@@ -194,6 +218,15 @@ def _task_out(task) -> BaseModel:
     return TaskOut(**schemas.TaskOut.from_orm(task).model_dump())
 
 
+def _idempotent(user, key: str | None, scope: str, request: dict, perform) -> services.Answer:
+    """`perform()` once per idempotency key (tasks_app.services.idempotency); a key reused for
+    another request is the tool's error."""
+    try:
+        return services.idempotent_write(user=user, key=key, scope=scope, request=request, perform=perform)
+    except services.IdempotencyKeyReused as exc:
+        raise ToolError(str(exc)) from None
+
+
 # --------------------------------------------------------------------------- the server
 
 
@@ -227,12 +260,41 @@ def build_server(*, user=None) -> MCPServer:
         due_at: DueArg = None,
         recurrence: RecurrenceArg = None,
         reminder_minutes_before: ReminderArg = None,
+        idempotency_key: IdempotencyKeyArg = None,
     ) -> TaskOut:
         """Create a task. Returns the new task with its id."""
-        return await run(lambda user: _task_out(services.task_create(
-            user=user, title=title, description=description, priority=priority, tags=tags,
-            due_at=due_at, recurrence=recurrence, reminder_minutes_before=reminder_minutes_before,
-        )))
+        fields = {"title": title, "description": description, "priority": priority, "tags": tags, "due_at": due_at,
+                  "recurrence": recurrence, "reminder_minutes_before": reminder_minutes_before}
+
+        def work(user) -> TaskOut:
+            def perform() -> services.Answer:
+                task = services.task_create(user=user, **fields)
+                return services.Answer(201, _task_out(task).model_dump(mode="json"))
+
+            return TaskOut(**_idempotent(user, idempotency_key, "MCP add_task", fields, perform).body)
+
+        return await run(work)
+
+    @server.tool(annotations=writes)
+    async def quick_add(
+        text: Annotated[schemas.Text(QUICK_ADD_MAX_LENGTH, min_length=1),
+                        Field(description="One line describing the task, as a person would type it: "
+                                          "'Pay rent every month #home p2 remind me 1 day before'")],
+        idempotency_key: IdempotencyKeyArg = None,
+    ) -> QuickAdded:
+        """Create a task from one line, read like the chat reads 'add …': p1–p4 or urgent/high priority, #tags,
+        a due date (tomorrow 5pm, next Friday), a recurrence (every Monday, weekly) and a reminder (remind me
+        30 minutes before); the rest is the title. Returns the task and each part understood with its span."""
+
+        def work(user) -> QuickAdded:
+            def perform() -> services.Answer:
+                added = task_quick_add(user=user, text=text)
+                return services.Answer(201, {"task": _task_out(added.task).model_dump(mode="json"),
+                                             "parts": [part_as_data(part) for part in added.reading.parts]})
+
+            return QuickAdded(**_idempotent(user, idempotency_key, "MCP quick_add", {"text": text}, perform).body)
+
+        return await run(work)
 
     @server.tool(annotations=read_only)
     async def list_tasks(

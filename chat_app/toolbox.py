@@ -99,6 +99,9 @@ def describe_call(call: dict[str, Any]) -> str:
     name, arguments, result = call["name"], call.get("arguments") or {}, call.get("result") or {}
     if "error" in result:
         return f"failed: {result['error']}"
+    if name == "quick_add":
+        task = result.get("task") or {}
+        return f"added #{task.get('id')} “{task.get('title', '')}”"
     task = f"#{result.get('id')} “{result.get('title', '')}”"
     if name == "list_tasks":
         filters = ", ".join(f"{key}={_short(value)}" for key, value in arguments.items())

@@ -90,7 +90,7 @@ def api_token_find(token: str) -> ApiToken | None:
     if not token:
         return None
     now = timezone.now()
-    found = (ApiToken.objects.select_related("user")
+    found = (ApiToken.objects.select_related("user__profile")
              .filter(key_hash=_hash_token(token), expires_at__gt=now).first())
     if found is None or not found.user.is_active:
         return None

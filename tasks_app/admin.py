@@ -7,6 +7,7 @@ from . import services
 from .models import (
     ApiToken,
     AuditLog,
+    IdempotencyKey,
     Notification,
     Profile,
     OutboxEvent,
@@ -136,6 +137,16 @@ class AuditLogAdmin(ReadOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(ReadOnlyAdmin):
+    """Who sent which Idempotency-Key to what, and the answer retries get (pruned by the retention job)."""
+
+    list_display = ["created_at", "user", "key", "scope", "status_code"]
+    list_filter = ["scope", ("user", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["=key", "user__username"]
+    list_select_related = ["user"]
 
 
 @admin.register(OutboxEvent)

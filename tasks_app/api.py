@@ -8,19 +8,23 @@ Task responses carry an `ETag`; PATCH and DELETE honour `If-Match` (412 on a sta
 and a created task comes with `Location` (see tasks_app.conditional).
 """
 
+import json
+
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
 from ninja import Header, Query, Router, Status
 from ninja.errors import HttpError
+from ninja.responses import NinjaJSONEncoder
 
 from todo_project.problems import JSON_BODY, SIGNED_IN, SIGNED_IN_WRITE, documented
 
 from . import accounts, conditional, selectors, services, throttling
 from .auth import bearer_token
-from .models import Task
+from .models import IDEMPOTENCY_KEY_MAX_LENGTH, Task
+from .services.idempotency import IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_KEY_RULE
 from .schemas import (
     CredentialsIn,
     MeOut,
@@ -150,12 +154,60 @@ def list_tasks(request, query: Query[TaskListQuery]):
     )
 
 
+# --------------------------------------------------------------------------- idempotent writes (Idempotency-Key)
+
+# The key, optionally in double quotes (the IETF draft's sf-string form).
+IDEMPOTENCY_KEY_HEADER_PATTERN = '^"?' + IDEMPOTENCY_KEY_PATTERN[1:-1] + '"?$'
+IdempotencyKeyHeader = Header(
+    None, alias="Idempotency-Key", max_length=IDEMPOTENCY_KEY_MAX_LENGTH + 2, pattern=IDEMPOTENCY_KEY_HEADER_PATTERN,
+    description="Optional. A key you choose per write (a UUID): a retry with the same key and body within "
+                "IDEMPOTENCY_KEY_TTL_HOURS (24 h) gets the first answer again and changes nothing; the same key "
+                "with another body is a 422. " + IDEMPOTENCY_KEY_RULE + ".")
+
+
+def task_json(task: Task) -> dict:
+    """The task as the API sends it (ninja's JSON encoder: the same date-time text as any other answer)."""
+    return json.loads(json.dumps(TaskOut.from_orm(task).model_dump(), cls=NinjaJSONEncoder))
+
+
+def task_created_headers(request, task: Task) -> dict[str, str]:
+    """`Location` and `ETag` of a task just created: stored with an idempotent answer, replayed with it."""
+    return {"Location": request.build_absolute_uri(reverse("api:task-detail", kwargs={"task_id": task.pk})),
+            "ETag": conditional.task_etag(task)}
+
+
+def idempotent(request, key: str | None, scope: str, body, perform) -> services.Answer:
+    """`perform()` under the request's Idempotency-Key (services.idempotent_write); a reused key is a 422."""
+    try:
+        return services.idempotent_write(user=request.user, key=key, scope=scope, request=body, perform=perform)
+    except services.IdempotencyKeyReused as exc:
+        raise HttpError(422, str(exc)) from None
+
+
+def answered(answer: services.Answer) -> JsonResponse:
+    """The answer as sent the first time (the body is already the response schema's JSON), marked
+    `Idempotent-Replayed: true` when it is a replay."""
+    response = JsonResponse(answer.body, status=answer.status, safe=False)
+    for name, value in answer.headers.items():
+        response[name] = value
+    if answer.replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
 @router.post("/tasks", response=documented({201: TaskOut}, SIGNED_IN_WRITE, JSON_BODY), operation_id="task_create")
-def create_task(request, payload: TaskCreateIn, response: HttpResponse):
-    """Create a task. The response's `Location` is the new task's URL, its `ETag` the version."""
-    task = services.task_create(user=request.user, **payload.dict())
-    response["Location"] = request.build_absolute_uri(reverse("api:task-detail", kwargs={"task_id": task.pk}))
-    return Status(201, _with_etag(response, task))
+def create_task(request, payload: TaskCreateIn,
+                idempotency_key: str | None = IdempotencyKeyHeader):
+    """Create a task. The response's `Location` is the new task's URL, its `ETag` the version.
+    With an `Idempotency-Key`, a retry gets this same answer (`Idempotent-Replayed: true`) and no second task."""
+
+    def perform() -> services.Answer:
+        task = services.task_create(user=request.user, **payload.dict())
+        return services.Answer(201, task_json(task), task_created_headers(request, task))
+
+    answer = idempotent(request, idempotency_key, "POST /api/tasks", payload.dict(), perform)
+    return answered(answer)
+
 
 
 @router.get("/tasks/{int:task_id}", response=documented(TaskOut, SIGNED_IN, 404), url_name="task-detail",

@@ -43,6 +43,9 @@ TAG_INPUT_MAX_LENGTH = TAG_FILTER_MAX_LENGTH
 MAX_LIST_ITEMS = 50
 # A recurrence rule as written, before it is parsed (the column holds 500 characters).
 RECURRENCE_INPUT_MAX_LENGTH = 500
+# A task typed as one line for quick add (chat_app.quick_add): a title (at most 200 characters)
+# and the phrases around it, with room to spare.
+QUICK_ADD_MAX_LENGTH = 1000
 
 
 def user_timezone(user) -> tzinfo:

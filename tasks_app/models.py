@@ -388,3 +388,42 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.timezone})"
+
+
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+
+
+class IdempotencyKey(models.Model):
+    """A write sent with an Idempotency-Key, and its first answer, replayed to a retry.
+
+    The row is inserted, under the unique (user, key) index, in the same transaction as the
+    write it guards, and its answer is filled in before that transaction commits: a concurrent
+    duplicate waits on the index until then, and finds the answer to replay (or, if the write
+    failed and rolled back, no row, and goes ahead itself).  Only answered writes are ever seen.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
+    # SHA-256 of what was asked (the endpoint or tool and the request body): the same key with
+    # another request is refused rather than answered with the wrong task.
+    fingerprint = models.CharField(max_length=64)
+    scope = models.CharField(max_length=100, help_text="The endpoint or MCP tool the key was used with.")
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    response_headers = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # The one-write-per-key invariant: a duplicate's INSERT waits on this index.
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once_per_user"),
+        ]
+        indexes = [
+            # Retention: `created_at < now() - IDEMPOTENCY_KEY_TTL_HOURS ORDER BY created_at LIMIT n`
+            # (tasks_app.services.retention.idempotency_keys_prune).
+            models.Index(fields=["created_at"], name="idempotency_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.scope}, {self.user})"

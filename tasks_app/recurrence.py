@@ -82,6 +82,11 @@ def describe(rule: str | None) -> str:
     unit = _UNITS.get(freq)
     if unit is None:
         return f"repeats ({rule})"
+    monthday = parts.get("BYMONTHDAY", "")
+    if freq == "MONTHLY" and monthday.isdigit() and set(parts) <= {"FREQ", "INTERVAL", "BYMONTHDAY"}:
+        day = int(monthday)
+        suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+        return ("monthly" if interval == 1 else f"every {interval} months") + f" on the {day}{suffix}"
     if interval == 1:
         return "daily" if unit == "day" else f"{unit}ly"
     return f"every {interval} {unit}s"

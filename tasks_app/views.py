@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from . import accounts, selectors, services, throttling
-from .cleaning import timezone_names, user_timezone
+from .cleaning import QUICK_ADD_MAX_LENGTH, timezone_names, user_timezone
 from .errors import field_errors
 from .webhooks import views as webhook_views
 from .forms import SignupForm
@@ -61,6 +61,7 @@ def tasks_dashboard(request):
         "page_size": selectors.DEFAULT_PAGE_SIZE,
         "max_page_size": selectors.MAX_PAGE_SIZE,
         "title_max_length": TITLE_MAX_LENGTH,
+        "quick_add_max_length": QUICK_ADD_MAX_LENGTH,
         "max_reminder_minutes": MAX_REMINDER_MINUTES,
         "max_query_length": selectors.MAX_QUERY_LENGTH,
     })

@@ -447,6 +447,9 @@ CONVERSATION_RETENTION_DAYS = env_int("CONVERSATION_RETENTION_DAYS", 180, minimu
 if AUDIT_RETENTION_DAYS and not (OUTBOX_RETENTION_DAYS and AUDIT_RETENTION_DAYS >= OUTBOX_RETENTION_DAYS):
     raise ImproperlyConfigured(f"AUDIT_RETENTION_DAYS={AUDIT_RETENTION_DAYS} must be 0 (keep forever) or at least "
                                f"OUTBOX_RETENTION_DAYS={OUTBOX_RETENTION_DAYS} (which must then be non-zero)")
+# An Idempotency-Key's first answer is replayed for this long (and then pruned by the same job); a
+# retry after it is a new request.
+IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24, minimum=1, maximum=24 * 30)
 RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 1000, minimum=1)
 RETENTION_MAX_BATCHES = env_int("RETENTION_MAX_BATCHES", 100, minimum=1)
 

@@ -424,39 +424,120 @@ def _parse_add(text: str, now: datetime) -> Intent | None:
     if not start:
         return None
     verb = start.group("verb").lower()
-    title: str | None = None
     named = re.search(r"\b(?:called|named|titled)\s+(?:'(?P<s>[^']+)'|\"(?P<d>[^\"]+)\")", text, re.I) or re.match(
         _ADD_START.pattern + r"(?:(?:a|an|the|new|another)\s+)*(?:(?:task|todo|to-do|item)\s*:?\s*)?"
                              r"(?:'(?P<s>[^']+)'|\"(?P<d>[^\"]+)\")", text, re.I)
-    if named:
-        title = (named.group("s") or named.group("d")).strip()
-        span = named.span("s") if named.group("s") else named.span("d")
-        text = text[: span[0] - 1] + TITLE_MARK + text[span[1] + 1:]
+    reading = _read_task(text, now, named=named, title_of=_title_after_verb, no_title=wording.UNCLEAR_TITLE)
+    if reading.problem:
+        return Intent("unknown", note=reading.problem)
+    fields = dict(reading.fields)
+    if "reminder_minutes_before" not in fields and verb.startswith("remind") and "due_at" in fields:
+        fields["reminder_minutes_before"] = 0
+    return Intent("add", fields=fields)
 
-    recurrence, text = phrases.take_recurrence(text)
-    reminder, text = phrases.take_reminder(text, bare_means_zero=False)
-    # "with a reminder" says no lead time: the user's default one (their profile), filled in by the assistant.
+
+def _title_after_verb(rest: str) -> str:
+    """What is left of "add a task called …" once the verb and the filler words are gone."""
+    rest = _ADD_START.sub("", rest, count=1)
+    rest = re.sub(r"^(?:(?:a|an|the|new|another)\s+)+", "", rest, flags=re.I)
+    rest = re.sub(r"^(?:task|todo|to-do|item|reminder)s?\b\s*[:-]?\s*", "", rest, flags=re.I)
+    rest = re.sub(r"^(?:called|named|titled|to|for|about)\s+", "", rest, flags=re.I)
+    rest = re.sub(r"\s+(?:to|on|in)\s+(?:my\s+)?(?:list|todo\s+list|to-do\s+list|todos|tasks)$", "", rest,
+                  flags=re.I)
+    return _trim_title(rest)
+
+
+_DANGLING = re.compile(r"(?:\s+(?:and|with|that|which|it|due|,))+$", re.I)
+
+
+def _trim_title(rest: str) -> str:
+    """Without the joining words a cut phrase left at the end ("Buy milk and"), spaces and dashes."""
+    return phrases.strip_ends(phrases.splice(rest, [m.span() for m in _DANGLING.finditer(rest)], ""), " ,:-")
+
+
+# --------------------------------------------------------------------------- one line describing a task
+
+
+@dataclass(frozen=True)
+class Part:
+    """One recognised piece of a task description: what it is, what it means, where it was typed.
+    `start`/`end` index the text as given (end exclusive), so a client can highlight `text`."""
+
+    kind: str  # title, priority, tag, due, recurrence, reminder
+    value: Any
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class TaskReading:
+    """What a task description says: the task's fields (as task_create takes them), the parts
+    recognised in it in the order they were typed, and `problem` when no task can be made of it."""
+
+    fields: dict[str, Any]
+    parts: list[Part]
+    problem: str = ""
+
+
+EMPTY_DESCRIPTION = "an empty description: type the task, e.g. Pay rent every month #home p2"
+NO_TITLE_LEFT = ("no title is left once the date, tags, priority, recurrence and reminder are read; put the "
+                 "title in quotes, e.g. 'Weekly review' every Friday")
+
+
+def read_task_description(description: str, now: datetime) -> TaskReading:
+    """Quick add: one line such as "Pay rent every month #home p2 remind me 1 day before" read with
+    the assistant's grammar (the same phrases, in the same order, as "add …" in the chat), with the
+    span of every recognised part in `description`.  A title in quotes at the start is taken as is.
+    Pure: `now` is in the user's zone; nothing is written."""
+    text = normalize(phrases.Traced(description or ""))
+    if not text:
+        return TaskReading(fields={}, parts=[], problem=EMPTY_DESCRIPTION)
+    named = re.match(r"(?:'(?P<s>[^']+)'|\"(?P<d>[^\"]+)\")", text)
+    return _read_task(text, now, named=named, title_of=_trim_title, no_title=NO_TITLE_LEFT)
+
+
+def _read_task(text: str, now: datetime, *, named: re.Match | None, title_of, no_title: str) -> TaskReading:
+    """Peel recurrence, reminder, tags, priority and date off `text` (in that order: each phrase
+    is taken before the ones it could be mistaken for); what is left, through `title_of`, is the title."""
+    parts: list[Part] = []
+    title: str | None = None
+    if named:
+        group = "s" if named.group("s") else "d"
+        title = named.group(group).strip()
+        parts += _parts_of(text, "title", title, phrases.typed_spans(
+            getattr(text, "origin", ())[named.start(group):named.end(group)], getattr(text, "source", "")))
+        text = phrases.splice(text, [(named.start(group) - 1, named.end(group) + 1)], TITLE_MARK)
+
+    def peel(kind: str, take) -> Any:
+        nonlocal text
+        value, rest = take(text)
+        if value is not None and value != []:  # a reminder of 0 minutes is one
+            parts.extend(_parts_of(text, kind, value, phrases.removed_spans(text, rest)))
+        text = rest
+        return value
+
+    recurrence = peel("recurrence", phrases.take_recurrence)
+    reminder = peel("reminder", lambda rest: phrases.take_reminder(rest, bare_means_zero=False))
+    # "with a reminder" says no lead time: the user's default one (their profile), filled in by the caller.
     bare_reminder = False
     if reminder is None:
-        reminder, text = phrases.take_reminder(text)
+        reminder = peel("reminder", phrases.take_reminder)
         bare_reminder = reminder is not None
-    tags, text = phrases.take_tags(text)
-    priority, text = phrases.take_priority(text)
-    when, text = phrases.take_when(text, now)
+    tags = peel("tag", phrases.take_tags)
+    priority = peel("priority", phrases.take_priority)
+    when = peel("due", lambda rest: phrases.take_when(rest, now))
 
     if title is None:
-        rest = _ADD_START.sub("", text, count=1)
-        rest = re.sub(r"^(?:(?:a|an|the|new|another)\s+)+", "", rest, flags=re.I)
-        rest = re.sub(r"^(?:task|todo|to-do|item|reminder)s?\b\s*[:-]?\s*", "", rest, flags=re.I)
-        rest = re.sub(r"^(?:called|named|titled|to|for|about)\s+", "", rest, flags=re.I)
-        rest = re.sub(r"\s+(?:to|on|in)\s+(?:my\s+)?(?:list|todo\s+list|to-do\s+list|todos|tasks)$", "", rest,
-                      flags=re.I)
-        rest = re.sub(r"(?:\s+(?:and|with|that|which|it|due|,))+$", "", rest, flags=re.I).strip(" ,:-")
+        rest = title_of(text)
         title = unquote(rest)
         if title and title == title.lower():
             title = title[0].upper() + title[1:]
+        if title and TITLE_MARK not in title:
+            parts += _parts_of(rest, "title", title, phrases.typed_spans(getattr(rest, "origin", ()),
+                                                                         getattr(rest, "source", "")))
     if not title or TITLE_MARK in title:
-        return Intent("unknown", note=wording.UNCLEAR_TITLE)
+        return TaskReading(fields={}, parts=_in_typed_order(parts), problem=no_title)
 
     fields: dict[str, Any] = {"title": title}
     if priority:
@@ -468,14 +549,45 @@ def _parse_add(text: str, now: datetime) -> Intent | None:
     due: When | None = when
     if due is None and recurrence:
         first = phrases.first_weekday_on_or_after(now, recurrence)
+        if first is None and "BYMONTHDAY" in recurrence:  # "every month on the 1st": from the next 1st at nine
+            start = datetime.combine(now.date(), phrases.DEFAULT_DUE_TIME, tzinfo=now.tzinfo)
+            start = start if start > now else start + timedelta(days=1)
+            first = phrases.first_fitting_day(start, recurrence) or start
         if first is not None:
             due = When(at=first, has_time=False)
+    elif due is not None and recurrence:  # "every Sunday at 6pm" read on a Friday: due on Sunday
+        fitting = phrases.first_fitting_day(due.at, recurrence)
+        if fitting is not None:
+            due = When(at=fitting, has_time=due.has_time)
     if due is not None:
         fields["due_at"] = due.at
-    if reminder is None and verb.startswith("remind") and due is not None:
-        reminder = 0
     if reminder is not None:
         fields["reminder_minutes_before"] = reminder
     if bare_reminder:
         fields[DEFAULT_REMINDER_FIELD] = True
-    return Intent("add", fields=fields)
+    return TaskReading(fields=fields, parts=_in_typed_order(parts))
+
+
+def _parts_of(text: str, kind: str, value: Any, spans: list[tuple[int, int]]) -> list[Part]:
+    """Parts for `value` found at `spans` of the typed text (none for untraced text: the chat): one
+    per stretch (a phrase split by one read earlier is two), and one per tag, where it is named."""
+    source = getattr(text, "source", None)
+    if source is None or not spans:
+        return []
+    if kind == "due":
+        value = value.at
+    if kind != "tag":
+        return [Part(kind, value, start, end, source[start:end]) for start, end in spans]
+    found = []
+    for tag in value:
+        for start, end in spans:
+            match = re.search(rf"#?{re.escape(tag)}", source[start:end], re.I)
+            if match:
+                found.append(Part("tag", tag, start + match.start(), start + match.end(),
+                                  source[start + match.start():start + match.end()]))
+                break
+    return found
+
+
+def _in_typed_order(parts: list[Part]) -> list[Part]:
+    return sorted(parts, key=lambda part: (part.start, part.end))

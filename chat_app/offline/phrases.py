@@ -60,11 +60,16 @@ TAG_WORD = rf"(?:'[^']+'|\"[^\"]+\"|{_TAG_STOP}[\w][\w-]*)"
 TAG_LIST = rf"{TAG_WORD}(?:\s*(?:,\s*and|,|and|&)\s*{TAG_WORD})*"
 
 
+_STRAIGHT = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
+
+
 def normalize(text: str) -> str:
-    """Straight quotes, single spaces, no trailing sentence punctuation."""
-    text = (text or "").translate(str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-"}))
-    text = re.sub(r"\s+", " ", text).strip()
-    return re.sub(r"[\s.!?]+$", "", text).strip()
+    """Straight quotes, single spaces, no trailing sentence punctuation (a `Traced` text stays traced)."""
+    text = text or ""
+    straight = text.translate(_STRAIGHT)  # one character for one: positions do not move
+    text = Traced(straight, text.origin, text.source) if isinstance(text, Traced) else straight
+    text = strip_ends(_squeeze(text), None)
+    return strip_ends(splice(text, [m.span() for m in re.finditer(r"[\s.!?]+$", text)], ""), None)
 
 
 def number(word: str) -> int:
@@ -73,7 +78,91 @@ def number(word: str) -> int:
 
 
 def _cut(text: str, match: re.Match) -> str:
-    return re.sub(r"\s+", " ", (text[: match.start()] + " " + text[match.end():])).strip(" ,")
+    return strip_ends(_squeeze(splice(text, [match.span()], " ")), " ,")
+
+
+# --------------------------------------------------------------------------- where a phrase came from
+
+
+class Traced(str):
+    """A text being peeled that remembers where each of its characters stood in what was typed.
+
+    The take_* functions cut phrases out of a Traced exactly as out of a plain str (every change
+    goes through `splice` and `strip_ends`), and hand back a Traced; `origin[i]` is the index in
+    `source` of character i (None for a space a cut put in).  So a caller peeling a sentence can
+    say which characters of the original each recognised phrase came from (quick add highlights
+    them) without a second grammar.
+    """
+
+    origin: tuple[int | None, ...]
+    source: str
+
+    def __new__(cls, text: str, origin: tuple[int | None, ...] | None = None, source: str | None = None):
+        traced = super().__new__(cls, text)
+        traced.origin = tuple(range(len(text))) if origin is None else tuple(origin)
+        traced.source = text if source is None else source
+        return traced
+
+
+def splice(text: str, spans: list[tuple[int, int]], replacement: str, *, keep_origin: bool = False) -> str:
+    """`text` with each span (in order, not overlapping) replaced by `replacement`.  `keep_origin`: the
+    replacement stands for the span's first character (one space for a run of spaces)."""
+    pieces: list[str] = []
+    at = 0
+    for start, end in spans:
+        pieces += [text[at:start], replacement]
+        at = end
+    pieces.append(text[at:])
+    joined = "".join(pieces)
+    if not isinstance(text, Traced):
+        return joined
+    origin: list[int | None] = []
+    at = 0
+    for start, end in spans:
+        stands_for = text.origin[start] if keep_origin and start < end else None
+        origin += [*text.origin[at:start], *([stands_for] * len(replacement))]
+        at = end
+    origin += text.origin[at:]
+    return Traced(joined, origin, text.source)
+
+
+def _squeeze(text: str) -> str:
+    """Every run of white space as one space."""
+    return splice(text, [m.span() for m in re.finditer(r"\s+", text)], " ", keep_origin=True)
+
+
+def strip_ends(text: str, chars: str | None) -> str:
+    """`text.strip(chars)`, keeping a Traced text traced."""
+    start, end = len(text) - len(text.lstrip(chars)), len(text.rstrip(chars))
+    end = max(start, end)  # all stripped: lstrip took everything
+    if not isinstance(text, Traced):
+        return text[start:end]
+    return Traced(text[start:end], text.origin[start:end], text.source)
+
+
+def _filler(char: str) -> bool:
+    return char.isspace() or char == ","
+
+
+def typed_spans(indices, source: str) -> list[tuple[int, int]]:
+    """The stretches of `source` the character `indices` make up, without spaces and commas at their
+    ends: a stretch ends where a typed character that is not among them lies between."""
+    spans: list[tuple[int, int]] = []
+    for index in sorted(index for index in set(indices) if index is not None and not _filler(source[index])):
+        if spans and all(_filler(source[between]) for between in range(spans[-1][1], index)):
+            spans[-1] = (spans[-1][0], index + 1)
+        else:
+            spans.append((index, index + 1))
+    return spans
+
+
+def removed_spans(before: str, after: str) -> list[tuple[int, int]]:
+    """The stretches of the original text that peeling `before` into `after` took out, as (start, end)
+    indices into `before.source`; [] for untraced text.  A phrase that another one, taken out
+    earlier, had split ("tomorrow #home 5pm") is two stretches."""
+    if not isinstance(before, Traced) or not isinstance(after, Traced):
+        return []
+    return typed_spans(set(before.origin) - set(after.origin), before.source)
 
 
 # --------------------------------------------------------------------------- quoted strings
@@ -161,7 +250,7 @@ def take_tags(text: str) -> tuple[list[str], str]:
             text = _cut(text, match)
     for match in list(_HASHTAG.finditer(text)):
         tags.append(match.group(1))
-    text = re.sub(r"\s+", " ", _HASHTAG.sub(" ", text)).strip(" ,")
+    text = strip_ends(_squeeze(splice(text, [m.span() for m in _HASHTAG.finditer(text)], " ")), " ,")
     unique: list[str] = []
     for tag in tags:
         if tag.casefold() not in {t.casefold() for t in unique}:
@@ -214,7 +303,12 @@ _ADVERB_END = (r"(?=\s*(?:$|,|\.|\band\b|\bwith\b|\bat\b|\bon\b|\bstarting\b|\bf
                r"\bp[1-4]\b|\bremind|\bevery\b|\bpriority\b|\burgent\b|\bbeginning\b|\bfor\b))")
 WEEKDAY_LIST = rf"{WEEKDAY}s?(?:\s*(?:,\s*and|,|and|&)\s*{WEEKDAY}s?)*"
 
+ORDINAL_DAY = r"(?P<md>\d{1,2})(?:st|nd|rd|th)?"
 _RECURRENCE_PATTERNS: list[tuple[re.Pattern, str]] = [
+    # A day of the month: "every month on the 1st", "monthly on the 15th", "on the 1st of every month".
+    (re.compile(_RECUR_VERB + rf"(?:(?:every|each)\s+month|monthly)\s+on\s+the\s+{ORDINAL_DAY}\b", re.I), "monthday"),
+    (re.compile(_RECUR_VERB + rf"on\s+the\s+{ORDINAL_DAY}\s+of\s+(?:every|each|the)\s+month\b", re.I), "monthday"),
+    (re.compile(_RECUR_VERB + rf"(?:every|each)\s+{ORDINAL_DAY}\s+of\s+the\s+month\b", re.I), "monthday"),
     (re.compile(_RECUR_VERB + r"(?:every|each|on)\s+weekdays?\b|" + _RECUR_VERB + r"\bweekdays\b", re.I), "weekdays"),
     (re.compile(_RECUR_VERB + r"(?:every|each|on)\s+weekends?\b", re.I), "weekends"),
     (re.compile(_RECUR_VERB + r"every\s+(?:other|second)\s+(?P<u>day|week|month|year)\b", re.I), "other"),
@@ -244,9 +338,11 @@ def take_recurrence(text: str) -> tuple[str | None, str]:
     """An RRULE body for "every Monday", "weekly", "every 2 weeks", … and the text without it."""
     for pattern, kind in _RECURRENCE_PATTERNS:
         match = pattern.search(text)
-        if not match:
+        if not match or (kind == "monthday" and not 1 <= int(match.group("md")) <= 31):
             continue
-        if kind in {"weekdays", "weekends"}:
+        if kind == "monthday":
+            rule = f"FREQ=MONTHLY;BYMONTHDAY={int(match.group('md'))}"
+        elif kind in {"weekdays", "weekends"}:
             rule = recurrence.SHORTHANDS[kind]
         elif kind == "other":
             rule = recurrence.compose(_INTERVAL_UNITS[match.group("u").lower()], interval=2)
@@ -261,6 +357,23 @@ def take_recurrence(text: str) -> tuple[str | None, str]:
             rule = recurrence.SHORTHANDS[match.group("adv").lower()]
         return rule, _cut(text, match)
     return None, text
+
+
+def first_fitting_day(at: datetime, rule: str) -> datetime | None:
+    """For rules that name their days (BYDAY weekdays, BYMONTHDAY): the first such day on or after
+    `at`'s date, at `at`'s time, so that the first occurrence fits the rule ("every Sunday at 6pm"
+    read on a Friday is due on Sunday, "every month on the 31st" skips shorter months).  None for
+    other rules, or when `at` already fits."""
+    weekdays = set(recurrence.weekdays_of(rule))
+    monthdays = {int(day) for day in recurrence.rule_parts(rule).get("BYMONTHDAY", "").split(",")
+                 if day.strip().isdigit()}
+    if not weekdays and not monthdays:
+        return None
+    for offset in range(0, 370):
+        candidate = datetime.combine(at.date() + timedelta(days=offset), at.timetz())
+        if (not weekdays or candidate.weekday() in weekdays) and (not monthdays or candidate.day in monthdays):
+            return None if offset == 0 else candidate
+    return None
 
 
 def first_weekday_on_or_after(now: datetime, rule: str) -> datetime | None:

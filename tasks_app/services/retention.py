@@ -6,6 +6,8 @@ indexes' comments in tasks_app/models.py), the DELETE finds its rows by primary 
 lock is held beyond one batch.  A run stops after RETENTION_MAX_BATCHES batches per table or at
 its deadline; a larger backlog drains over the next runs.  A window of 0 days keeps forever.
 
+Idempotency keys go after IDEMPOTENCY_KEY_TTL_HOURS (always: a key is not a record to keep).
+
 Never deleted: an outbox row not yet published (or parked), or one the audit trail lacks
 (the lost-job sweeper would have nothing left to audit it from).
 """
@@ -19,7 +21,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ..models import AuditLog, Notification, OutboxEvent, WebhookDelivery
+from ..models import AuditLog, IdempotencyKey, Notification, OutboxEvent, WebhookDelivery
 
 
 def _table(model) -> str:
@@ -81,8 +83,16 @@ def webhook_deliveries_prune(*, older_than: datetime, deadline: float) -> int:
         [older_than], deadline=deadline)
 
 
+def idempotency_keys_prune(*, older_than: datetime, deadline: float) -> int:
+    """Idempotency keys used before `older_than`: past their lifetime, a retry is a new request."""
+    table = _table(IdempotencyKey)
+    return delete_in_batches(table, f"SELECT id FROM {table} WHERE created_at < %s ORDER BY created_at LIMIT %s",
+                             [older_than], deadline=deadline)
+
+
 def retention_prune(*, now: datetime | None = None, deadline: float | None = None) -> dict[str, int]:
-    """Prune the outbox, the audit trail and read notifications on their configured windows."""
+    """Prune the outbox, the audit trail, read notifications and spent idempotency keys on their
+    configured windows."""
     deadline = deadline if deadline is not None else time.monotonic() + 60
     pruned = {}
     if cutoff := _cutoff(settings.OUTBOX_RETENTION_DAYS, now):
@@ -93,4 +103,6 @@ def retention_prune(*, now: datetime | None = None, deadline: float | None = Non
         pruned["notifications"] = notifications_prune(read_before=cutoff, deadline=deadline)
     if cutoff := _cutoff(settings.WEBHOOK_DELIVERY_RETENTION_DAYS, now):
         pruned["webhook_deliveries"] = webhook_deliveries_prune(older_than=cutoff, deadline=deadline)
+    pruned["idempotency_keys"] = idempotency_keys_prune(
+        older_than=(now or timezone.now()) - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS), deadline=deadline)
     return pruned

@@ -29,7 +29,7 @@ def test_every_control_has_a_label(browser):
     ids = set(re.findall(r'<(?:input|select|textarea)[^>]*\sid="([^"]+)"', html))
     labelled = set(re.findall(r'<label for="([^"]+)"', html))
     assert ids and ids <= labelled, f"unlabelled: {ids - labelled}"
-    for text in ("Search", "Tag", "Show", "Due from", "Due until", "Sort", "Title"):
+    for text in ("New task", "Search", "Tag", "Show", "Due from", "Due until", "Sort"):
         assert f">{text}</label>" in html
     assert "<legend>Priority</legend>" in html
     assert 'aria-live="assertive"' in html and 'role="status"' in html

@@ -123,7 +123,8 @@ HISTORY_DAYS, EVENTS, RECURRING = 90, 30_000, 20_000
 # --------------------------------------------------------------------------- retention
 
 RETENTION_TABLES = ("tasks_app_outboxevent", "tasks_app_auditlog", "tasks_app_notification",
-                    "chat_app_conversation", "chat_app_message")
+                    "chat_app_conversation", "chat_app_message", "tasks_app_idempotencykey",
+                    "tasks_app_webhookdelivery")
 SEQ_SCAN_ON_RETAINED = re.compile(r"Seq Scan on (%s)\b" % "|".join(RETENTION_TABLES))
 
 
@@ -227,6 +228,24 @@ def retention_history(django_user_model):
             "INSERT INTO chat_app_message (conversation_id, role, content, tool_calls, engine, model, created_at) "
             "SELECT c.id, 'user', 'hello', '[]'::jsonb, '', '', now() FROM chat_app_conversation c, "
             "generate_series(1, 4)", [])
+        # Idempotency keys: 1 in 50 used two days ago (past IDEMPOTENCY_KEY_TTL_HOURS), the rest today.
+        cursor.execute(
+            "INSERT INTO tasks_app_idempotencykey (user_id, key, fingerprint, scope, status_code, response_body, "
+            "response_headers, created_at) SELECT %s + n %% %s, 'key-' || n, 'f', 'POST /api/tasks', 201, '{}'::jsonb, "
+            "'{}'::jsonb, CASE WHEN n %% 50 = 0 THEN now() - interval '2 days' ELSE now() END "
+            "FROM generate_series(1, %s) n", [first, count, rows])
+        # Webhook deliveries: 1 in 50 finished 40 days ago, 1 in 7 still pending, the rest finished today.
+        cursor.execute(
+            "INSERT INTO tasks_app_webhookendpoint (user_id, url, description, event_types, secret, previous_secret, "
+            "is_active, disabled_reason, consecutive_failures, created_at, updated_at) VALUES (%s, "
+            "'https://example.com/hook', '', '{}', 'whsec_x', '', true, '', 0, now(), now()) RETURNING id", [first])
+        endpoint_id = cursor.fetchone()[0]
+        cursor.execute(
+            "INSERT INTO tasks_app_webhookdelivery (endpoint_id, event_id, event_type, payload, status, attempts, "
+            "next_attempt_at, last_error, created_at) SELECT %s, gen_random_uuid(), 'todo.task.created', '{}'::jsonb, "
+            "CASE WHEN n %% 7 = 0 AND n %% 50 <> 0 THEN 'pending' ELSE 'succeeded' END, 1, now(), '', "
+            "CASE WHEN n %% 50 = 0 THEN now() - interval '40 days' ELSE now() END FROM generate_series(1, %s) n",
+            [endpoint_id, rows])
         cursor.execute("ANALYZE " + ", ".join(RETENTION_TABLES))
 
 
@@ -240,7 +259,8 @@ def test_retention_queries_use_an_index(retention_history, settings):
     with CaptureQueriesContext(connection) as captured:
         pruned = retention_prune(deadline=time.monotonic() + 60)
         pruned["conversations"] = conversations_prune(deadline=time.monotonic() + 60)
-    assert pruned == {"outbox": 400, "audit": 400, "notifications": 400, "conversations": 100}, "the seed's old rows"
+    assert pruned == {"outbox": 400, "audit": 400, "notifications": 400, "webhook_deliveries": 400,
+                      "idempotency_keys": 400, "conversations": 100}, "the seed's old rows"
     statements = [q["sql"] for q in captured.captured_queries
                   if q["sql"].startswith(("DELETE", "SELECT")) and any(t in q["sql"] for t in RETENTION_TABLES)]
     assert len(statements) >= 4 * 4

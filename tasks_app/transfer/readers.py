@@ -151,26 +151,13 @@ def todoist_date(words: str, *, now: datetime) -> dict[str, Any]:
     due = when.at if when else None
     if rule:
         fields["recurrence"] = rule
-        due = _first_occurrence(rule, due, now)
+        if due is None:  # "every day": from today at the default time (tomorrow once it has passed)
+            due = datetime.combine(now.date(), DEFAULT_DUE_TIME, tzinfo=now.tzinfo)
+            due = due if due > now else due + timedelta(days=1)
+        due = phrases.first_fitting_day(due, rule) or due  # "every sunday" read on a Friday: Sunday
     if due is not None:
         fields["due_at"] = due
     return fields
-
-
-def _first_occurrence(rule: str, due: datetime | None, now: datetime) -> datetime:
-    """`due` (or today at the default time) moved forward to the first day the rule allows."""
-    from ..recurrence import weekdays_of
-
-    if due is None:
-        due = datetime.combine(now.date(), DEFAULT_DUE_TIME, tzinfo=now.tzinfo)
-        if due <= now:
-            due += timedelta(days=1)
-    allowed = set(weekdays_of(rule))
-    for _ in range(7):
-        if not allowed or due.weekday() in allowed:
-            break
-        due += timedelta(days=1)
-    return due
 
 
 # --------------------------------------------------------------------------- iCalendar VTODO

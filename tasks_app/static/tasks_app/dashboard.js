@@ -516,24 +516,139 @@
 
   // ------------------------------------------------------------------ adding
 
+  // Quick add: the server reads the line with the chat's grammar.  While typing, a debounced preview
+  // (POST /api/tasks/quick/preview) shows what will be created, with the recognised parts marked in
+  // the text; Add posts the line to /api/tasks/quick with an Idempotency-Key that stays the same
+  // for the same line, so a retry after a lost answer does not create the task twice.
+  const addText = addForm.elements.text;
+  const preview = $("quick-preview");
+  const PREVIEW_DELAY_MS = 250;
+  const KIND_LABELS = { title: "Title", priority: "Priority", tag: "Tag", due: "Due", recurrence: "Repeats", reminder: "Reminder" };
+  const quick = { timer: null, seq: 0, key: null, keyText: null };
+
+  function newKey() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+    return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-${Math.random().toString(36).slice(2)}`;
+  }
+
+  function idempotencyKeyFor(text) {
+    if (quick.keyText !== text) {
+      quick.key = newKey();
+      quick.keyText = text;
+    }
+    return quick.key;
+  }
+
+  function minutesText(minutes) {
+    if (minutes === 0) return "at the due time";
+    if (minutes % 1440 === 0) return `${minutes / 1440} day${minutes === 1440 ? "" : "s"} before`;
+    if (minutes % 60 === 0) return `${minutes / 60} hour${minutes === 60 ? "" : "s"} before`;
+    return `${minutes} min before`;
+  }
+
+  function partValueText(part) {
+    if (part.kind === "due") return showDate.format(new Date(part.value));
+    if (part.kind === "recurrence") return repeatText(part.value).replace(/^repeats\s*/, "") || part.value;
+    if (part.kind === "reminder") return minutesText(part.value);
+    if (part.kind === "tag") return "#" + part.value;
+    return String(part.value);
+  }
+
+  // The text with each recognised part marked.  Spans count Unicode code points (as the server
+  // does), so the text is cut as an array of code points, not UTF-16 units.
+  function markedText(text, parts) {
+    const chars = Array.from(text);
+    const node = $("quick-text");
+    node.replaceChildren();
+    let at = 0;
+    for (const part of [...parts].sort((x, y) => x.start - y.start)) {
+      if (part.start < at) continue;
+      if (part.start > at) node.append(chars.slice(at, part.start).join(""));
+      node.append(el("mark", { class: "qa-" + part.kind, "data-kind": part.kind,
+        title: `${KIND_LABELS[part.kind] || part.kind}: ${partValueText(part)}`, text: chars.slice(part.start, part.end).join("") }));
+      at = part.end;
+    }
+    if (at < chars.length) node.append(chars.slice(at).join(""));
+  }
+
+  function showPreview(text, result) {
+    markedText(text, result.parts);
+    const items = [];
+    const seen = new Set();
+    for (const part of result.parts) {
+      const label = KIND_LABELS[part.kind] || part.kind;
+      const value = part.kind === "title" ? (result.fields.title || part.value) : partValueText(part);
+      if (seen.has(part.kind + "\n" + value)) continue; // a phrase split in two reads once
+      seen.add(part.kind + "\n" + value);
+      items.push(el("li", { class: "qa-" + part.kind, "data-kind": part.kind },
+        el("span", { class: "kind", text: label }), " ", el("span", { class: "value", text: value })));
+    }
+    if (result.fields.title && !result.parts.some((part) => part.kind === "priority")) {
+      items.push(el("li", { class: "qa-priority default", "data-kind": "priority" },
+        el("span", { class: "kind", text: "Priority" }), " ", el("span", { class: "value", text: result.fields.priority + " (default)" })));
+    }
+    $("quick-parts").replaceChildren(...items);
+    setStatus($("quick-problem"), result.problem || "", Boolean(result.problem));
+    preview.hidden = false;
+  }
+
+  function hidePreview() {
+    preview.hidden = true;
+    $("quick-parts").replaceChildren();
+    $("quick-text").replaceChildren();
+    setStatus($("quick-problem"), "");
+  }
+
+  async function updatePreview() {
+    const text = addText.value;
+    const seq = ++quick.seq;
+    if (!text.trim()) { hidePreview(); return; }
+    try {
+      const result = await api("POST", "/api/tasks/quick/preview", { text });
+      if (seq === quick.seq) showPreview(text, result); // a later keystroke's preview wins
+    } catch (error) {
+      if (seq === quick.seq) {
+        preview.hidden = false;
+        $("quick-parts").replaceChildren();
+        setStatus($("quick-problem"), error.message, true);
+      }
+    }
+  }
+
+  addText.addEventListener("input", () => {
+    clearTimeout(quick.timer);
+    quick.timer = setTimeout(updatePreview, PREVIEW_DELAY_MS);
+  });
+
+  async function quickAdd(text) {
+    const headers = { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrfToken,
+                      "Idempotency-Key": idempotencyKeyFor(text) };
+    let response;
+    try {
+      response = await fetch("/api/tasks/quick", { method: "POST", headers, credentials: "same-origin", body: JSON.stringify({ text }) });
+    } catch (error) {
+      throw new Error("Could not reach the server. Check your connection and try again (it will not be added twice).");
+    }
+    const data = await response.json().catch(() => null);
+    if (!response.ok) throw new ApiError(response.status, data);
+    return data;
+  }
+
   addForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     const status = $("add-status");
-    const title = addForm.elements.title.value.trim();
-    if (!title) return;
+    const text = addText.value;
+    if (!text.trim()) return;
     const button = addForm.querySelector("button[type=submit]");
     button.disabled = true;
+    clearTimeout(quick.timer);
     try {
-      const task = await api("POST", "/api/tasks", {
-        title,
-        priority: addForm.elements.priority.value,
-        due_at: addForm.elements.due_at.value || null,
-        tags: splitTags(addForm.elements.tags.value),
-      });
+      const { task } = await quickAdd(text);
       markLocal(task.id);
-      addForm.elements.title.value = "";
-      addForm.elements.tags.value = "";
-      addForm.elements.due_at.value = "";
+      quick.seq++; // a preview still on its way is for the old text
+      addText.value = "";
+      quick.keyText = null;
+      hidePreview();
       setStatus(status, `Added “${task.title}”.`);
       await refresh();
       loadTags();
@@ -541,7 +656,7 @@
       setStatus(status, error.message, true);
     } finally {
       button.disabled = false;
-      addForm.elements.title.focus();
+      addText.focus();
     }
   });
 
