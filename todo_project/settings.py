@@ -176,6 +176,8 @@ THROTTLE_SIGNUP_PER_IP = env_rate("THROTTLE_SIGNUP_PER_IP", "10/1h")
 THROTTLE_SIGNUP_PER_USERNAME = env_rate("THROTTLE_SIGNUP_PER_USERNAME", "5/1h")
 THROTTLE_CHAT_PER_USER = env_rate("THROTTLE_CHAT_PER_USER", "30/1m")
 THROTTLE_MCP_CALLS_PER_USER = env_rate("THROTTLE_MCP_CALLS_PER_USER", "120/1m")
+# Full downloads of one calendar feed (a 304 is not counted): apps refresh every few minutes per device.
+THROTTLE_CALENDAR_FEED_PER_FEED = env_rate("THROTTLE_CALENDAR_FEED_PER_FEED", "120/1h")
 
 # Storage quotas per user: a write past one is refused with 403 naming it.
 QUOTA_TASKS_PER_USER = env_int("QUOTA_TASKS_PER_USER", 10000, minimum=1)

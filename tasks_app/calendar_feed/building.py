@@ -4,12 +4,14 @@ Times are in the owner's zone with its VTIMEZONE, so a calendar app lays a serie
 does (09:00 stays 09:00 across daylight saving).  A recurring task carries its rule spelled out from
 the series' anchor (tasks_app.recurrence.rule_spelled_out) with the task's own due date as DTSTART:
 the app's next occurrences are the rule's, month-end clamping included, and occurrences already
-completed are not shown again.  Nothing here depends on the time of the request, so the same tasks
-give the same bytes (the ETag is their hash).
+completed are not shown again.  Nothing here depends on the time of the request: the calendar is
+a function of what feed_fingerprint hashes, which is therefore its ETag, known without building it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from datetime import UTC, date, timedelta, tzinfo
 
@@ -41,6 +43,25 @@ def feed_tasks(*, user) -> list[Task]:
     tasks = (Task.objects.filter(user=user, completed=False, due_at__isnull=False)
              .order_by("due_at", "id").prefetch_related("tags"))
     return list(tasks[:settings.CALENDAR_FEED_MAX_TASKS])
+
+
+# Part of the fingerprint: change it when feed_calendar writes the same tasks differently.
+FEED_FORMAT = 1
+
+
+def feed_fingerprint(*, user, tasks: Sequence[Task], kind: str) -> str:
+    """A strong ETag (quoted) for feed_calendar(user=user, tasks=tasks, kind=kind): a hash of everything
+    the calendar is made from, so a refresh that would get the same bytes is answered 304 without
+    writing them (writing 2,000 tasks takes seconds; this, milliseconds)."""
+    state = [FEED_FORMAT, icalendar.__version__, kind, str(user_timezone(user)), user.get_username(),
+             settings.CALENDAR_FEED_MAX_AGE_SECONDS]
+    for task in tasks:
+        state.append([task.pk, task.title, task.description, task.priority, sorted(tag.name for tag in task.tags.all()),
+                      task.due_at.isoformat(), task.recurrence, task.reminder_minutes_before,
+                      task.series_start.isoformat() if task.series_start else None, task.series_position,
+                      task.created_at.isoformat(), task.updated_at.isoformat()])
+    digest = hashlib.sha256(json.dumps(state, separators=(",", ":")).encode()).hexdigest()
+    return f'"{digest[:32]}"'
 
 
 def _rrule(task: Task, zone: tzinfo) -> icalendar.vRecur | None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,6 +12,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from django.views.decorators.http import require_POST, require_safe
 
+from .. import throttling
 from . import building, services
 
 KIND_PARAMETER = {"todo": "todo", "event": "event"}
@@ -38,15 +37,20 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         return HttpResponseBadRequest("kind: must be todo (VTODO, the default) or event (VEVENT)",
                                       content_type="text/plain; charset=utf-8")
     tasks = building.feed_tasks(user=feed.user)
-    body = building.feed_calendar(user=feed.user, tasks=tasks, kind=kind)
-    # The bytes depend on nothing but the tasks, their tags and the owner's zone, so their hash is
-    # a strong validator.  Last-Modified is sent for information only: a completed or deleted task
-    # leaves the feed without making anything in it newer, so If-Modified-Since alone cannot tell
-    # that the feed changed and is not answered with 304.
-    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    # A strong validator computed from what the calendar is made of, before it is written.
+    # Last-Modified is sent for information only: a completed or deleted task leaves the feed without
+    # making anything in it newer, so If-Modified-Since alone cannot tell that the feed changed and
+    # is not answered with 304.
+    etag = building.feed_fingerprint(user=feed.user, tasks=tasks, kind=kind)
     last_modified = max([task.updated_at for task in tasks] + [feed.created_at])
     response = get_conditional_response(request, etag=etag) if request.META.get("HTTP_IF_NONE_MATCH") else None
     if response is None:
+        # Writing the calendar is the costly part (seconds for a full feed): bounded per feed.
+        try:
+            throttling.hit("calendar-feed", feed.pk, settings.THROTTLE_CALENDAR_FEED_PER_FEED, "calendar feed downloads")
+        except throttling.Throttled as exc:
+            return throttling.throttled_response(exc)
+        body = building.feed_calendar(user=feed.user, tasks=tasks, kind=kind)
         response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
         response["Content-Disposition"] = 'inline; filename="tasks.ics"'
     response["ETag"] = etag

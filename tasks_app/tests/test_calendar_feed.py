@@ -282,3 +282,34 @@ def test_the_token_stays_out_of_the_access_log(alice, caplog):
     token = path.removeprefix("/calendar/").removesuffix(".ics")
     assert all(token not in record.getMessage() and token not in str(getattr(record, "path", ""))
                for record in lines)
+
+
+def test_a_tag_rename_or_a_zone_change_gives_a_new_etag(alice):
+    """Neither touches the task's updated_at, but both change what the feed says."""
+    task = services.task_create(user=alice, title="Tagged", tags=["work"], due_at=datetime(2030, 9, 1, 9, 0))
+    client, path = Client(), feed_path(alice)
+    first = client.get(path)["ETag"]
+
+    services.tag_rename(user=alice, name="work", new_name="office")
+    renamed = client.get(path, headers={"If-None-Match": first})
+    assert renamed.status_code == 200
+    [todo] = icalendar.Calendar.from_ical(renamed.content).walk("VTODO")
+    assert [str(category) for category in todo["CATEGORIES"].cats] == ["office"]
+
+    services.profile_update(user=alice, timezone="Asia/Tokyo")
+    moved = client.get(path, headers={"If-None-Match": renamed["ETag"]})
+    assert moved.status_code == 200
+    [todo] = icalendar.Calendar.from_ical(moved.content).walk("VTODO")
+    assert str(todo["DUE"].dt.tzinfo) == "Asia/Tokyo" and todo["DUE"].dt == task.due_at
+
+
+def test_full_downloads_are_rate_limited_but_unchanged_refreshes_are_not(alice, settings):
+    settings.THROTTLE_CALENDAR_FEED_PER_FEED = (2, 3600)
+    services.task_create(user=alice, title="Busy", due_at=datetime(2030, 9, 1, 9, 0))
+    client, path = Client(), feed_path(alice)
+    etag = client.get(path)["ETag"]
+    assert client.get(path).status_code == 200
+    refused = client.get(path)
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert b"calendar feed downloads" in refused.content
+    assert client.get(path, headers={"If-None-Match": etag}).status_code == 304
