@@ -313,3 +313,19 @@ def test_full_downloads_are_rate_limited_but_unchanged_refreshes_are_not(alice, 
     assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
     assert b"calendar feed downloads" in refused.content
     assert client.get(path, headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_the_admin_lists_feeds_without_their_url_and_deleting_one_turns_it_off(alice, django_user_model):
+    admin_user = django_user_model.objects.create_superuser("root", password="root-Password-1")
+    path = feed_path(alice)
+    feed = feed_services.calendar_feed_get(user=alice)
+    browser = Client()
+    browser.force_login(admin_user)
+    listing = browser.get("/admin/tasks_app/calendarfeed/")
+    assert listing.status_code == 200 and b"alice" in listing.content
+    token = path.removeprefix("/calendar/").removesuffix(".ics")
+    detail = browser.get(f"/admin/tasks_app/calendarfeed/{feed.pk}/change/")
+    assert detail.status_code == 200 and token.encode() not in detail.content and feed.seed.encode() not in detail.content
+
+    browser.post(f"/admin/tasks_app/calendarfeed/{feed.pk}/delete/", {"post": "yes"})
+    assert Client().get(path).status_code == 404
