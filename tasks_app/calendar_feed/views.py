@@ -24,6 +24,14 @@ def feed_url(request: HttpRequest, feed, *, kind: str = "todo") -> str:
     return url if kind == "todo" else f"{url}?kind={kind}"
 
 
+def _unlogged(response: HttpResponse) -> HttpResponse:
+    """Keep Django from logging this 4xx with the request's path ("Too Many Requests: /calendar/<token>.ics"
+    on django.request): for these answers the token in it is a live one.  The access log still has the
+    request, with the path redacted."""
+    response._has_been_logged = True  # django.utils.log.log_response skips a response marked so
+    return response
+
+
 @require_safe
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """The feed of the user whose token this is: their open dated tasks as VTODOs, or as VEVENTs
@@ -34,8 +42,8 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404("no such calendar feed")
     kind = KIND_PARAMETER.get(request.GET.get("kind", "todo"))
     if kind is None:
-        return HttpResponseBadRequest("kind: must be todo (VTODO, the default) or event (VEVENT)",
-                                      content_type="text/plain; charset=utf-8")
+        return _unlogged(HttpResponseBadRequest("kind: must be todo (VTODO, the default) or event (VEVENT)",
+                                                content_type="text/plain; charset=utf-8"))
     tasks = building.feed_tasks(user=feed.user)
     # A strong validator computed from what the calendar is made of, before it is written.
     # Last-Modified is sent for information only: a completed or deleted task leaves the feed without
@@ -49,7 +57,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         try:
             throttling.hit("calendar-feed", feed.pk, settings.THROTTLE_CALENDAR_FEED_PER_FEED, "calendar feed downloads")
         except throttling.Throttled as exc:
-            return throttling.throttled_response(exc)
+            return _unlogged(throttling.throttled_response(exc))
         body = building.feed_calendar(user=feed.user, tasks=tasks, kind=kind)
         response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
         response["Content-Disposition"] = 'inline; filename="tasks.ics"'
