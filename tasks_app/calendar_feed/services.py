@@ -47,7 +47,8 @@ def calendar_feed_get(*, user) -> CalendarFeed | None:
 @transaction.atomic
 def calendar_feed_rotate(*, user) -> CalendarFeed:
     """Give `user` a new feed token (also how a feed is turned on); the previous one stops working
-    at once."""
+    at once.  Two first rotations at once leave one row: update_or_create's get_or_create meets the
+    other's insert as an IntegrityError, reads that row and updates it."""
     feed, _ = CalendarFeed.objects.update_or_create(user=user, defaults={
         "selector": "".join(secrets.choice(_SELECTOR_ALPHABET) for _ in range(SELECTOR_LENGTH)),
         "seed": secrets.token_hex(32),

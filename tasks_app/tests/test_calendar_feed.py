@@ -333,3 +333,48 @@ def test_the_admin_lists_feeds_without_their_url_and_deleting_one_turns_it_off(a
 
     browser.post(f"/admin/tasks_app/calendarfeed/{feed.pk}/delete/", {"post": "yes"})
     assert Client().get(path).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_first_rotations_at_once_leave_one_working_feed(alice):
+    """The second insert waits on the first's unique user row, then fails; the rotation then updates
+    that row instead of answering 500."""
+    import threading
+
+    from django.db import connection, connections, transaction
+    from django.utils import timezone
+
+    from tasks_app.models import CalendarFeed
+
+    outcome = {}
+
+    def rotate_in_another_connection():
+        try:
+            outcome["feed"] = feed_services.calendar_feed_rotate(user=alice)
+        except Exception as exc:  # reported below: the assertion is that there is none
+            outcome["error"] = exc
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        CalendarFeed.objects.create(user=alice, selector="A" * 16, seed="0" * 64, created_at=timezone.now())
+        other = threading.Thread(target=rotate_in_another_connection)
+        other.start()
+        # Commit only once the other insert is waiting on this one's row.
+        with connection.cursor() as cursor:
+            for _ in range(2000):
+                # Statistics views are read once per transaction unless the snapshot is dropped.
+                cursor.execute("SELECT pg_stat_clear_snapshot()")
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                               "AND datname = current_database()")
+                if cursor.fetchone()[0]:
+                    break
+                other.join(0.01)
+            else:
+                pytest.fail("the other rotation never waited on the first")
+    other.join(30)
+
+    assert "error" not in outcome, outcome.get("error")
+    assert CalendarFeed.objects.filter(user=alice).count() == 1
+    token = feed_services.calendar_feed_token(outcome["feed"])
+    assert Client().get(f"/calendar/{token}.ics").status_code == 200
