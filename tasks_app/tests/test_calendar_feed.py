@@ -176,6 +176,8 @@ def test_an_unchanged_feed_answers_304_and_a_change_gives_a_new_etag(alice):
 
     again = client.get(path, headers={"If-None-Match": first["ETag"]})
     assert again.status_code == 304 and again.content == b""
+    assert client.head(path, headers={"If-None-Match": first["ETag"]}).status_code == 304
+    assert client.head(path)["ETag"] == first["ETag"]
 
     services.task_update(task=task, title="Stable, renamed")
     changed = client.get(path, headers={"If-None-Match": first["ETag"]})
