@@ -7,6 +7,7 @@ from . import services
 from .models import (
     ApiToken,
     AuditLog,
+    CalendarFeed,
     IdempotencyKey,
     Notification,
     Profile,
@@ -229,4 +230,22 @@ class ProfileAdmin(ModelAdmin):
                        "week_start", "updated_at"]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(ModelAdmin):
+    """Who has a calendar feed on.  The URL is not shown (it is not stored: tasks_app.calendar_feed);
+    deleting a row turns that feed off, e.g. when a user reports it leaked."""
+
+    list_display = ["user", "created_at"]
+    search_fields = ["user__username"]
+    list_select_related = ["user"]
+    fields = ["user", "created_at"]
+    readonly_fields = ["user", "created_at"]
+
+    def has_add_permission(self, request):
+        return False  # turned on by its user: /settings/ or POST /api/calendar-feed/rotate
+
+    def has_change_permission(self, request, obj=None):
         return False

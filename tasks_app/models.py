@@ -427,3 +427,28 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.scope}, {self.user})"
+
+
+class CalendarFeed(models.Model):
+    """A user's secret iCalendar feed URL (tasks_app.calendar_feed): whoever holds the URL reads the
+    user's open dated tasks without signing in, so the URL is the credential.
+
+    The token is never stored: it is `selector` (public, unique, finds the row) followed by an HMAC
+    of the row's random `seed` under the server's SECRET_KEY, recomputed to show the URL to its owner
+    and compared in constant time when presented.  A leaked database alone does not give a working
+    URL.  Rotating replaces both; turning the feed off deletes the row.  One feed per user."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed")
+    selector = models.CharField(max_length=16, unique=True)
+    seed = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(selector__regex=r"^[A-Za-z0-9]{16}$"),
+                                   name="calendar_feed_selector_shape"),
+            models.CheckConstraint(condition=Q(seed__regex=r"^[0-9a-f]{64}$"), name="calendar_feed_seed_shape"),
+        ]
+
+    def __str__(self) -> str:
+        return f"calendar feed of {self.user} ({self.selector[:4]}…)"

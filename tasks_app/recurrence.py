@@ -314,6 +314,14 @@ def _explicit(parts: dict[str, str], anchor: datetime) -> dict[str, str]:
     return parts
 
 
+def rule_spelled_out(rule: str, *, anchor: datetime, zone: tzinfo) -> dict[str, str]:
+    """The parts of `rule` with what RFC 5545 takes from DTSTART (weekday, day of month, month-end
+    clamping, time of day) spelled out from the series' `anchor` laid out in `zone`, so that a
+    calendar app expanding it from a later occurrence (tasks_app.calendar_feed) finds the same dates
+    as next_after.  COUNT is left out: the caller counts what remains of the series."""
+    return _explicit(rule_parts(rule), anchor.astimezone(zone).replace(tzinfo=None))
+
+
 def _period_start(anchor: datetime, parts: dict[str, str], target: datetime) -> datetime:
     """The start of the rule's period holding `target` (or the anchor, if that is later), on the
     INTERVAL grid counted from the anchor's period.  Naive wall-clock times, as dateutil counts."""

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from . import accounts, selectors, services, throttling
+from .calendar_feed import views as calendar_feed_views
 from .cleaning import QUICK_ADD_MAX_LENGTH, timezone_names, user_timezone
 from .errors import field_errors
 from .webhooks import views as webhook_views
@@ -83,6 +84,7 @@ def _settings_page(request, *, password_form, preference_errors=(), preferences=
         "zones": sorted(timezone_names().values()), "week_starts": WeekStart.choices,
         "max_reminder_minutes": MAX_REMINDER_MINUTES,
         **webhook_views.settings_context(request.user),
+        **calendar_feed_views.settings_context(request),
     }, status=status)
 
 

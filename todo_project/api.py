@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from chat_app.api import router as chat_router
+from tasks_app.calendar_feed.api import router as calendar_feed_router
 from tasks_app.api import auth_router
 from tasks_app.api import router as tasks_router
 from tasks_app.auth import api_auth
@@ -104,6 +105,7 @@ api.add_router("/", tasks_router)
 api.add_router("/", chat_router)
 api.add_router("/", transfer_router)
 api.add_router("/", webhooks_router)
+api.add_router("/", calendar_feed_router)
 
 
 # ------------------------------------------------------------------ 422: ours and ninja's, one shape

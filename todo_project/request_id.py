@@ -127,8 +127,10 @@ class RequestIdMiddleware:
         response[HEADER] = request.request_id
         duration_ms = round((time.monotonic() - started) * 1000, 1)
         user_id = _resolved_user_id(request)
+        # A view whose path holds a secret (the calendar feed's token) sets `log_path` to a redacted one.
+        path = getattr(request, "log_path", request.path)
         access_logger.info(
-            "%s %s %s %.1fms", request.method, request.path, response.status_code, duration_ms,
-            extra={"method": request.method, "path": request.path, "status": response.status_code,
+            "%s %s %s %.1fms", request.method, path, response.status_code, duration_ms,
+            extra={"method": request.method, "path": path, "status": response.status_code,
                    "duration_ms": duration_ms, "user_id": user_id},
         )

@@ -176,6 +176,8 @@ THROTTLE_SIGNUP_PER_IP = env_rate("THROTTLE_SIGNUP_PER_IP", "10/1h")
 THROTTLE_SIGNUP_PER_USERNAME = env_rate("THROTTLE_SIGNUP_PER_USERNAME", "5/1h")
 THROTTLE_CHAT_PER_USER = env_rate("THROTTLE_CHAT_PER_USER", "30/1m")
 THROTTLE_MCP_CALLS_PER_USER = env_rate("THROTTLE_MCP_CALLS_PER_USER", "120/1m")
+# Full downloads of one calendar feed (a 304 is not counted): apps refresh every few minutes per device.
+THROTTLE_CALENDAR_FEED_PER_FEED = env_rate("THROTTLE_CALENDAR_FEED_PER_FEED", "120/1h")
 
 # Storage quotas per user: a write past one is refused with 403 naming it.
 QUOTA_TASKS_PER_USER = env_int("QUOTA_TASKS_PER_USER", 10000, minimum=1)
@@ -573,3 +575,9 @@ INTERNAL_ADDR = env_str("INTERNAL_ADDR", "127.0.0.1")
 # subdomain in browsers for months.  Not asking for it is a decision, so `check --deploy` does not
 # warn about it (security.W021); everything else it checks still applies.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# The secret iCalendar feed (tasks_app.calendar_feed): at most this many open dated tasks, soonest due
+# first, so one request's cost is bounded whatever the user has; subscribing apps may keep a copy
+# this many seconds before asking again (and then get 304 when nothing changed).
+CALENDAR_FEED_MAX_TASKS = env_int("CALENDAR_FEED_MAX_TASKS", 2000, minimum=1, maximum=20000)
+CALENDAR_FEED_MAX_AGE_SECONDS = env_int("CALENDAR_FEED_MAX_AGE_SECONDS", 300, minimum=0, maximum=86400)
