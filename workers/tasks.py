@@ -121,20 +121,27 @@ def fire_reminders(task_ids: list[int]) -> int:
     snoozed since this was armed is not sent (a moved or snoozed one was armed again for its new
     time, or waits for the scan), and one the scan or another job already sent is not sent again.
     A reminder not due yet (this job ran early: a clock a little ahead of the database's) is armed
-    again for its time."""
+    again for its time; one skipped because its row was locked, a moment later."""
     claimed = len(services.reminders_claim_due(task_ids=task_ids))
     now = timezone.now()
     horizon = now + timedelta(seconds=settings.REMINDER_SCAN_INTERVAL + settings.REMINDER_SCHEDULE_MARGIN)
-    schedule_reminders(services.reminders_coming_up(now=now, until=horizon, task_ids=task_ids))
+    # Still pending: not due yet (this ran early), or due but skipped because another transaction held
+    # its row (an edit under way).  Armed again, a moment later for the latter; one due for longer than
+    # the margin is left to the scan, so a row locked for long does not keep a job spinning.
+    since = now - timedelta(seconds=settings.REMINDER_SCHEDULE_MARGIN)
+    schedule_reminders(services.reminders_coming_up(now=since, until=horizon, task_ids=task_ids),
+                       not_before=now + timedelta(seconds=REMINDER_RETRY_SECONDS))
     return claimed
 
 
 # Reminders whose times fall in the same slice share one eta job, run at the slice's end: a
 # minute with 10,000 reminders is ~240 jobs, not 10,000, and none fires more than this late.
 REMINDER_SLICE_SECONDS = 0.25
+# A precise job that found its reminder's row locked by another transaction tries again this much later.
+REMINDER_RETRY_SECONDS = 0.5
 
 
-def schedule_reminders(coming: list[tuple[int, datetime]]) -> int:
+def schedule_reminders(coming: list[tuple[int, datetime]], *, not_before: datetime | None = None) -> int:
     """Arm one `fire_reminders` job per REMINDER_SLICE_SECONDS slice of reminder times; returns the jobs sent.
 
     Arming one twice (the scan's windows overlap by the margin; a change armed it too) costs a
@@ -145,6 +152,8 @@ def schedule_reminders(coming: list[tuple[int, datetime]]) -> int:
     sent = 0
     for slice_end, task_ids in sorted(slices.items()):
         eta = datetime.fromtimestamp(slice_end * REMINDER_SLICE_SECONDS, tz=dt_timezone.utc)
+        if not_before is not None and eta < not_before:
+            eta = not_before  # already due (its row was locked): not at once, or it would spin
         for chunk in dispatch.chunks(task_ids):
             fire_reminders.apply_async((chunk,), eta=eta)
             sent += 1

@@ -146,3 +146,34 @@ def test_reminders_coming_up_are_those_after_now_and_up_to_the_horizon(alice):
     services.task_complete(task=done)
     coming = services.reminders_coming_up(now=now, until=now + timedelta(seconds=40))
     assert [task_id for task_id, _ in coming] == [soon.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reminder_whose_row_is_locked_when_its_job_runs_is_sent_once_the_lock_goes(celery_processes, alice):
+    """The claim skips locked rows (SKIP LOCKED, so scans never wait on each other); the precise job
+    arms itself again for a reminder it skipped, rather than leaving it to a scan (there is none here)."""
+    celery_processes.worker(env=NO_SCAN)
+    task = reminder_in(alice, 2)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_row():
+        from django.db import transaction
+
+        try:
+            with transaction.atomic():
+                Task.objects.select_for_update().get(pk=task.pk)
+                locked.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_row)
+    holder.start()
+    locked.wait(10)
+    time.sleep(4)  # past its time while the row is held: the first job runs into the lock
+    assert not Notification.objects.filter(task_id=task.pk).exists(), "not sent through a held lock"
+    release.set()
+    holder.join()
+
+    wait_for_notification(task)
+    assert Notification.objects.filter(task_id=task.pk).count() == 1
