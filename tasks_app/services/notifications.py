@@ -58,30 +58,47 @@ def reminders_claim_due(*, now: datetime | None = None, limit: int = 500,
             task_ids = list(task_ids)
             due = due.filter(pk__in=task_ids)
             limit = len(task_ids)
-        due = list(due.select_for_update(skip_locked=True).order_by("remind_at")[:limit])
+        # Tags prefetched: each event's task snapshot lists them (one query here, not one per task).
+        due = list(due.select_for_update(skip_locked=True).order_by("remind_at").prefetch_related("tags")[:limit])
         quiet_until = _quiet_hours_ends(user_ids={task.user_id for task in due}, now=now)
-        notifications = []
+        to_send = []
         for task in due:
             if quiet_until.get(task.user_id) is not None:
                 # Deferred, not sent: the trigger moves remind_at to the end of the window.
                 task.snoozed_until = quiet_until[task.user_id]
                 task.save(update_fields=["snoozed_until", "updated_at"])
-                continue
-            snoozed = task.snoozed_until is not None
-            task.reminder_sent_at = now
-            task.snoozed_until = None  # a snooze (or quiet-hours deferral) is used up when it fires
-            # snoozed_until only when set: writing it runs the remind_at trigger, which the plain claim needs not.
-            task.save(update_fields=["reminder_sent_at", "updated_at"] + (["snoozed_until"] if snoozed else []))
-            when = _due_in(task, now) if snoozed else \
-                "now" if task.reminder_minutes_before == 0 else f"in {task.reminder_minutes_before} min"
-            notification = Notification.objects.create(
-                user_id=task.user_id, task=task, kind=Notification.Kind.REMINDER,
-                message=f"Reminder: {task.title} is due {when}"[:300], due_at=task.due_at,
-            )
+            else:
+                to_send.append(task)
+        if not to_send:
+            return []
+        # A busy minute claims thousands: the rows are marked and the notices written in a few
+        # statements, not three per reminder; each event is still recorded on its own (the outbox row).
+        written = timezone.now()  # updated_at is when the row was written, whatever `now` the claim was asked for
+        snoozed_ids = [task.pk for task in to_send if task.snoozed_until is not None]
+        plain_ids = [task.pk for task in to_send if task.snoozed_until is None]
+        # snoozed_until only where set: writing it runs the remind_at trigger, which the plain claim needs not.
+        if plain_ids:
+            Task.objects.filter(pk__in=plain_ids).update(reminder_sent_at=now, updated_at=written)
+        if snoozed_ids:
+            # A snooze (or quiet-hours deferral) is used up when it fires.
+            Task.objects.filter(pk__in=snoozed_ids).update(reminder_sent_at=now, snoozed_until=None, updated_at=written)
+        notifications = Notification.objects.bulk_create(
+            Notification(user_id=task.user_id, task=task, kind=Notification.Kind.REMINDER,
+                         message=f"Reminder: {task.title} is due {_when(task, now)}"[:300], due_at=task.due_at)
+            for task in to_send)
+        for task, notification in zip(to_send, notifications):
+            task.reminder_sent_at, task.updated_at = now, written
+            task.snoozed_until = None
             events.record(events.REMINDER_DUE, task, notification_id=notification.pk,
                           remind_at=task.remind_at.isoformat(), message=notification.message)
-            notifications.append(notification)
         return notifications
+
+
+def _when(task: Task, now: datetime) -> str:
+    """"in 30 min" (the lead time), or for a snoozed or deferred reminder how far the due time is from now."""
+    if task.snoozed_until is not None:
+        return _due_in(task, now)
+    return "now" if task.reminder_minutes_before == 0 else f"in {task.reminder_minutes_before} min"
 
 
 def reminders_coming_up(*, now: datetime, until: datetime, task_ids: Iterable[int] | None = None,
