@@ -2,7 +2,8 @@
 
 One dispatch per transaction, not per event (workers.dispatch): the first event of a
 transaction registers the after-commit dispatch, later ones join its batch — one sink
-kick, one audit job for all the events, one live push job per user.
+kick, one audit job for all the events, one live push job (live_push_many sends each event
+to its own user's group).
 
 robust=True: the change is already committed when these run; if Redis is
 unreachable the dispatch is logged and the beat sweepers pick the work up,
@@ -40,7 +41,9 @@ def recur_after_commit(sender, task, **kwargs):
 
 @receiver(event_recorded, dispatch_uid="workers.push_live_update")
 def push_live_after_commit(sender, event, **kwargs):
-    dispatch.collect(f"live:{event.user_id}", str(event.event_id), tasks.dispatch_live)
+    # One push job per transaction (chunked), whatever the number of users in it: a request is one
+    # user's anyway, and a reminder claim spanning 40 users would otherwise queue 40 jobs per slice.
+    dispatch.collect("live", str(event.event_id), tasks.dispatch_live)
 
 
 @receiver(webhook_deliveries_created, dispatch_uid="workers.deliver_webhooks")

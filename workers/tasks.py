@@ -216,7 +216,7 @@ def prune_retention() -> dict[str, int]:
 
 @shared_task(name="workers.push_live_updates", ignore_result=True, expires=60, **LIMITS["live"])
 def push_live_updates(event_ids: list[str]) -> int:
-    """Send a transaction's events to their users' open pages, in one job per user (workers.dispatch)."""
+    """Send a transaction's events to their users' open pages, in one job per transaction (workers.dispatch)."""
     return live.live_push_many(event_ids=event_ids)
 
 
