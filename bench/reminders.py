@@ -172,7 +172,30 @@ def time_scan(due: int, runs: int) -> dict:
         began = time.perf_counter()
         services.reminders_coming_up(now=now, until=now + timedelta(seconds=40))
         lookaheads.append((time.perf_counter() - began) * 1000)
-    return {"claim_ms": statistics.median(claims), "lookahead_ms": statistics.median(lookaheads)}
+    return {"claim_ms": statistics.median(claims), "lookahead_ms": statistics.median(lookaheads),
+            "buffers": scan_buffers(due)}
+
+
+def scan_buffers(due: int) -> int:
+    """Shared buffers the claim's SELECT … FOR UPDATE SKIP LOCKED touches (EXPLAIN ANALYZE, BUFFERS):
+    the scan's cost without the machine's load in it."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from tasks_app.models import Task
+
+    query = Task.objects.filter(remind_at__lte=timezone.now(), reminder_sent_at__isnull=True, completed=False,
+                                remind_at__isnull=False).select_for_update(skip_locked=True).order_by("remind_at")[:due]
+    try:
+        with transaction.atomic():
+            plan = query.explain(analyze=True, buffers=True, format="json")
+            raise Rollback
+    except Rollback:
+        pass
+    import json
+
+    top = json.loads(plan)[0]["Plan"]
+    return int(top.get("Shared Hit Blocks", 0)) + int(top.get("Shared Read Blocks", 0))
 
 
 def main() -> int:
@@ -226,9 +249,10 @@ def main() -> int:
             print(f"scan cost, {args.due} reminders due (median of {args.runs}; big table seeded in {seeded:.0f} s):")
             for name, size, figures in (("small", args.small, small), ("big", args.big, big)):
                 print(f"  {name:5} {size:>9,} tasks: claim {figures['claim_ms']:.1f} ms · "
-                      f"look-ahead {figures['lookahead_ms']:.2f} ms")
+                      f"look-ahead {figures['lookahead_ms']:.2f} ms · scan query {figures['buffers']} buffers")
             print(f"  ratio big/small: claim {big['claim_ms'] / small['claim_ms']:.2f} · "
-                  f"look-ahead {big['lookahead_ms'] / small['lookahead_ms']:.2f}  (target ≈ 1: not growing with the table)")
+                  f"look-ahead {big['lookahead_ms'] / small['lookahead_ms']:.2f} · "
+                  f"buffers {big['buffers'] / small['buffers']:.2f}  (target ≈ 1: not growing with the table)")
     finally:
         stack.stop()
         shutil.rmtree(workdir, ignore_errors=True)
