@@ -380,6 +380,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "workers.publish_outbox": {"queue": "events"},
     "workers.scan_reminders": {"queue": "events"},
+    "workers.fire_reminders": {"queue": "events"},
     "workers.record_audit": {"queue": "default"},
     "workers.record_audit_batch": {"queue": "default"},
     "workers.spawn_next_occurrence": {"queue": "default"},
@@ -393,6 +394,10 @@ CELERY_TASK_ROUTES = {
 # Beat intervals (seconds): the outbox sweeper re-sends what an after-commit dispatch lost.
 OUTBOX_SWEEP_INTERVAL = env_int("OUTBOX_SWEEP_INTERVAL", 5, minimum=1)
 REMINDER_SCAN_INTERVAL = env_int("REMINDER_SCAN_INTERVAL", 30, minimum=1)
+# Reminders due before the next scan plus this margin get a precise `eta` job at their own time
+# (workers.fire_reminders): armed by the change that set them and by each scan.  The scan stays the
+# safety net for a lost job.  The margin covers a beat running a little late.
+REMINDER_SCHEDULE_MARGIN = env_int("REMINDER_SCHEDULE_MARGIN", 10, minimum=0)
 # Jobs (audit, recurrence) whose dispatch was lost are re-dispatched after this many seconds.
 JOB_SWEEP_INTERVAL = env_int("JOB_SWEEP_INTERVAL", 60, minimum=1)
 JOB_SWEEP_GRACE_SECONDS = env_int("JOB_SWEEP_GRACE_SECONDS", 30, minimum=0)

@@ -13,7 +13,10 @@ next beat run carries on.  Queues: settings.CELERY_TASK_ROUTES.
 from __future__ import annotations
 
 import logging
+import math
 import time
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -98,11 +101,69 @@ def spawn_next_occurrence(task_id: int) -> int | None:
 
 @shared_task(name="workers.scan_reminders", ignore_result=True, **LIMITS["reminders"])
 def scan_reminders() -> int:
+    """The safety net: claim every reminder already due, then arm a precise job for each one
+    coming up before the next scan (with a margin, so that a late beat still finds them armed)."""
     # A soft limit inside the claim rolls its transaction back: nothing is half-claimed,
     # and the next scan claims those reminders.
     claimed = len(services.reminders_claim_due())
+    now = timezone.now()
+    horizon = now + timedelta(seconds=settings.REMINDER_SCAN_INTERVAL + settings.REMINDER_SCHEDULE_MARGIN)
+    schedule_reminders(services.reminders_coming_up(now=now, until=horizon))
     metrics.record_reminder_scan()
     return claimed
+
+
+@shared_task(name="workers.fire_reminders", ignore_result=True, **IDEMPOTENT, **TRANSIENT, **LIMITS["reminders"])
+def fire_reminders(task_ids: list[int]) -> int:
+    """Run at the reminders' own time (an `eta` job): claim those of `task_ids` that are due.
+
+    The claim re-checks everything under the row lock, so a task completed, deleted, moved or
+    snoozed since this was armed is not sent (a moved or snoozed one was armed again for its new
+    time, or waits for the scan), and one the scan or another job already sent is not sent again.
+    A reminder not due yet (this job ran early: a clock a little ahead of the database's) is armed
+    again for its time; one skipped because its row was locked, a moment later."""
+    claimed = len(services.reminders_claim_due(task_ids=task_ids))
+    now = timezone.now()
+    horizon = now + timedelta(seconds=settings.REMINDER_SCAN_INTERVAL + settings.REMINDER_SCHEDULE_MARGIN)
+    # Still pending: not due yet (this ran early), or due but skipped because another transaction held
+    # its row (an edit under way).  Armed again, a moment later for the latter; one due for longer than
+    # the margin is left to the scan, so a row locked for long does not keep a job spinning.
+    since = now - timedelta(seconds=settings.REMINDER_SCHEDULE_MARGIN)
+    schedule_reminders(services.reminders_coming_up(now=since, until=horizon, task_ids=task_ids),
+                       not_before=now + timedelta(seconds=REMINDER_RETRY_SECONDS))
+    return claimed
+
+
+# Reminders whose times fall in the same slice share one eta job, run at the slice's end: a
+# minute with 10,000 reminders is ~240 jobs, not 10,000, and none fires more than this late.
+REMINDER_SLICE_SECONDS = 0.25
+# A precise job that found its reminder's row locked by another transaction tries again this much later.
+REMINDER_RETRY_SECONDS = 0.5
+
+
+def schedule_reminders(coming: list[tuple[int, datetime]], *, not_before: datetime | None = None) -> int:
+    """Arm one `fire_reminders` job per REMINDER_SLICE_SECONDS slice of reminder times; returns the jobs sent.
+
+    Arming one twice (the scan's windows overlap by the margin; a change armed it too) costs a
+    claim that finds nothing: the claim, not this, is what keeps a reminder from firing twice."""
+    slices: dict[int, list[int]] = {}
+    for task_id, remind_at in coming:
+        slices.setdefault(math.ceil(remind_at.timestamp() / REMINDER_SLICE_SECONDS), []).append(task_id)
+    sent = 0
+    for slice_end, task_ids in sorted(slices.items()):
+        eta = datetime.fromtimestamp(slice_end * REMINDER_SLICE_SECONDS, tz=dt_timezone.utc)
+        if not_before is not None and eta < not_before:
+            eta = not_before  # already due (its row was locked): not at once, or it would spin
+        for chunk in dispatch.chunks(task_ids):
+            fire_reminders.apply_async((chunk,), eta=eta)
+            sent += 1
+    return sent
+
+
+def arm_reminders(items: list[tuple[int, str]]) -> None:
+    """After a commit that set reminders due before the next scan ((task id, ISO time) pairs,
+    workers.receivers): arm their precise jobs."""
+    schedule_reminders([(task_id, datetime.fromisoformat(when)) for task_id, when in items])
 
 
 @shared_task(name="workers.sweep_lost_jobs", ignore_result=True, **LIMITS["sweep"])
@@ -155,7 +216,7 @@ def prune_retention() -> dict[str, int]:
 
 @shared_task(name="workers.push_live_updates", ignore_result=True, expires=60, **LIMITS["live"])
 def push_live_updates(event_ids: list[str]) -> int:
-    """Send a transaction's events to their users' open pages, in one job per user (workers.dispatch)."""
+    """Send a transaction's events to their users' open pages, in one job per transaction (workers.dispatch)."""
     return live.live_push_many(event_ids=event_ids)
 
 

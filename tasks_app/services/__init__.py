@@ -15,6 +15,7 @@ from .notifications import (
     notification_snooze,
     notifications_mark_all_read,
     reminders_claim_due,
+    reminders_coming_up,
 )
 from .outbox import outbox_retry_parked
 from .profiles import PROFILE_FIELDS, ProfileChange, profile_ensure, profile_update
@@ -48,6 +49,7 @@ __all__ = [
     "profile_ensure",
     "profile_update",
     "reminders_claim_due",
+    "reminders_coming_up",
     "retention_prune",
     "tag_delete",
     "tag_rename",

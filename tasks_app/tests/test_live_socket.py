@@ -16,6 +16,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tasks_app import accounts, live, services
+from tasks_app.models import Notification
 from todo_project.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -106,7 +107,8 @@ def test_each_socket_hears_only_its_own_users_events(alice, bob, celery_worker_p
     bob_headers = session_headers(bob)
     create = database_sync_to_async(services.task_create)
     complete = database_sync_to_async(services.task_complete)
-    claim_reminders = database_sync_to_async(services.reminders_claim_due)
+    # Already due when written: its precise job (workers.fire_reminders, armed after commit) sends it.
+    reminder_notice = database_sync_to_async(lambda task_id: Notification.objects.get(task_id=task_id))
 
     async def scenario():
         alice_socket = await open_socket(f"{PATH}?ticket={alice_ticket}")
@@ -134,9 +136,9 @@ def test_each_socket_hears_only_its_own_users_events(alice, bob, celery_worker_p
                                 due_at=timezone.now() + timedelta(minutes=1))
             heard = await alice_socket.receive_json_from(timeout=WAIT)
             assert (heard["type"], heard["task_id"]) == ("todo.task.created", call.pk)
-            [notification] = await claim_reminders()
             heard = await alice_socket.receive_json_from(timeout=WAIT)
             assert (heard["type"], heard["task_id"]) == ("todo.reminder.due", call.pk)
+            notification = await reminder_notice(call.pk)
             assert heard["notification"] == {"id": notification.pk,
                                              "message": "Reminder: Call the bank is due in 5 min"}
 
