@@ -140,8 +140,14 @@ def purge_celery_queues() -> None:
     """Drop jobs queued by earlier tests (every write queues some, and most tests run no
     worker): a worker started now must not spend its first seconds on another test's backlog."""
     from todo_project.celery import app
+    from workers.metrics import redis_client
 
     app.control.purge()
+    # A purged kick leaves its "kick queued" marker behind (workers.dispatch): until it expires, the
+    # next commit would skip its kick, and with no beat running nothing would send its events.
+    stale = list(redis_client().scan_iter(match="todo:*:kick-pending"))
+    if stale:
+        redis_client().delete(*stale)
 
 
 @pytest.fixture
