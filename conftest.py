@@ -140,11 +140,15 @@ def purge_celery_queues() -> None:
     """Drop jobs queued by earlier tests (every write queues some, and most tests run no
     worker): a worker started now must not spend its first seconds on another test's backlog."""
     from todo_project.celery import app
-    from workers.metrics import redis_client
 
     app.control.purge()
-    # A purged kick leaves its "kick queued" marker behind (workers.dispatch): until it expires, the
-    # next commit would skip its kick, and with no beat running nothing would send its events.
+
+
+def forget_purged_kicks() -> None:
+    """A purged kick leaves its "kick queued" marker behind (workers.dispatch): until it expires, a
+    test's first commit would skip its kick, and with no beat running nothing would send its events."""
+    from workers.metrics import redis_client
+
     stale = list(redis_client().scan_iter(match="todo:*:kick-pending"))
     if stale:
         redis_client().delete(*stale)
@@ -153,6 +157,7 @@ def purge_celery_queues() -> None:
 @pytest.fixture
 def celery_processes(transactional_db, service_env, tmp_path):
     purge_celery_queues()
+    forget_purged_kicks()
     processes = CeleryProcesses({**service_env, "WORKER_METRICS_PORT": "0"}, tmp_path)
     yield processes
     processes.stop_all()

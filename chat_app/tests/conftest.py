@@ -17,7 +17,7 @@ from django.db import connection
 from chat_app.mcp_server import build_server
 from chat_app.services import chat_send
 from chat_app.toolbox import result_as_dict
-from conftest import purge_celery_queues
+from conftest import forget_purged_kicks, purge_celery_queues
 from devstack.servers import stop_process
 from devstack.testing import uvicorn_server
 
@@ -115,6 +115,7 @@ def chat_worker_process(django_db_setup, tmp_path_factory):
     from todo_project.celery import app
 
     purge_celery_queues()
+    forget_purged_kicks()
     folder = tmp_path_factory.mktemp("worker")
     env = _child_env({**os.environ, "DATABASE_URL": _database_url(), "PYTHONUNBUFFERED": "1"}, folder)
     log_path = folder / "worker.log"
