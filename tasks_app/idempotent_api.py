@@ -60,8 +60,7 @@ class IdempotentApiWritesMiddleware:
         except RequestDataTooBig:
             return JsonResponse({"detail": "request body too large"}, status=413)
         scope = f"{request.method} {path}"
-        fingerprint = {"body_sha256": hashlib.sha256(body).hexdigest(),
-                       "query": request.META.get("QUERY_STRING", "")}
+        fingerprint = {"body": _body_digest(request, body), "query": request.META.get("QUERY_STRING", "")}
 
         first = []  # the route's own response, sent as is when this request is the first
 
@@ -80,6 +79,20 @@ class IdempotentApiWritesMiddleware:
         except idempotency.IdempotencyKeyReused as exc:
             return JsonResponse({"detail": str(exc)}, status=422)
         return _replayed(answer) if answer.replayed else first[0]
+
+
+def _body_digest(request, body: bytes):
+    """SHA-256 of the body bytes; for a multipart form, of its fields and each file's content, since a
+    client re-sending the same upload picks a new boundary."""
+    if not request.content_type.startswith("multipart/form-data"):
+        return hashlib.sha256(body).hexdigest()
+    files = {}
+    for name, uploads in request.FILES.lists():
+        files[name] = []
+        for upload in uploads:
+            files[name].append(hashlib.sha256(upload.read()).hexdigest())
+            upload.seek(0)  # the route reads it again
+    return {"fields": sorted(request.POST.lists()), "files": files}
 
 
 def _caller(request):

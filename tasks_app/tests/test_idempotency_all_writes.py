@@ -112,6 +112,24 @@ def test_other_routes_are_covered_too_tags_me_and_notifications(alice_api, alice
     assert send(alice_api, "PATCH", "/api/me", {"timezone": "Europe/Paris"}, "me-1")["Idempotent-Replayed"] == "true"
 
 
+def test_an_import_retried_with_its_key_and_another_multipart_boundary_imports_once(alice_api, alice):
+    csv = ("TYPE,CONTENT,DESCRIPTION,PRIORITY,INDENT,AUTHOR,RESPONSIBLE,DATE,DATE_LANG,TIMEZONE\r\n"
+           "task,Water plants,,1,1,,,,en,UTC\r\n")
+
+    def upload(boundary):
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"t.csv\"\r\n"
+                f"Content-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n")
+        return alice_api.post("/api/import", body, content_type=f"multipart/form-data; boundary={boundary}",
+                              headers={"Idempotency-Key": "import-1"})
+
+    first = upload("first-boundary")
+    assert first.status_code == 200, first.content
+    again = upload("another-boundary")
+    assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert Task.objects.filter(user=alice, title="Water plants").count() == 1
+
+
 def send_all_at_once(user, method, path, body, key, count):
     """`count` threads send one request; each waits inside PostgreSQL (its key row's foreign key
     waits for the user row, locked here) until all are in, then they race for the key."""
