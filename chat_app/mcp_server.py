@@ -227,6 +227,17 @@ def _idempotent(user, key: str | None, scope: str, request: dict, perform) -> se
         raise ToolError(str(exc)) from None
 
 
+def _once(user, key: str | None, tool: str, arguments: dict, model: type[BaseModel], produce) -> BaseModel:
+    """`produce()` (a tool's result) at most once per idempotency key; a retry gets the first result."""
+    if key is None:
+        return produce()
+
+    def perform() -> services.Answer:
+        return services.Answer(200, produce().model_dump(mode="json"))
+
+    return model(**_idempotent(user, key, f"MCP {tool}", arguments, perform).body)
+
+
 # --------------------------------------------------------------------------- the server
 
 
@@ -373,6 +384,7 @@ def build_server(*, user=None) -> MCPServer:
         reminder_minutes_before: ReminderArg = None,
         clear: Annotated[list[ClearableField], Field(description="Fields to remove, e.g. ['due_at'] to make the "
                                                                  "task undated")] = [],  # noqa: B006
+        idempotency_key: IdempotencyKeyArg = None,
     ) -> TaskOut:
         """Change some fields of a task; fields not given stay as they are."""
         changes: dict[str, Any] = {name: None for name in clear}
@@ -383,32 +395,40 @@ def build_server(*, user=None) -> MCPServer:
             raise ToolError("nothing to change: give at least one field (or list fields in clear)")
 
         def work(user) -> TaskOut:
-            task = selectors.task_get(user=user, task_id=task_id)
-            return _task_out(services.task_update(task=task, **changes))
+            def produce() -> TaskOut:
+                task = selectors.task_get(user=user, task_id=task_id)
+                return _task_out(services.task_update(task=task, **changes))
+
+            return _once(user, idempotency_key, "update_task", {"task_id": task_id, **changes}, TaskOut, produce)
 
         return await run(work)
 
     @server.tool(annotations=idempotent_write)
-    async def complete_task(task_id: TaskId) -> TaskOut:
+    async def complete_task(task_id: TaskId, idempotency_key: IdempotencyKeyArg = None) -> TaskOut:
         """Mark a task done. A recurring task's next occurrence is then created in the background."""
-        return await run(lambda user: _task_out(services.task_complete(
-            task=selectors.task_get(user=user, task_id=task_id))))
+        return await run(lambda user: _once(user, idempotency_key, "complete_task", {"task_id": task_id}, TaskOut,
+                                            lambda: _task_out(services.task_complete(
+                                                task=selectors.task_get(user=user, task_id=task_id)))))
 
     @server.tool(annotations=idempotent_write)
-    async def reopen_task(task_id: TaskId) -> TaskOut:
+    async def reopen_task(task_id: TaskId, idempotency_key: IdempotencyKeyArg = None) -> TaskOut:
         """Mark a done task as not done."""
-        return await run(lambda user: _task_out(services.task_reopen(
-            task=selectors.task_get(user=user, task_id=task_id))))
+        return await run(lambda user: _once(user, idempotency_key, "reopen_task", {"task_id": task_id}, TaskOut,
+                                            lambda: _task_out(services.task_reopen(
+                                                task=selectors.task_get(user=user, task_id=task_id)))))
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False,
                                              open_world_hint=False))
-    async def delete_task(task_id: TaskId) -> DeletedTask:
-        """Delete a task for good."""
+    async def delete_task(task_id: TaskId, idempotency_key: IdempotencyKeyArg = None) -> DeletedTask:
+        """Delete a task for good. With an idempotency_key, a retry gets the first result, not an error."""
 
         def work(user) -> DeletedTask:
-            task = selectors.task_get(user=user, task_id=task_id)
-            services.task_delete(task=task)
-            return DeletedTask(deleted=True, id=task_id, title=task.title)
+            def produce() -> DeletedTask:
+                task = selectors.task_get(user=user, task_id=task_id)
+                services.task_delete(task=task)
+                return DeletedTask(deleted=True, id=task_id, title=task.title)
+
+            return _once(user, idempotency_key, "delete_task", {"task_id": task_id}, DeletedTask, produce)
 
         return await run(work)
 
@@ -436,14 +456,19 @@ def build_server(*, user=None) -> MCPServer:
                                               ge=1)],
         minutes: Annotated[int, Field(description="Remind again this many minutes from now",
                                       ge=1, le=MAX_SNOOZE_MINUTES)] = 10,
+        idempotency_key: IdempotencyKeyArg = None,
     ) -> Snoozed:
         """Snooze a reminder: its notification is marked read and the task's reminder fires again later.
         Fails when the task was deleted or completed, or no longer has a reminder."""
 
         def work(user) -> Snoozed:
-            notification, task = services.notification_snooze(user=user, notification_id=notification_id,
-                                                              minutes=minutes)
-            return Snoozed(notification_id=notification.pk, task_id=task.pk, remind_at=task.remind_at)
+            def produce() -> Snoozed:
+                notification, task = services.notification_snooze(user=user, notification_id=notification_id,
+                                                                  minutes=minutes)
+                return Snoozed(notification_id=notification.pk, task_id=task.pk, remind_at=task.remind_at)
+
+            return _once(user, idempotency_key, "snooze_notification",
+                         {"notification_id": notification_id, "minutes": minutes}, Snoozed, produce)
 
         return await run(work)
 
@@ -451,17 +476,21 @@ def build_server(*, user=None) -> MCPServer:
     async def set_timezone(
         timezone: Annotated[schemas.Text(100), Field(description="IANA time zone name, e.g. Europe/Berlin, "
                                                              "America/New_York, Asia/Tokyo or UTC")],
+        idempotency_key: IdempotencyKeyArg = None,
     ) -> TimezoneChange:
         """Change the user's time zone (e.g. when they say they are now in another city). Due dates keep their
         moment in time; times without an offset are read in the new zone from now on, and repeating tasks keep
         their local time in it."""
 
         def work(user) -> TimezoneChange:
-            change = services.profile_update(user=user, timezone=timezone)
-            zone = change.profile.timezone
-            return TimezoneChange(timezone=zone, previous_timezone=change.previous_timezone,
-                                  local_time=dj_timezone.localtime(dj_timezone.now(), ZoneInfo(zone)),
-                                  note=change.note)
+            def produce() -> TimezoneChange:
+                change = services.profile_update(user=user, timezone=timezone)
+                zone = change.profile.timezone
+                return TimezoneChange(timezone=zone, previous_timezone=change.previous_timezone,
+                                      local_time=dj_timezone.localtime(dj_timezone.now(), ZoneInfo(zone)),
+                                      note=change.note)
+
+            return _once(user, idempotency_key, "set_timezone", {"timezone": timezone}, TimezoneChange, produce)
 
         return await run(work)
 

@@ -225,6 +225,8 @@ MIDDLEWARE = [
     "tasks_app.middleware.UserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Idempotency-Key on every /api/ write: the route runs inside the key's transaction.
+    "tasks_app.idempotent_api.IdempotentApiWritesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 

@@ -1,4 +1,4 @@
-"""idempotency_key on the MCP tools add_task and quick_add: the same rules as the REST header, through
+"""idempotency_key on the MCP write tools (add_task, quick_add, update_task, complete_task, ...): the same rules as the REST header, through
 real MCP sessions; concurrent duplicates on their own threads and connections create one task."""
 
 import threading
@@ -7,7 +7,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connections, transaction
 
-from tasks_app.models import IdempotencyKey, Task
+from tasks_app import services
+from tasks_app.models import IdempotencyKey, OutboxEvent, Task
 from tasks_app.tests.test_idempotency import wait_until_backends_wait_for_locks
 
 from .conftest import call_tool, tool_json
@@ -90,3 +91,38 @@ def test_concurrent_calls_with_one_key_create_exactly_one_task(alice, tool, argu
     assert Task.objects.filter(user=alice).count() == 1
     assert {created_id(tool, result) for result in results} == {Task.objects.get(user=alice).pk}
     assert IdempotencyKey.objects.filter(user=alice).count() == 1
+
+
+# --------------------------------------------------------------------------- the other write tools
+
+
+def test_complete_task_twice_with_one_key_records_one_event(alice):
+    task = services.task_create(user=alice, title="File taxes")
+    events = OutboxEvent.objects.count()
+    first = tool_json(alice, "complete_task", {"task_id": task.pk, "idempotency_key": "done-1"})
+    Task.objects.filter(pk=task.pk).update(completed=False, completed_at=None)  # reopened elsewhere since
+    again = tool_json(alice, "complete_task", {"task_id": task.pk, "idempotency_key": "done-1"})
+    assert again == first
+    assert not Task.objects.get(pk=task.pk).completed, "the replay did not complete the task again"
+    assert OutboxEvent.objects.count() == events + 1
+
+
+def test_delete_task_retried_with_its_key_returns_the_first_result_not_an_error(alice):
+    task = services.task_create(user=alice, title="Old")
+    first = tool_json(alice, "delete_task", {"task_id": task.pk, "idempotency_key": "gone-1"})
+    assert tool_json(alice, "delete_task", {"task_id": task.pk, "idempotency_key": "gone-1"}) == first
+    assert call_tool(alice, "delete_task", {"task_id": task.pk}).is_error, "without the key: not found"
+
+
+def test_update_task_with_a_reused_key_and_other_arguments_is_a_tool_error(alice):
+    task = services.task_create(user=alice, title="Draft")
+    tool_json(alice, "update_task", {"task_id": task.pk, "title": "Final", "idempotency_key": "upd-1"})
+    result = call_tool(alice, "update_task", {"task_id": task.pk, "title": "Other", "idempotency_key": "upd-1"})
+    assert result.is_error and "Idempotency-Key 'upd-1' was already used" in result.content[0].text
+    assert Task.objects.get(pk=task.pk).title == "Final"
+
+
+def test_a_failed_tool_call_stores_no_key(alice):
+    result = call_tool(alice, "complete_task", {"task_id": 999999, "idempotency_key": "missing-1"})
+    assert result.is_error
+    assert not IdempotencyKey.objects.filter(key="missing-1").exists()
