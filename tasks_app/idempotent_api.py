@@ -17,8 +17,11 @@ from __future__ import annotations
 import hashlib
 import json
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, ValidationError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
+
+from todo_project.problems import BODY_TOO_LARGE, problem_response, validation_problem
 
 from . import accounts
 from .services import idempotency
@@ -50,15 +53,15 @@ class IdempotentApiWritesMiddleware:
         try:
             key = idempotency.clean_idempotency_key(key)
         except ValidationError:
-            return JsonResponse({"detail": f"Idempotency-Key header must be {idempotency.IDEMPOTENCY_KEY_RULE}"},
-                                status=422)
+            return validation_problem([{"location": "header", "field": "Idempotency-Key",
+                                        "message": f"must be {idempotency.IDEMPOTENCY_KEY_RULE}"}])
         user = _caller(request)
         if user is None:  # the route answers 401/403 itself; nothing to remember for nobody
             return self.get_response(request)
         try:
             body = request.body  # read once here; the route (multipart included) parses this copy
         except RequestDataTooBig:
-            return JsonResponse({"detail": "request body too large"}, status=413)
+            return problem_response(BODY_TOO_LARGE, f"request body larger than {settings.REQUEST_BODY_MAX_BYTES} bytes")
         scope = f"{request.method} {path}"
         fingerprint = {"body": _body_digest(request, body), "query": request.META.get("QUERY_STRING", "")}
 
@@ -77,7 +80,8 @@ class IdempotentApiWritesMiddleware:
         except _NotStored as not_stored:
             return not_stored.response
         except idempotency.IdempotencyKeyReused as exc:
-            return JsonResponse({"detail": str(exc)}, status=422)
+            return validation_problem([{"location": "header", "field": "Idempotency-Key", "message": str(exc)}],
+                                      detail=str(exc))
         return _replayed(answer) if answer.replayed else first[0]
 
 

@@ -98,6 +98,8 @@ def test_keys_are_per_user(alice_api, bob_api, alice, bob, task):
 def test_a_malformed_key_is_a_422_naming_the_header(alice_api, task, key):
     answer = send(alice_api, "POST", f"/api/tasks/{task.pk}/complete", key=key)
     assert answer.status_code == 422 and "Idempotency-Key" in answer.json()["detail"]
+    assert answer["Content-Type"] == "application/problem+json"  # the API's one error shape
+    assert answer.json()["errors"][0]["field"] == "Idempotency-Key"
     assert not Task.objects.get(pk=task.pk).completed
 
 
