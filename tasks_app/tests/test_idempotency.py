@@ -149,16 +149,16 @@ def wait_until_backends_wait_for_locks(count: int, timeout: float = 30) -> None:
     raise AssertionError(f"fewer than {count} backends ever waited for a lock")
 
 
-def send_all_at_once(user, path: str, body: dict, key: str, count: int):
-    """`count` threads send the same request; each is held inside PostgreSQL (its key row's foreign key
-    waits for the user row, locked here) until all are in, then they race for the key."""
+def send_all_at_once(user, request, count: int):
+    """`count` threads each send `request(client)` as `user`; each is held inside PostgreSQL (its key
+    row's foreign key waits for the user row, locked here) until all are in, then they race for the key."""
     token = api_token_issue(user=user)
     answers = [None] * count
 
     def send(index):
         try:
             client = Client(headers={"Authorization": f"Bearer {token}"})
-            answers[index] = post(client, path, body, key)
+            answers[index] = request(client)
         except Exception as exc:  # reported by the caller's assertions
             answers[index] = exc
         finally:
@@ -178,7 +178,7 @@ def send_all_at_once(user, path: str, body: dict, key: str, count: int):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("path, body", ENDPOINTS)
 def test_concurrent_duplicates_with_one_key_create_exactly_one_task(alice, path, body):
-    answers = send_all_at_once(alice, path, body, "one-key-eight-requests", 8)
+    answers = send_all_at_once(alice, lambda client: post(client, path, body, "one-key-eight-requests"), 8)
     failures = [answer for answer in answers if isinstance(answer, Exception) or answer.status_code != 201]
     assert not failures, [getattr(answer, "content", answer) for answer in failures]
     assert Task.objects.filter(user=alice).count() == 1

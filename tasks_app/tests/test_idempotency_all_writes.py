@@ -4,17 +4,12 @@ A retry with the same key is answered from the first answer and changes nothing;
 (threads with their own connections, held inside PostgreSQL until all are in)."""
 
 import json
-import threading
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.db import connections, transaction
-from django.test import Client
 
 from tasks_app import services
-from tasks_app.accounts import api_token_issue
 from tasks_app.models import IdempotencyKey, OutboxEvent, Task
-from tasks_app.tests.test_idempotency import wait_until_backends_wait_for_locks
+from tasks_app.tests.test_idempotency import send_all_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -132,37 +127,13 @@ def test_an_import_retried_with_its_key_and_another_multipart_boundary_imports_o
     assert Task.objects.filter(user=alice, title="Water plants").count() == 1
 
 
-def send_all_at_once(user, method, path, body, key, count):
-    """`count` threads send one request; each waits inside PostgreSQL (its key row's foreign key
-    waits for the user row, locked here) until all are in, then they race for the key."""
-    token = api_token_issue(user=user)
-    answers = [None] * count
-
-    def one(index):
-        try:
-            answers[index] = send(Client(headers={"Authorization": f"Bearer {token}"}), method, path, body, key)
-        except Exception as exc:  # reported by the caller's assertions
-            answers[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=one, args=(index,)) for index in range(count)]
-    with transaction.atomic():
-        get_user_model().objects.select_for_update().get(pk=user.pk)
-        for thread in threads:
-            thread.start()
-        wait_until_backends_wait_for_locks(count)
-    for thread in threads:
-        thread.join(timeout=60)
-    return answers
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("method, suffix, body", [("POST", "/complete", None), ("PATCH", "", {"title": "Renamed"})])
 def test_concurrent_duplicates_make_one_change_and_get_identical_answers(alice, method, suffix, body):
     task = services.task_create(user=alice, title="Pay rent")
     events = OutboxEvent.objects.count()
-    answers = send_all_at_once(alice, method, f"/api/tasks/{task.pk}{suffix}", body, "eight-at-once", 8)
+    answers = send_all_at_once(
+        alice, lambda client: send(client, method, f"/api/tasks/{task.pk}{suffix}", body, "eight-at-once"), 8)
     failures = [answer for answer in answers if isinstance(answer, Exception) or answer.status_code != 200]
     assert not failures, [getattr(answer, "content", answer) for answer in failures]
     assert len({json.dumps(answer.json(), sort_keys=True) for answer in answers}) == 1
