@@ -29,6 +29,7 @@ import tempfile
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -54,6 +55,29 @@ def start_services(root: Path):
         conn.execute("CREATE DATABASE todo_bench")
     env["DATABASE_URL"] = env["DATABASE_URL"].rsplit("/", 1)[0] + "/todo_bench"
     return stack, env
+
+
+@contextmanager
+def bench_stack(name: str):
+    """A throwaway stack for one benchmark: embedded services, a fresh migrated database, Django set up
+    on it and fresh topics; yields (workdir, env) and removes everything afterwards."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"todo-bench-{name}-"))
+    os.chmod(workdir, 0o755)
+    stack, env = start_services(workdir / "services")
+    try:
+        os.environ.update(env)
+        os.environ.update({"DJANGO_SETTINGS_MODULE": "todo_project.settings", "DEVSTACK_DATA_DIR": str(workdir),
+                           "LOG_LEVEL": "WARNING"})
+        import django
+        from django.core.management import call_command
+
+        django.setup()
+        call_command("migrate", verbosity=0)
+        fresh_topics("bench")
+        yield workdir, env
+    finally:
+        stack.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def fresh_topics(prefix: str) -> None:
@@ -220,19 +244,7 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=50.0, help="task creations per second during the latency run")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="todo-bench-events-"))
-    os.chmod(workdir, 0o755)
-    stack, env = start_services(workdir / "services")
-    try:
-        os.environ.update(env)
-        os.environ.update({"DJANGO_SETTINGS_MODULE": "todo_project.settings", "DEVSTACK_DATA_DIR": str(workdir),
-                           "LOG_LEVEL": "WARNING"})
-        import django
-        from django.core.management import call_command
-
-        django.setup()
-        call_command("migrate", verbosity=0)
-        fresh_topics("bench")
+    with bench_stack("events") as (workdir, env):
         # Latency first, on a quiet outbox; then the bulk throughput run.
         latency = measure_latency(env, args.load_seconds, args.rate, workdir)
         print(f"latency commit → Kafka, {latency['sent'] / latency['seconds']:.0f} changes/s achieved "
@@ -247,9 +259,6 @@ def main() -> int:
         print(f"  raw producer, same messages:              {throughput['raw_seconds']:.2f} s "
               f"= {throughput['raw_events_per_s']:,.0f} events/s")
         print(f"  ratio sink/raw: {throughput['ratio']:.2f}  (target ≥ 0.5)")
-    finally:
-        stack.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 

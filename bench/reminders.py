@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -35,7 +33,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.events import fresh_topics, percentile, start_services  # noqa: E402
+from bench.events import bench_stack, percentile  # noqa: E402
 
 
 class Rollback(Exception):
@@ -211,19 +209,7 @@ def main() -> int:
     parser.add_argument("--skip-scan", action="store_true")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="todo-bench-reminders-"))
-    os.chmod(workdir, 0o755)
-    stack, env = start_services(workdir / "services")
-    try:
-        os.environ.update(env)
-        os.environ.update({"DJANGO_SETTINGS_MODULE": "todo_project.settings", "DEVSTACK_DATA_DIR": str(workdir),
-                           "LOG_LEVEL": "WARNING"})
-        import django
-        from django.core.management import call_command
-
-        django.setup()
-        call_command("migrate", verbosity=0)
-        fresh_topics("bench")
+    with bench_stack("reminders") as (workdir, env):
         print(f"load average before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
         if not args.skip_latency:
             result = measure_latency(env, args.reminders, args.lead, args.users, workdir)
@@ -253,9 +239,6 @@ def main() -> int:
             print(f"  ratio big/small: claim {big['claim_ms'] / small['claim_ms']:.2f} · "
                   f"look-ahead {big['lookahead_ms'] / small['lookahead_ms']:.2f} · "
                   f"buffers {big['buffers'] / small['buffers']:.2f}  (target ≈ 1: not growing with the table)")
-    finally:
-        stack.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 
