@@ -5,19 +5,19 @@ held at a lock until every one of them is inside PostgreSQL, and exactly one tas
 
 import json
 import threading
-import time
 import uuid
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django.test import Client
 from django.utils import timezone
 
 from tasks_app import services
 from tasks_app.accounts import api_token_issue
 from tasks_app.models import IdempotencyKey, OutboxEvent, Task
+from tasks_app.tests.test_tags_merge_race import wait_until_backends_wait_for_locks
 
 pytestmark = pytest.mark.django_db
 
@@ -135,18 +135,6 @@ def test_a_key_past_its_lifetime_is_a_new_request_and_the_retention_job_prunes_i
 
 
 # --------------------------------------------------------------------------- concurrent duplicates
-
-
-def wait_until_backends_wait_for_locks(count: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-            if cursor.fetchone()[0] >= count:
-                return
-            time.sleep(0.02)
-    raise AssertionError(f"fewer than {count} backends ever waited for a lock")
 
 
 def send_all_at_once(user, request, count: int):
