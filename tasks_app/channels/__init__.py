@@ -1,0 +1,10 @@
+"""Delivery channels for notifications beyond the in-app notice (email, Web Push).
+
+Each channel is a module here exposing:
+
+    wanted(user) -> bool        the user wants (and can receive) notices on this channel
+    deliver(delivery) -> None   sends one NotificationDelivery; raises ChannelError on failure
+
+The delivery log, retries and "never sent twice" live in one place (the delivery service),
+not in the channels: a channel only knows how to send one message once.
+"""
