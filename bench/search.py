@@ -16,12 +16,12 @@ is drawn from a Zipf distribution over a vocabulary of real to-do words followed
 by made-up ones: a few words are in most tasks, most words in few.
 
 Three queries, each run for a random user with random words, alternating the
-selector (the ORM, models, prefetched tags: what the API and the chat tools call)
+selector (the ORM, models, tag names as an array column: what the API and the chat tools call)
 and the raw SQL (the same statements, typed out, through a plain psycopg cursor
 on the same connection, rows left as tuples): the default list, a `q` search
 sorted by relevance, and `q` + priority + open-only filters sorted by due date.
-Each is what the selector sends: the page (one row more than the limit), the
-page's tags, and the count unless that first page already holds every match.
+Each is what the selector sends: the page (one row more than the limit, each
+row with its tag names), and the count unless that first page already holds every match.
 """
 
 from __future__ import annotations
@@ -175,14 +175,12 @@ def raw_queries(kind: str):
     else:  # q + filters + sort
         where = f"{user} AND {search} AND priority IN ('P1', 'P2') AND NOT completed"
         key, order = "due_at", "due_at ASC NULLS LAST, id ASC"
+    # Each task's tag names as an array column of the page (selectors._tag_names).
+    tag_names = ("ARRAY(SELECT tag.name FROM tasks_app_tag tag JOIN tasks_app_task_tags link ON tag.id = link.tag_id "
+                 "WHERE tag.user_id = %(user)s AND link.task_id = tasks_app_task.id)")
     return (f"SELECT count(*) FROM tasks_app_task WHERE {where}",
-            f"SELECT {columns}, {key} AS sort_key FROM tasks_app_task WHERE {where} "
+            f"SELECT {columns}, {key} AS sort_key, {tag_names} AS tag_names FROM tasks_app_task WHERE {where} "
             f"ORDER BY {order} LIMIT %(limit)s")
-
-
-RAW_TAGS = ("SELECT link.task_id, tag.id, tag.user_id, tag.name, tag.created_at FROM tasks_app_tag tag "
-            "JOIN tasks_app_task_tags link ON tag.id = link.tag_id WHERE tag.user_id = %s AND link.task_id = ANY(%s) "
-            "ORDER BY lower(tag.name)")
 
 
 def run_selector(kind: str, user, q: str | None):
@@ -203,9 +201,6 @@ def run_raw(cursor, kind: str, user_id: int, q: str | None):
     params = {"user": user_id, "q": q, "head": head, "last": last, "limit": 51}
     cursor.execute(page_sql, params)
     rows = cursor.fetchall()
-    if rows:
-        cursor.execute(RAW_TAGS, [user_id, [row[0] for row in rows]])
-        cursor.fetchall()
     if len(rows) <= 50:
         count = len(rows)  # the first page holds every match, as the selector also notices
     else:

@@ -80,8 +80,12 @@ TASK_FIELDS = (
 
 
 def task_tag_names(task: Task) -> list[str]:
-    """The task's tag names as every surface lists them: by name, ignoring case."""
-    return sorted((tag.name for tag in task.tags.all()), key=str.casefold)
+    """The task's tag names as every surface lists them: by name, ignoring case.  A listed task
+    (selectors.task_list) carries them already as `tag_names`; others read its tags."""
+    names = getattr(task, "tag_names", None)
+    if names is None:
+        names = [tag.name for tag in task.tags.all()]
+    return sorted(names, key=str.casefold)
 
 
 def task_snapshot(task: Task) -> dict[str, Any]:

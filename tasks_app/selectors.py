@@ -38,6 +38,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models.functions import Cast, Lower
 from django.utils import timezone
 
@@ -90,6 +91,15 @@ def _user_tasks(user) -> QuerySet[Task]:
             .prefetch_related(Prefetch("tags", queryset=Tag.objects.filter(user=user))))
 
 
+def _tag_names(user) -> ArraySubquery:
+    """A listed task's tag names as an array column of the page query (read by
+    events.task_tag_names as `tag_names`), instead of a prefetch that builds a Tag instance per
+    link and a related manager per task — most of the selector's Python time for a full page.
+    It reads one task's links and this user's tags only, unordered: a sort in the subquery would
+    be a sort step per row in the page's plan; task_list orders each row's few names instead."""
+    return ArraySubquery(Tag.objects.filter(user=user, tasks=OuterRef("pk")).order_by().values("name"))
+
+
 def task_get(*, user, task_id: int) -> Task:
     """The user's task; Task.DoesNotExist for a missing task or someone else's."""
     return _user_tasks(user).get(pk=task_id)
@@ -131,12 +141,11 @@ def task_list(
     sort = _clean_sort(sort, searching=search is not None)
     limit = clean_whole_number("limit", limit, low=1, high=MAX_PAGE_SIZE)
     after = _decode_cursor(cursor, sort)
-    tz = user_timezone(user)
     flags = {name: clean_bool(name, value) for name, value in
              (("completed", completed), ("overdue", overdue), ("has_due", has_due),
                                  ("recurring", recurring), ("has_reminder", has_reminder))}
 
-    tasks = _user_tasks(user)
+    tasks = Task.objects.filter(user=user).defer("search_vector")
     if search is not None:
         tasks = tasks.filter(search_vector=search.matching)
     if priorities is not None:
@@ -146,9 +155,9 @@ def task_list(
     if flags["completed"] is not None:
         tasks = tasks.filter(completed=flags["completed"])
     if due_before is not None:
-        tasks = tasks.filter(due_at__lt=clean_datetime("due_before", due_before, tz, dates=True))
+        tasks = tasks.filter(due_at__lt=clean_datetime("due_before", due_before, user_timezone(user), dates=True))
     if due_after is not None:
-        tasks = tasks.filter(due_at__gte=clean_datetime("due_after", due_after, tz, dates=True))
+        tasks = tasks.filter(due_at__gte=clean_datetime("due_after", due_after, user_timezone(user), dates=True))
     if flags["overdue"] is not None:
         is_overdue = Q(completed=False, due_at__lt=timezone.now())
         tasks = tasks.filter(is_overdue if flags["overdue"] else ~is_overdue)
@@ -164,7 +173,7 @@ def task_list(
     # Only due dates can be NULL; saying NULLS LAST for the others would stop PostgreSQL from
     # reading the (user, -created_at, -id) and (user, -updated_at, -id) indexes in order.
     nullable = sort in ("due_at", "-due_at")
-    tasks = tasks.annotate(sort_key=key)
+    tasks = tasks.annotate(sort_key=key, tag_names=_tag_names(user))
     if after is not None:
         tasks = tasks.filter(_after(after, descending=descending, nullable=nullable))
     direction = "desc" if descending else "asc"
@@ -172,6 +181,8 @@ def task_list(
     # One row more than asked for tells whether there is a next page.
     rows = list(tasks.order_by(*ordering)[: limit + 1])
     items = rows[:limit]
+    for task in items:
+        task.tag_names.sort(key=str.casefold)  # as events.task_tag_names lists them
     next_cursor = _encode_cursor(sort, items[-1]) if len(rows) > limit else None
     # A first page that holds every match (most searches) has counted them already.
     count = len(items) if after is None and next_cursor is None else matching.count()
