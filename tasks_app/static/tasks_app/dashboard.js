@@ -723,7 +723,7 @@
 
   const EVENT_WORDS = {
     "todo.task.created": "Added", "todo.task.updated": "Changed", "todo.task.completed": "Completed",
-    "todo.task.reopened": "Reopened", "todo.task.deleted": "Deleted",
+    "todo.task.reopened": "Reopened", "todo.task.deleted": "Deleted", "todo.task.undone": "Undone",
   };
 
   function onLive(message) {
