@@ -561,6 +561,8 @@ ConfirmArg = Annotated[str | None, Field(description="The confirmation of an ear
                                                      "previewed tasks; the filter is then not needed",
                                          max_length=bulk_actions.CONFIRMATION_MAX_LENGTH)]
 DryRunArg = Annotated[bool, Field(description="true: only list what would be done (with a confirmation)")]
+FilterArg = Annotated[TaskFilter | None, Field(description="Which tasks: list_tasks' filters (all must hold) or "
+                                                           "task_ids; required unless confirm is given, never empty")]
 
 
 def _undo_and_bulk_tools(server: MCPServer, run) -> None:
@@ -596,7 +598,7 @@ def _undo_and_bulk_tools(server: MCPServer, run) -> None:
         return await run(work)
 
     @server.tool(annotations=destructive)
-    async def bulk_complete(filter: TaskFilter | None = None, dry_run: DryRunArg = False,
+    async def bulk_complete(filter: FilterArg = None, dry_run: DryRunArg = False,
                             confirm: ConfirmArg = None) -> BulkResult:
         """Complete every task the filter matches (list_tasks' filters; an empty filter is refused). More than a
         few tasks, or dry_run: nothing is done, the tasks are listed with a confirmation to pass back as confirm.
@@ -604,7 +606,7 @@ def _undo_and_bulk_tools(server: MCPServer, run) -> None:
         return await bulk("complete", filter, dry_run, confirm)
 
     @server.tool(annotations=destructive)
-    async def bulk_delete(filter: TaskFilter | None = None, dry_run: DryRunArg = False,
+    async def bulk_delete(filter: FilterArg = None, dry_run: DryRunArg = False,
                           confirm: ConfirmArg = None) -> BulkResult:
         """Delete every task the filter matches (an empty filter is refused). More than a few tasks, or dry_run:
         nothing is deleted, the tasks are listed with a confirmation to pass back as confirm. Undo brings them
@@ -613,7 +615,7 @@ def _undo_and_bulk_tools(server: MCPServer, run) -> None:
 
     @server.tool(annotations=destructive)
     async def bulk_update(
-        filter: TaskFilter | None = None,
+        filter: FilterArg = None,
         priority: Annotated[Priority | None, Field(description="New priority")] = None,
         tags: Annotated[list[schemas.TagName] | None, Field(description="The complete new tag list",
                                                             max_length=MAX_LIST_ITEMS)] = None,
