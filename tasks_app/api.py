@@ -249,7 +249,7 @@ def reopen_task(request, task_id: int, response: HttpResponse):
     return _with_etag(response, services.task_reopen(task=_task(request, task_id)))
 
 
-@router.post("/undo", response=documented(UndoOut, SIGNED_IN_WRITE, JSON_BODY, 409), operation_id="undo")
+@router.post("/undo", response=documented(UndoOut, SIGNED_IN_WRITE, JSON_BODY, 409), operation_id="changes_undo")
 def undo(request, payload: UndoIn):
     """Undo your last `count` actions (a creation, a change, a completion — with the occurrence a
     recurring task's completion spawned —, a reopening, a deletion), newest first; a bulk action or

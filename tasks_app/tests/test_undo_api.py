@@ -189,3 +189,18 @@ def test_two_concurrent_undos_never_revert_one_change_twice(alice):
     assert not Task.objects.filter(user=alice).exists()
     assert Change.objects.filter(undone_at__isnull=False).count() == 2
     assert kept.pk
+
+
+def test_an_import_is_one_action_and_undo_takes_it_all_back(alice_api, alice):
+    from pathlib import Path
+
+    from django.core.management import call_command
+
+    create(alice_api, title="Before the import")
+    call_command("import_tasks", str(Path(__file__).with_name("fixtures") / "tasks.ics"), user="alice")
+    imported = Task.objects.filter(user=alice).count() - 1
+    assert imported > 1 and Task.objects.filter(user=alice, completed=True).exists()
+
+    undone = undo(alice_api).json()["undone"]
+    assert len(undone) == imported and {item["now"] for item in undone} == {"deleted"}
+    assert list(Task.objects.filter(user=alice).values_list("title", flat=True)) == ["Before the import"]
