@@ -204,3 +204,21 @@ def test_an_import_is_one_action_and_undo_takes_it_all_back(alice_api, alice):
     undone = undo(alice_api).json()["undone"]
     assert len(undone) == imported and {item["now"] for item in undone} == {"deleted"}
     assert list(Task.objects.filter(user=alice).values_list("title", flat=True)) == ["Before the import"]
+
+
+def test_undo_events_match_the_published_event_schema(alice_api):
+    from pathlib import Path
+
+    import jsonschema
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "docs" / "events.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    kept = create(alice_api, title="Kept", tags=["home"])
+    post(alice_api, f"/api/tasks/{kept['id']}/complete")
+    create(alice_api, title="Dropped")
+    alice_api.delete(f"/api/tasks/{kept['id']}")
+    undo(alice_api, count=3)  # restored, then the creation and the completion undone
+    undone = list(OutboxEvent.objects.filter(type="todo.task.undone").order_by("id"))
+    assert [event.payload["data"]["removed"] for event in undone] == [False, True, False]
+    for event in undone:
+        validator.validate(event.payload)
