@@ -222,3 +222,14 @@ def test_undo_events_match_the_published_event_schema(alice_api):
     assert [event.payload["data"]["removed"] for event in undone] == [False, True, False]
     for event in undone:
         validator.validate(event.payload)
+
+
+def test_each_user_keeps_at_most_the_configured_number_of_changes(alice, bob, settings):
+    settings.UNDO_HISTORY_PER_USER = 2
+    for title in ("One", "Two", "Three", "Four"):
+        services.task_create(user=alice, title=title)
+    services.task_create(user=bob, title="Bob's only")
+    assert services.retention_prune()["changes"] == 2
+    kept = Change.objects.filter(user=alice).order_by("id")
+    assert [change.after["title"] for change in kept] == ["Three", "Four"]
+    assert Change.objects.filter(user=bob).count() == 1
