@@ -80,5 +80,8 @@ def tasks_bulk_apply(*, user, action: str, task_ids: list[int], changes: dict[st
             except ValidationError as exc:
                 results.append(BulkItem(task_id, task.title, "skipped", error_message(exc)))
                 continue
+            except Task.DoesNotExist:  # deleted since it was read (the write locks it first)
+                results.append(BulkItem(task_id, task.title, "skipped", "not found"))
+                continue
             results.append(BulkItem(task_id, task.title, "done"))
     return results
