@@ -32,6 +32,10 @@ ACTIONS = {
 }
 BULK_TOOLS = {bulk: action for action, (_, _, bulk) in ACTIONS.items()}
 DESTRUCTIVE_SINGLE_TOOLS = {single for single, _, _ in ACTIONS.values()}
+# The MCP bulk tools (chat_app.bulk_actions): in the chat they only preview; the user's yes carries
+# out the previewed set with the preview's confirmation.
+MCP_BULK_TOOLS = {"bulk_complete": "complete", "bulk_delete": "delete", "bulk_update": "update"}
+PAST = {**{action: past for action, (_, past, _) in ACTIONS.items()}, "update": "changed"}
 
 # A plain yes and nothing else: "ok thanks" or "yes but only the first" is not a confirmation.
 _YES = re.compile(r"(?:yes|y|yep|yeah|yup|confirm|confirmed|i\s+confirm|go\s+ahead)"
@@ -39,9 +43,12 @@ _YES = re.compile(r"(?:yes|y|yep|yeah|yup|confirm|confirmed|i\s+confirm|go\s+ahe
 _NO = re.compile(r"(?:no|n|nope|nah|cancel|stop|abort|don't|do\s+not|never\s*mind|nevermind)\b.*", re.I)
 
 
-def pending_action(*, action: str, tasks: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
-    """What Message.pending keeps until the user answers: the exact tasks as they were shown."""
+def pending_action(*, action: str, tasks: list[dict[str, Any]], now: datetime,
+                   confirmation: str | None = None) -> dict[str, Any]:
+    """What Message.pending keeps until the user answers: the exact tasks as they were shown (and,
+    from an MCP bulk tool's preview, its confirmation, which carries the same tasks and the changes)."""
     return {
+        **({"confirmation": confirmation} if confirmation else {}),
         "kind": KIND,
         "action": action,
         "tasks": [{"id": task["id"], "title": task["title"], "updated_at": str(task["updated_at"])}
@@ -72,7 +79,7 @@ def preview(pending: dict[str, Any], *, total: int | None = None) -> str:
     if total is not None and total > count:
         lines.append(f"({total} match; at most {count} at a time.)")
     lines.append(f"Reply “yes” to {verb} {'them' if count != 1 else 'it'}, or anything else to cancel. "
-                 f"Nothing has been {ACTIONS[verb][1]} yet.")
+                 f"Nothing has been {PAST[verb]} yet.")
     return "\n".join(lines)
 
 
@@ -92,15 +99,18 @@ async def answer(*, user, pending: dict[str, Any], text: str, now: datetime) -> 
     said_yes, said_no = bool(_YES.fullmatch(text.strip())), bool(_NO.fullmatch(text.strip()))
     if datetime.fromisoformat(pending["expires_at"]) <= now:
         if said_yes or said_no:
-            return Answer(f"That request to {verb} {what} has expired, so nothing was {ACTIONS[verb][1]}. "
+            return Answer(f"That request to {verb} {what} has expired, so nothing was {PAST[verb]}. "
                           "Ask again to see a fresh list.")
         return Answer()
     if said_no:
-        return Answer(f"Cancelled: nothing was {ACTIONS[verb][1]}.")
+        return Answer(f"Cancelled: nothing was {PAST[verb]}.")
     if not said_yes:
         return Answer(note=f"(I did not {verb} the {what}: that needed a “yes”.)")
     async with ToolSession(user) as tools:
-        done, skipped = await _carry_out(tools, pending)
+        if "confirmation" in pending:
+            done, skipped = await _carry_out_confirmed(tools, pending)
+        else:
+            done, skipped = await _carry_out(tools, pending)
     return Answer(_outcome_text(verb, done, skipped), calls=[call.as_dict() for call in tools.calls])
 
 
@@ -128,8 +138,21 @@ async def _carry_out(tools: ToolSession, pending: dict[str, Any]) -> tuple[list[
     return done, skipped
 
 
+async def _carry_out_confirmed(tools: ToolSession, pending: dict[str, Any]) -> tuple[list[dict], list[tuple[dict, str]]]:
+    """The previewed tasks, by the bulk tool's own confirmation (it skips those changed since)."""
+    try:
+        result = await tools.call(f"bulk_{pending['action']}", confirm=pending["confirmation"])
+    except ToolFailed as failed:
+        return [], [(shown, f"could not be {PAST[pending['action']]}: {failed}") for shown in pending["tasks"]]
+    done = [item for item in result["items"] if item["status"] == "done"]
+    reasons = {"changed since the preview": "was changed after the preview", "not found": "no longer exists"}
+    skipped = [(item, reasons.get(item["reason"], f"is {item['reason']}")) for item in result["items"]
+               if item["status"] != "done"]
+    return done, skipped
+
+
 def _outcome_text(verb: str, done: list[dict], skipped: list[tuple[dict, str]]) -> str:
-    past = ACTIONS[verb][1]
+    past = PAST[verb]
     lines = [f"{past.capitalize()} {len(done)} task{'s' if len(done) != 1 else ''}"
              + (": " + ", ".join(f"“{task['title']}”" for task in done[:10]) if done else "")
              + (f" and {len(done) - 10} more" if len(done) > 10 else "") + "."]

@@ -31,7 +31,7 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from tasks_app import accounts, recurrence, schemas, selectors, services, throttling
 from tasks_app.cleaning import MAX_LIST_ITEMS
@@ -40,6 +40,7 @@ from tasks_app.models import IDEMPOTENCY_KEY_MAX_LENGTH, MAX_REMINDER_MINUTES, M
 from tasks_app.models import Priority as TaskPriority
 from tasks_app.services.idempotency import IDEMPOTENCY_KEY_RULE
 
+from . import bulk_actions
 from .quick_add import QUICK_ADD_MAX_LENGTH, part_as_data, task_quick_add
 
 T = TypeVar("T")
@@ -187,17 +188,19 @@ def _token_owner():
         raise ToolError("not authenticated") from None
 
 
-def _runner(resolve_user: Callable[[], Any], *, rate_limited: bool = False):
+def _runner(resolve_user: Callable[[], Any], *, rate_limited: bool = False, change_group=None):
     """Run `work(user)` on Django's sync thread, mapping domain errors to MCP tool errors.
     `rate_limited` (the HTTP endpoint): each call counts against THROTTLE_MCP_CALLS_PER_USER;
-    the chat's own session is limited per message instead (POST /api/chat, LLM_MAX_TURNS)."""
+    the chat's own session is limited per message instead (POST /api/chat, LLM_MAX_TURNS).
+    `change_group` (a chat message's session): every change its calls make is one action for undo."""
 
     def run_sync(work: Callable[[Any], T]) -> T:
         user = resolve_user()
         try:
             if rate_limited:
                 throttling.hit("mcp", user.pk, settings.THROTTLE_MCP_CALLS_PER_USER, "tool calls")
-            return work(user)
+            with services.change_group(change_group):
+                return work(user)
         except (throttling.Throttled, QuotaExceeded) as exc:
             raise ToolError(str(exc)) from None
         except ValidationError as exc:
@@ -241,12 +244,13 @@ def _once(user, key: str | None, tool: str, arguments: dict, model: type[BaseMod
 # --------------------------------------------------------------------------- the server
 
 
-def build_server(*, user=None) -> MCPServer:
-    """The tools, acting as `user`; with no user, as the owner of the HTTP request's Bearer token."""
+def build_server(*, user=None, change_group=None) -> MCPServer:
+    """The tools, acting as `user`; with no user, as the owner of the HTTP request's Bearer token.
+    `change_group` (a UUID, with a user): the changes of every call are one action for undo."""
     if user is not None:
         bound = user
         server = MCPServer(SERVER_NAME, instructions=INSTRUCTIONS)
-        run = _runner(lambda: bound)
+        run = _runner(lambda: bound, change_group=change_group)
     else:
         server = MCPServer(
             SERVER_NAME,
@@ -494,4 +498,144 @@ def build_server(*, user=None) -> MCPServer:
 
         return await run(work)
 
+    _undo_and_bulk_tools(server, run)
     return server
+
+
+# --------------------------------------------------------------------------- undo and bulk actions
+
+
+class Reverted(BaseModel):
+    change_id: int
+    kind: str = Field(description="What was undone: created, updated, completed, reopened or deleted")
+    task_id: int
+    title: str
+    now: str = Field(description="What the task is now: deleted, reopened, completed, restored or changed back")
+
+
+class UndoResult(BaseModel):
+    undone: list[Reverted] = Field(description="Each task change reverted, newest first")
+
+
+class TaskFilter(BaseModel):
+    """Which tasks a bulk tool acts on: list_tasks' filters (all must hold), or task_ids."""
+
+    model_config = ConfigDict(extra="forbid")
+    q: Annotated[schemas.Text(selectors.MAX_QUERY_LENGTH) | None,
+                 Field(description="Full-text search over title, description and tags")] = None
+    priorities: Annotated[list[Priority] | None, Field(max_length=MAX_LIST_ITEMS)] = None
+    tags: Annotated[list[schemas.TagName] | None, Field(description="Tasks having all of these tags",
+                                                        max_length=MAX_LIST_ITEMS)] = None
+    completed: bool | None = None
+    due_before: datetime | None = None
+    due_after: datetime | None = None
+    overdue: bool | None = None
+    has_due: bool | None = None
+    recurring: bool | None = None
+    has_reminder: bool | None = None
+    task_ids: Annotated[list[Annotated[int, Field(ge=1)]] | None,
+                        Field(description="Exactly these tasks (not with other filters)",
+                              max_length=selectors.MAX_PAGE_SIZE)] = None
+
+
+class BulkItemOut(BaseModel):
+    id: int
+    title: str
+    updated_at: datetime | None = Field(None, description="The version previewed (previews only)")
+    status: Literal["done", "skipped", "previewed"]
+    reason: str = Field("", description="Why a task was skipped")
+
+
+class BulkResult(BaseModel):
+    action: Literal["complete", "delete", "update"]
+    status: Literal["done", "dry_run", "needs_confirmation"]
+    matched: int = Field(description="How many tasks the filter (or the confirmation) names")
+    items: list[BulkItemOut] = Field(description="Per task: done, skipped (with the reason) or previewed")
+    confirmation: str | None = Field(None, description="Previews only: pass as confirm to carry out exactly "
+                                                       "these tasks (those changed meanwhile are skipped)")
+    note: str = ""
+
+
+ConfirmArg = Annotated[str | None, Field(description="The confirmation of an earlier preview (dry_run, or a call "
+                                                     "that matched more than a few tasks): acts on exactly the "
+                                                     "previewed tasks; the filter is then not needed",
+                                         max_length=bulk_actions.CONFIRMATION_MAX_LENGTH)]
+DryRunArg = Annotated[bool, Field(description="true: only list what would be done (with a confirmation)")]
+FilterArg = Annotated[TaskFilter | None, Field(description="Which tasks: list_tasks' filters (all must hold) or "
+                                                           "task_ids; required unless confirm is given, never empty")]
+
+
+def _undo_and_bulk_tools(server: MCPServer, run) -> None:
+    destructive = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False,
+                                  open_world_hint=False)
+
+    @server.tool(annotations=destructive)
+    async def undo(count: Annotated[int, Field(description="How many of the user's last actions to undo "
+                                                           "(a chat message or a bulk call is one)",
+                                               ge=1, le=schemas.UNDO_COUNT_CEILING)] = 1) -> UndoResult:
+        """Undo the user's last action(s): a created task is deleted, a change put back, a completion reopened
+        (a recurring task's spawned next occurrence goes with it), a deleted task restored. Fails, undoing
+        nothing, when there is nothing left to undo or a task changed since in a way undo cannot revert."""
+
+        def work(user) -> UndoResult:
+            try:
+                return UndoResult(undone=[Reverted(**vars(item)) for item in services.undo_last(user=user,
+                                                                                                count=count)])
+            except (services.NothingToUndo, services.UndoConflict) as exc:
+                raise ToolError(str(exc)) from None
+
+        return await run(work)
+
+    async def bulk(action: str, filter: TaskFilter | None, dry_run: bool, confirm: str | None,
+                   changes: dict[str, Any] | None = None) -> BulkResult:
+        def work(user) -> BulkResult:
+            try:
+                return BulkResult(**bulk_actions.bulk_call(user=user, action=action, filters=_filters(filter),
+                                                         dry_run=dry_run, confirm=confirm, changes=changes))
+            except bulk_actions.BulkRefused as exc:
+                raise ToolError(str(exc)) from None
+
+        return await run(work)
+
+    @server.tool(annotations=destructive)
+    async def bulk_complete(filter: FilterArg = None, dry_run: DryRunArg = False,
+                            confirm: ConfirmArg = None) -> BulkResult:
+        """Complete every task the filter matches (list_tasks' filters; an empty filter is refused). More than a
+        few tasks, or dry_run: nothing is done, the tasks are listed with a confirmation to pass back as confirm.
+        Reports each task's result."""
+        return await bulk("complete", filter, dry_run, confirm)
+
+    @server.tool(annotations=destructive)
+    async def bulk_delete(filter: FilterArg = None, dry_run: DryRunArg = False,
+                          confirm: ConfirmArg = None) -> BulkResult:
+        """Delete every task the filter matches (an empty filter is refused). More than a few tasks, or dry_run:
+        nothing is deleted, the tasks are listed with a confirmation to pass back as confirm. Undo brings them
+        back."""
+        return await bulk("delete", filter, dry_run, confirm)
+
+    @server.tool(annotations=destructive)
+    async def bulk_update(
+        filter: FilterArg = None,
+        priority: Annotated[Priority | None, Field(description="New priority")] = None,
+        tags: Annotated[list[schemas.TagName] | None, Field(description="The complete new tag list",
+                                                            max_length=MAX_LIST_ITEMS)] = None,
+        due_at: DueArg = None,
+        reminder_minutes_before: ReminderArg = None,
+        clear: Annotated[list[ClearableField], Field(description="Fields to remove")] = [],  # noqa: B006
+        dry_run: DryRunArg = False,
+        confirm: ConfirmArg = None,
+    ) -> BulkResult:
+        """Change the same fields of every task the filter matches (an empty filter is refused). More than a few
+        tasks, or dry_run: nothing is changed, the tasks are listed with a confirmation to pass back as confirm
+        (the changes travel with it)."""
+        changes: dict[str, Any] = {name: None for name in clear}
+        given = {"priority": priority, "tags": tags, "due_at": due_at,
+                 "reminder_minutes_before": reminder_minutes_before}
+        changes.update({name: value for name, value in given.items() if value is not None})
+        if not changes and confirm is None:
+            raise ToolError("nothing to change: give at least one field (or list fields in clear)")
+        return await bulk("update", filter, dry_run, confirm, changes)
+
+
+def _filters(filter: TaskFilter | None) -> dict[str, Any]:
+    return {} if filter is None else filter.model_dump(exclude_none=True)

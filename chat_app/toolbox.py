@@ -8,6 +8,7 @@ so there is one path from the chat to the data and one record of what was done.
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +45,8 @@ class ToolSession:
     _client: mcp.Client | None = None
 
     async def __aenter__(self) -> ToolSession:
-        self._client = mcp.Client(build_server(user=self.user))
+        # Everything this session (one chat message) changes is one action for undo.
+        self._client = mcp.Client(build_server(user=self.user, change_group=uuid.uuid4()))
         await self._client.__aenter__()
         return self
 
@@ -116,6 +118,15 @@ def describe_call(call: dict[str, Any]) -> str:
     if name in {"delete_tasks", "complete_tasks"}:
         count = len(result.get("tasks", []))
         return f"asked you to confirm: {name.removesuffix('_tasks')} {count} task{'s' if count != 1 else ''}"
+    if name == "undo":
+        undone = result.get("undone", [])
+        return f"undid {len(undone)} change{'s' if len(undone) != 1 else ''}"
+    if name in {"bulk_complete", "bulk_delete", "bulk_update"}:
+        items = result.get("items", [])
+        if result.get("status") != "done":
+            return f"previewed {name.removeprefix('bulk_')} of {len(items)} task{'s' if len(items) != 1 else ''}"
+        done = sum(item.get("status") == "done" for item in items)
+        return f"{name.removeprefix('bulk_')}: {done} of {len(items)} task{'s' if len(items) != 1 else ''}"
     if name == "list_tags":
         return f"listed {len(result.get('tags', []))} tags"
     if name == "list_notifications":

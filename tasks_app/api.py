@@ -43,6 +43,8 @@ from .schemas import (
     TokenIn,
     TokenInfoOut,
     TokenOut,
+    UndoIn,
+    UndoOut,
     UserOut,
     WsTicketOut,
 )
@@ -245,6 +247,19 @@ def complete_task(request, task_id: int, response: HttpResponse):
              operation_id="task_reopen")
 def reopen_task(request, task_id: int, response: HttpResponse):
     return _with_etag(response, services.task_reopen(task=_task(request, task_id)))
+
+
+@router.post("/undo", response=documented(UndoOut, SIGNED_IN_WRITE, JSON_BODY, 409), operation_id="changes_undo")
+def undo(request, payload: UndoIn):
+    """Undo your last `count` actions (a creation, a change, a completion — with the occurrence a
+    recurring task's completion spawned —, a reopening, a deletion), newest first; a bulk action or
+    a chat message counts as one.  409 when there is nothing left to undo (changes are kept
+    UNDO_RETENTION_DAYS), or when a task was changed since in a way undo cannot revert: then nothing
+    is undone."""
+    try:
+        return {"undone": services.undo_last(user=request.user, count=payload.count)}
+    except (services.NothingToUndo, services.UndoConflict) as exc:
+        raise HttpError(409, str(exc)) from None
 
 
 @router.get("/tags", response=documented(list[TagOut], SIGNED_IN), operation_id="tags_list")

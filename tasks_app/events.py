@@ -28,6 +28,9 @@ TASK_UPDATED = "todo.task.updated"
 TASK_COMPLETED = "todo.task.completed"
 TASK_REOPENED = "todo.task.reopened"
 TASK_DELETED = "todo.task.deleted"
+# A change reverted by undo (tasks_app.services.changes): data.undone names it, data.removed says
+# whether the task is gone now (an undone creation) or is as data.task shows.
+TASK_UNDONE = "todo.task.undone"
 REMINDER_DUE = "todo.reminder.due"
 
 TOPIC_TASK_EVENTS = "task-events"
@@ -45,6 +48,7 @@ TOPIC_BY_TYPE = {
     TASK_COMPLETED: TOPIC_TASK_EVENTS,
     TASK_REOPENED: TOPIC_TASK_EVENTS,
     TASK_DELETED: TOPIC_TASK_EVENTS,
+    TASK_UNDONE: TOPIC_TASK_EVENTS,
     REMINDER_DUE: TOPIC_REMINDERS,
 }
 
@@ -145,7 +149,7 @@ def live_update(*, event_id: str, event_type: str, task_id: int | None, user_id:
         "task_id": task_id,
         "user_id": user_id,
         "time": payload["time"],
-        "task": None if event_type == TASK_DELETED else data["task"],
+        "task": None if event_type == TASK_DELETED or data.get("removed") else data["task"],
         "changed": sorted(data.get("changes", {})),
     }
 

@@ -452,3 +452,51 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"calendar feed of {self.user} ({self.selector[:4]}…)"
+
+
+class Change(models.Model):
+    """One change a user made to one task, with the task as it was before and after: what "undo"
+    reverts (tasks_app.services.changes).  Written in the same transaction as the change.
+
+    The changes of one action (a chat message, a bulk call) share a `group` and are undone together.
+    Kept for UNDO_RETENTION_DAYS and at most UNDO_HISTORY_PER_USER per user (the retention job);
+    older ones can no longer be undone.  A deleted task lives on here, in `before`, until then."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "created"
+        UPDATED = "updated", "updated"
+        COMPLETED = "completed", "completed"
+        REOPENED = "reopened", "reopened"
+        DELETED = "deleted", "deleted"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    group = models.UUIDField()
+    # Not a foreign key: the change outlives the task it deleted (and restores it with this id).
+    task_id = models.BigIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # The task's whole state (services.changes.task_state); null before a creation, after a deletion.
+    before = models.JSONField(null=True)
+    after = models.JSONField(null=True)
+    created_at = models.DateTimeField()
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["created", "updated", "completed", "reopened", "deleted"]),
+                                   name="change_kind_valid"),
+            models.CheckConstraint(condition=Q(kind="created") | Q(before__isnull=False), name="change_before_known"),
+            models.CheckConstraint(condition=Q(kind="deleted") | Q(after__isnull=False), name="change_after_known"),
+        ]
+        indexes = [
+            # Undo: `user_id = %s AND undone_at IS NULL AND created_at >= window ORDER BY id DESC` — the
+            # user's latest changes still to undo; partial, so undone history costs nothing.
+            models.Index(fields=["user", "-id"], name="change_user_undoable", condition=Q(undone_at__isnull=True)),
+            # Undo by group: every change of the chosen actions.
+            models.Index(fields=["user", "group"], name="change_user_group"),
+            # Retention: `created_at < now() - UNDO_RETENTION_DAYS ORDER BY created_at LIMIT n`.
+            models.Index(fields=["created_at"], name="change_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} task {self.task_id} ({self.user_id})"

@@ -242,3 +242,23 @@ class SnoozeOut(Schema):
 class NotificationListQuery(Schema):
     unread: bool = Field(False, description="Only notifications not yet marked read")
     limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+
+
+UNDO_COUNT_CEILING = 100  # the schema's bound; UNDO_MAX_PER_CALL (at most this) is checked by the service
+
+
+class UndoIn(Schema):
+    count: int = Field(1, description="How many of your last actions to undo, newest first "
+                                      "(at most UNDO_MAX_PER_CALL, 20 by default)", ge=1, le=UNDO_COUNT_CEILING)
+
+
+class RevertedOut(Schema):
+    change_id: int
+    kind: str = Field(description="What was undone: created, updated, completed, reopened or deleted")
+    task_id: int
+    title: str
+    now: str = Field(description="What the task is now: deleted, reopened, completed, restored or changed back")
+
+
+class UndoOut(Schema):
+    undone: list[RevertedOut] = Field(description="Each task change reverted, newest first")

@@ -407,3 +407,18 @@ def recurring_tasks_awaiting_next(*, settled_before: datetime, since: datetime, 
                                     recurrence_state=RecurrenceState.PENDING,
                                     completed_at__gte=since, completed_at__lte=settled_before)
                 .order_by("-completed_at").values_list("pk", flat=True)[:limit])
+
+
+
+def tasks_matching(*, user, task_ids: list[int] | None = None, limit: int = MAX_PAGE_SIZE,
+                   **filters: Any) -> TaskPage:
+    """The user's tasks a bulk action would touch, oldest first, at most `limit` (`count` says how
+    many match in all): those with `task_ids` (another user's id matches nothing), or those matching
+    `filters` (task_list's)."""
+    if task_ids is None:
+        return task_list(user=user, sort="created_at", limit=limit, **filters)
+    if filters:
+        raise ValidationError({"task_ids": ["give either task ids or other filters, not both"]})
+    matching = _user_tasks(user).filter(pk__in=list(task_ids)[:MAX_PAGE_SIZE + 1])
+    items = list(matching.order_by("created_at", "id")[: limit + 1])
+    return TaskPage(items=items[:limit], next_cursor=None, count=len(items))

@@ -57,7 +57,8 @@ NOT_FOUND = ProblemKind("not-found", 404, "Not found",
                         "No such object among yours (another user's reads the same), or no such API endpoint.")
 METHOD_NOT_ALLOWED = ProblemKind("method-not-allowed", 405, "Method not allowed",
                                  "The path exists but does not take this method; `Allow` lists those it takes.")
-CONFLICT = ProblemKind("conflict", 409, "Conflict", "The request clashes with what exists (a username already taken).")
+CONFLICT = ProblemKind("conflict", 409, "Conflict", "The request clashes with what exists (a username already taken; "
+                                                   "nothing left to undo, or a task changed since in a way undo cannot revert).")
 PRECONDITION_FAILED = ProblemKind("precondition-failed", 412, "Precondition failed",
                                   "`If-Match` names a version of the task that is no longer current: GET it again, "
                                   "reapply your change and retry.")

@@ -449,6 +449,16 @@ AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365, minimum=0)
 NOTIFICATION_RETENTION_DAYS = env_int("NOTIFICATION_RETENTION_DAYS", 30, minimum=0)
 WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("WEBHOOK_DELIVERY_RETENTION_DAYS", 30, minimum=0)
 CONVERSATION_RETENTION_DAYS = env_int("CONVERSATION_RETENTION_DAYS", 180, minimum=0)
+# Undo (tasks_app.services.changes): a change can be undone for this many days (at least 1), and each
+# user keeps at most this many recorded changes (older ones are pruned by the retention job).  A deleted
+# task's snapshot lives that long too, so a delete can be undone within the window.
+UNDO_RETENTION_DAYS = env_int("UNDO_RETENTION_DAYS", 7, minimum=1, maximum=365)
+UNDO_HISTORY_PER_USER = env_int("UNDO_HISTORY_PER_USER", 500, minimum=1, maximum=100000)
+# Actions one undo call may revert ("undo the last 3"), and tasks one bulk call may change.
+UNDO_MAX_PER_CALL = env_int("UNDO_MAX_PER_CALL", 20, minimum=1, maximum=100)
+BULK_MAX_TASKS = env_int("BULK_MAX_TASKS", 200, minimum=1, maximum=200)
+# A bulk call (MCP bulk_*) that would change more tasks than this answers with a preview to confirm.
+BULK_PREVIEW_ABOVE = env_int("BULK_PREVIEW_ABOVE", 3, minimum=0, maximum=200)
 # Rows deleted per statement (each its own short transaction) and statements per table per
 # run: a run never holds locks for long, and a large backlog drains over several runs.
 # An audit row must outlive its outbox row: the lost-job sweeper audits every outbox row

@@ -19,7 +19,7 @@ from typing import Any
 from .. import confirmations
 from ..models import Message
 from ..toolbox import ToolFailed, ToolSession
-from . import wording
+from . import undoing, wording
 from .intents import DEFAULT_REMINDER_FIELD, Intent, Ref, parse
 from .phrases import normalize, unquote
 
@@ -223,6 +223,9 @@ class OfflineAssistant:
         task = await self._resolve(intent.ref, "delete")
         deleted = await self.tools.call("delete_task", task_id=task["id"])
         return Reply(wording.deleted(deleted))
+
+    async def _do_undo(self, intent: Intent) -> Reply:
+        return Reply(undoing.undone(await self.tools.call("undo", count=intent.fields["count"])))
 
     async def _do_bulk(self, intent: Intent) -> Reply:
         """Several tasks at once: a preview now, the action only after the user's yes."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import phrases, wording, zones
 from .phrases import When, normalize, unquote
+from .undoing import parse_undo
 
 # Set on an "add" intent whose reminder was asked for without minutes; not a tool argument.
 DEFAULT_REMINDER_FIELD = "reminder_lead_is_default"
@@ -46,7 +47,7 @@ def parse(message: str, now: datetime, *, week_start: int = 1) -> Intent:
     if not text:
         return Intent("unknown", note=wording.EMPTY_MESSAGE)
     for parser in (_parse_help, _parse_timezone, _parse_snooze, _parse_more, _parse_tags_list, _parse_notifications,
-                   _parse_bulk, _parse_reopen, _parse_complete, _parse_tag_change, _parse_due_change, _parse_rename,
+                   _parse_bulk, parse_undo, _parse_reopen, _parse_complete, _parse_tag_change, _parse_due_change, _parse_rename,
                    _parse_priority_change, _parse_delete, _parse_show, partial(_parse_find, week_start=week_start),
                    _parse_add):
         intent = parser(text, now)
@@ -187,6 +188,8 @@ _BULK = [
 def _parse_bulk(text: str, now: datetime) -> Intent | None:
     """"delete all completed tasks", "complete all overdue tasks tagged work": the tasks a search would list.
     The assistant previews them and waits for a yes (chat_app.confirmations)."""
+    # "complete everything tagged errands" is "complete all tasks tagged errands".
+    text = re.sub(r"\beverything\b", "all tasks", text, count=1, flags=re.I)
     for action, pattern in _BULK:
         match = re.fullmatch(pattern, text, re.I)
         if match:

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.django_db
 
 TOOLS = {"add_task", "list_tasks", "list_recurring_tasks", "get_task", "update_task", "complete_task",
          "reopen_task", "delete_task", "list_tags", "list_notifications",
-         "set_timezone", "snooze_notification", "quick_add"}
+         "set_timezone", "snooze_notification", "quick_add", "undo", "bulk_complete", "bulk_delete",
+         "bulk_update"}
 
 
 def list_tools(user):

@@ -3,12 +3,14 @@
 The REST API, the MCP tools, the chat assistant, the admin and the Celery jobs call
 them; none of them writes these models directly.  Bad input raises
 django.core.exceptions.ValidationError with a message per field.  One module per
-concern (tasks, tags, notifications, profiles, audit, outbox, retention, idempotency); this package re-exports their public
+concern (tasks, changes (undo), tags, notifications, profiles, audit, outbox, retention, idempotency); this package re-exports their public
 names, so callers write `services.task_create(...)` wherever the function lives.
 Users and API tokens are written by tasks_app.accounts.
 """
 
 from .audit import audit_record, audit_record_many
+from .bulk import BULK_ACTIONS, BulkItem, tasks_bulk_apply
+from .changes import NothingToUndo, Reverted, UndoConflict, change_group, undo_last
 from .idempotency import Answer, IdempotencyKeyReused, idempotent_write
 from .notifications import (
     notification_mark_read,
@@ -33,6 +35,14 @@ from .tasks import (
 )
 
 __all__ = [
+    "BULK_ACTIONS",
+    "BulkItem",
+    "tasks_bulk_apply",
+    "NothingToUndo",
+    "Reverted",
+    "UndoConflict",
+    "change_group",
+    "undo_last",
     "Answer",
     "IdempotencyKeyReused",
     "idempotent_write",

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ..models import AuditLog, IdempotencyKey, Notification, OutboxEvent, WebhookDelivery
+from ..models import AuditLog, Change, IdempotencyKey, Notification, OutboxEvent, WebhookDelivery
 
 
 def _table(model) -> str:
@@ -90,6 +90,19 @@ def idempotency_keys_prune(*, older_than: datetime, deadline: float) -> int:
                              [older_than], deadline=deadline)
 
 
+def changes_prune(*, older_than: datetime, keep_per_user: int, deadline: float) -> int:
+    """Undo history (a deleted task's snapshot with it): changes made before `older_than`, then each
+    user's changes beyond their latest `keep_per_user`."""
+    table = _table(Change)
+    pruned = delete_in_batches(table, f"SELECT id FROM {table} WHERE created_at < %s ORDER BY created_at LIMIT %s",
+                               [older_than], deadline=deadline)
+    return pruned + delete_in_batches(
+        table,
+        f"SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY user_id ORDER BY id DESC) AS newer "
+        f"FROM {table}) ranked WHERE newer > %s LIMIT %s",
+        [keep_per_user], deadline=deadline)
+
+
 def retention_prune(*, now: datetime | None = None, deadline: float | None = None) -> dict[str, int]:
     """Prune the outbox, the audit trail, read notifications and spent idempotency keys on their
     configured windows."""
@@ -103,6 +116,8 @@ def retention_prune(*, now: datetime | None = None, deadline: float | None = Non
         pruned["notifications"] = notifications_prune(read_before=cutoff, deadline=deadline)
     if cutoff := _cutoff(settings.WEBHOOK_DELIVERY_RETENTION_DAYS, now):
         pruned["webhook_deliveries"] = webhook_deliveries_prune(older_than=cutoff, deadline=deadline)
+    pruned["changes"] = changes_prune(older_than=_cutoff(settings.UNDO_RETENTION_DAYS, now),
+                                      keep_per_user=settings.UNDO_HISTORY_PER_USER, deadline=deadline)
     pruned["idempotency_keys"] = idempotency_keys_prune(
         older_than=(now or timezone.now()) - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS), deadline=deadline)
     return pruned

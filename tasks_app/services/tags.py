@@ -24,6 +24,7 @@ from .. import events
 from ..cleaning import TAG_INPUT_MAX_LENGTH, clean_tag_names, tag_name, text_problem
 from ..errors import quota_check
 from ..models import Tag, Task
+from .changes import change_group, change_record, task_state
 
 
 def tags_for(user, names: Iterable[str]) -> list[Tag]:
@@ -122,10 +123,13 @@ def _recording_tag_changes(tag_ids: list[int]):
     todo.task.updated event for each task whose tag list changed."""
     links = Task.tags.through.objects.filter(tag_id__in=tag_ids).values("task_id")
     tasks = Task.objects.select_for_update().filter(pk__in=links).order_by("pk")
-    before = {task.pk: events.task_snapshot(task)["tags"] for task in tasks.prefetch_related("tags")}
+    states = {task.pk: task_state(task) for task in tasks.prefetch_related("tags")}
+    before = {task_id: state["tags"] for task_id, state in states.items()}
     yield
-    for task in Task.objects.filter(pk__in=list(before)).prefetch_related("tags").order_by("pk"):
-        after = events.task_snapshot(task)
-        if after["tags"] != before[task.pk]:
-            events.record(events.TASK_UPDATED, task, snapshot=after,
-                          changes={"tags": {"old": before[task.pk], "new": after["tags"]}})
+    with change_group():  # one action for undo: every task the rename or delete touched
+        for task in Task.objects.filter(pk__in=list(before)).prefetch_related("tags").order_by("pk"):
+            after = events.task_snapshot(task)
+            if after["tags"] != before[task.pk]:
+                events.record(events.TASK_UPDATED, task, snapshot=after,
+                              changes={"tags": {"old": before[task.pk], "new": after["tags"]}})
+                change_record(kind="updated", task=task, before=states[task.pk])

@@ -32,6 +32,7 @@ from ..errors import quota_check
 from ..models import Priority, RecurrenceState, Task
 from ..recurrence import InvalidRecurrence, check_series, next_after, normalize_rrule, rule_parts
 from ..signals import task_completed
+from .changes import change_record, task_state
 from .tags import tags_for
 
 logger = logging.getLogger(__name__)
@@ -102,6 +103,8 @@ def task_create(
     task.save()
     task.tags.set(tag_objects)
     events.record(events.TASK_CREATED, task)
+    if previous_occurrence is None:  # a spawned occurrence goes with the completion that made it
+        change_record(kind="created", task=task, before=None)
     return task
 
 
@@ -113,6 +116,7 @@ def task_update(*, task: Task, **changes: Any) -> Task:
         raise ValidationError({name: ["cannot be changed"] for name in sorted(unknown)})
     task = Task.objects.select_for_update().get(pk=task.pk)
     before = events.task_snapshot(task)
+    state_before = task_state(task)
     reminder_before = (task.due_at, task.reminder_minutes_before)
     series_before = (task.recurrence, task.due_at)
     cleaners = {
@@ -142,6 +146,7 @@ def task_update(*, task: Task, **changes: Any) -> Task:
                if before[name] != after[name]}
     if changed:
         events.record(events.TASK_UPDATED, task, snapshot=after, changes=changed)
+        change_record(kind="updated", task=task, before=state_before)
     return task
 
 
@@ -162,12 +167,14 @@ def _follow_series_change(task: Task, *, rule_before: str | None, due_before: da
 def task_complete(*, task: Task) -> Task:
     task = Task.objects.select_for_update().get(pk=task.pk)
     if not task.completed:
+        before = task_state(task)
         task.completed = True
         task.completed_at = timezone.now()
         if task.recurrence and task.recurrence_state is None:
             task.recurrence_state = RecurrenceState.PENDING
         task.save(update_fields=["completed", "completed_at", "recurrence_state", "updated_at"])
         events.record(events.TASK_COMPLETED, task)
+        change_record(kind="completed", task=task, before=before)
         task_completed.send(sender=Task, task=task)
     return task
 
@@ -176,10 +183,12 @@ def task_complete(*, task: Task) -> Task:
 def task_reopen(*, task: Task) -> Task:
     task = Task.objects.select_for_update().get(pk=task.pk)
     if task.completed:
+        before = task_state(task)
         task.completed = False
         task.completed_at = None
         task.save(update_fields=["completed", "completed_at", "updated_at"])
         events.record(events.TASK_REOPENED, task)
+        change_record(kind="reopened", task=task, before=before)
     return task
 
 
@@ -188,9 +197,11 @@ def task_delete(*, task: Task) -> None:
     # Locked like every other write, so this task's events stay in commit order.
     task = Task.objects.select_for_update().get(pk=task.pk)
     snapshot = events.task_snapshot(task)
+    before = task_state(task)
     task.delete()
     task.pk = snapshot["id"]
     events.record(events.TASK_DELETED, task, snapshot=snapshot)
+    change_record(kind="deleted", task=task, before=before, deleted=True)
 
 
 def next_occurrence_due(task: Task, *, now: datetime | None = None) -> datetime | None:

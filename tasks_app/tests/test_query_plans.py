@@ -260,7 +260,7 @@ def test_retention_queries_use_an_index(retention_history, settings):
         pruned = retention_prune(deadline=time.monotonic() + 60)
         pruned["conversations"] = conversations_prune(deadline=time.monotonic() + 60)
     assert pruned == {"outbox": 400, "audit": 400, "notifications": 400, "webhook_deliveries": 400,
-                      "idempotency_keys": 400, "conversations": 100}, "the seed's old rows"
+                      "changes": 0, "idempotency_keys": 400, "conversations": 100}, "the seed's old rows"
     statements = [q["sql"] for q in captured.captured_queries
                   if q["sql"].startswith(("DELETE", "SELECT")) and any(t in q["sql"] for t in RETENTION_TABLES)]
     assert len(statements) >= 4 * 4

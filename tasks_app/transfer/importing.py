@@ -17,7 +17,9 @@ from django.db import DatabaseError, transaction
 from .. import events
 from ..errors import QuotaExceeded, field_errors
 from ..models import RecurrenceState, Task
+from ..models import Change
 from ..services import task_create
+from ..services.changes import change_group, task_state
 from .drafts import Reading, RowError
 
 
@@ -45,7 +47,7 @@ def tasks_import(*, user, reading: Reading, dry_run: bool = False, skip_errors: 
     report = ImportReport(format=reading.format, total=len(reading.drafts) + len(reading.errors),
                           errors=list(reading.errors), dry_run=dry_run)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), change_group():  # one action: "undo" takes the whole import back
             _create_all(user, reading, report, progress)
             report.errors.sort(key=lambda error: error.row)
             if dry_run or (report.errors and not skip_errors):
@@ -105,3 +107,5 @@ def _restore(task: Task, draft) -> None:
     if draft.completed_at is not None:
         task.refresh_from_db()
         events.record(events.TASK_COMPLETED, task)
+        # Undo compares the task with the state its creation left: that is the completed one.
+        Change.objects.filter(task_id=task.pk, kind=Change.Kind.CREATED).update(after=task_state(task))

@@ -38,7 +38,7 @@ from ..signals import webhook_deliveries_created
 from . import network
 
 EVENT_TYPES = (events.TASK_CREATED, events.TASK_UPDATED, events.TASK_COMPLETED, events.TASK_REOPENED,
-               events.TASK_DELETED, events.REMINDER_DUE)
+               events.TASK_DELETED, events.TASK_UNDONE, events.REMINDER_DUE)
 Status = WebhookDelivery.Status
 
 

@@ -17,7 +17,9 @@
   let followUps = [];
   // Tools that change tasks; after them background jobs (e.g. a recurring task's next
   // occurrence) may still add tasks, so the list is refreshed again a little later.
-  const WRITES = new Set(["add_task", "update_task", "complete_task", "reopen_task", "delete_task"]);
+  const WRITES = new Set(["add_task", "update_task", "complete_task", "reopen_task", "delete_task", "quick_add",
+                          "bulk_complete", "bulk_delete", "bulk_update", "undo"]);
+  const undoButton = document.getElementById("chat-undo");
   const FOLLOW_UP_MS = [1500, 4000, 8000, 15000];
 
   function setStatus(text, isError) {
@@ -120,7 +122,9 @@
       setStatus(did ? "Done: " + did + " action" + (did === 1 ? "" : "s") + "." : "Answered.");
       if (did) {
         await refreshTasks();
-        if (body.tool_calls.some((call) => WRITES.has(call.name))) scheduleFollowUps();
+        const wrote = body.tool_calls.some((call) => WRITES.has(call.name) && !("error" in (call.result || {})));
+        if (wrote) scheduleFollowUps();
+        if (undoButton) undoButton.textContent = wrote ? "Undo that" : "Undo last change";
       }
     } catch (error) {
       input.value = text;
@@ -130,6 +134,38 @@
       form.removeAttribute("aria-busy");
       input.focus();
     }
+  }
+
+  async function undoLast() {
+    if (undoButton.getAttribute("aria-busy") === "true") return;
+    undoButton.setAttribute("aria-busy", "true");
+    setStatus("Undoing…");
+    try {
+      const response = await fetch("/api/undo", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken, "Accept": "application/json" },
+        body: JSON.stringify({ count: 1 }),
+      });
+      const body = await response.json().catch(() => null);
+      if (!response.ok) {
+        setStatus(errorText(response, body), true);
+        return;
+      }
+      setStatus("Undone: " + body.undone.map((item) => "“" + item.title + "” " + item.now).join(", ") + ".");
+      undoButton.textContent = "Undo last change";
+      await refreshTasks();
+      scheduleFollowUps();
+    } catch (error) {
+      setStatus("Could not reach the server: " + error.message, true);
+    } finally {
+      undoButton.removeAttribute("aria-busy");
+    }
+  }
+
+  if (undoButton) {
+    undoButton.hidden = false; // without JavaScript, "undo" in a message does the same
+    undoButton.addEventListener("click", undoLast);
   }
 
   form.addEventListener("submit", (event) => {

@@ -374,6 +374,7 @@
       // The row is redrawn by the reload (its task's updated_at has changed), wherever it now belongs.
       const updated = await api("POST", `/api/tasks/${task.id}/${action}`);
       announce(updated.completed ? `Completed “${updated.title}”.` : `Reopened “${updated.title}”.`);
+      offerUndo();
       await refresh();
     } catch (error) {
       box.checked = !box.checked;
@@ -462,6 +463,7 @@
       entry.latest = null;
       closeEditor(entry, updated);
       announce(`Saved “${updated.title}”.`);
+      offerUndo();
     } catch (error) {
       setStatus(status, error.message, true);
     } finally {
@@ -477,6 +479,7 @@
       await api("DELETE", `/api/tasks/${task.id}`);
       entry.editing = false;
       announce(`Deleted “${task.title}”.`);
+      offerUndo();
       await refresh();
     } catch (error) {
       setStatus(form.querySelector(".status"), error.message, true);
@@ -650,6 +653,7 @@
       quick.keyText = null;
       hidePreview();
       setStatus(status, `Added “${task.title}”.`);
+      offerUndo();
       await refresh();
       loadTags();
     } catch (error) {
@@ -723,7 +727,7 @@
 
   const EVENT_WORDS = {
     "todo.task.created": "Added", "todo.task.updated": "Changed", "todo.task.completed": "Completed",
-    "todo.task.reopened": "Reopened", "todo.task.deleted": "Deleted",
+    "todo.task.reopened": "Reopened", "todo.task.deleted": "Deleted", "todo.task.undone": "Undone",
   };
 
   function onLive(message) {
@@ -826,6 +830,35 @@
   $("show-more").addEventListener("click", () => {
     state.limit = Math.min(maxPageSize, state.limit + pageSize);
     refresh();
+  });
+
+  // ------------------------------------------------------------------ undo
+
+  const undoButton = $("undo-last");
+
+  // Right after a change made here the button says what it will do; it always undoes the last change.
+  function offerUndo() {
+    undoButton.textContent = "Undo that";
+    setStatus($("undo-status"), "");
+  }
+
+  undoButton.addEventListener("click", async () => {
+    if (undoButton.getAttribute("aria-busy") === "true") return;
+    undoButton.setAttribute("aria-busy", "true");
+    try {
+      const result = await api("POST", "/api/undo", { count: 1 });
+      result.undone.forEach((item) => markLocal(item.task_id));
+      const text = "Undone: " + result.undone.map((item) => `“${item.title}” ${item.now}`).join(", ") + ".";
+      setStatus($("undo-status"), text);
+      announce(text);
+      undoButton.textContent = "Undo last change";
+      await refresh();
+      loadTags();
+    } catch (error) {
+      setStatus($("undo-status"), error.message, true);
+    } finally {
+      undoButton.removeAttribute("aria-busy");
+    }
   });
 
   restoreFilters();
