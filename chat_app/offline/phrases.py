@@ -56,8 +56,12 @@ SORT_WORDS = {
 _TAG_STOP = (r"(?!(?:and|or|with|that|which|who|due|every|each|recurs?|repeats?|recurring|repeating|remind(?:er)?|"
              r"priority|by|on|at|in|for|from|sorted|sort|order(?:ed)?|p[1-4]|urgent|high|low|tomorrow|today|tonight|"
              r"next|this|weekly|daily|monthly|yearly|starting|before|after|about)\b)")
-TAG_WORD = rf"(?:'[^']+'|\"[^\"]+\"|{_TAG_STOP}[\w][\w-]*)"
-TAG_LIST = rf"{TAG_WORD}(?:\s*(?:,\s*and|,|and|&)\s*{TAG_WORD})*"
+# A tag as written after "tagged": quoted, a hashtag (any word, "#today" too), or a plain word that
+# does not start the next phrase.
+TAG_WORD = rf"(?:'[^']+'|\"[^\"]+\"|#[^\W\d][\w-]*|{_TAG_STOP}[^\W\d][\w-]*)"
+# Between tags: a comma, "and", "&", or only a space before a hashtag ("tagged #a #b").
+TAG_SEPARATOR = r"(?:\s*(?:,\s*and\b|,|\band\b|&)\s*|\s+(?=#))"
+TAG_LIST = rf"{TAG_WORD}(?:{TAG_SEPARATOR}{TAG_WORD})*"
 
 
 _STRAIGHT = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
@@ -228,24 +232,43 @@ def priority_from_words(words: str) -> str | None:
 # --------------------------------------------------------------------------- tags
 
 
-_HASHTAG = re.compile(r"(?<![\w&#])#([A-Za-z_][\w-]*)")
+_HASHTAG = re.compile(r"(?<![\w&#])#([^\W\d][\w-]*)")
 _TAG_CLAUSES = [
-    re.compile(rf"\b(?:tagged|labell?ed)\s+(?:as\s+|with\s+)?(?:the\s+tags?\s+)?(?P<list>{TAG_LIST})", re.I),
+    # "tagged work and home", "labelled #a #b", "tagged as 'deep work'", "tagged with the tags a, b"
+    re.compile(rf"\b(?:tagged|labell?ed)\s+(?:as\s+|with\s+)?(?:the\s+)?(?:(?:tags?|labels?)\s+)?(?P<list>{TAG_LIST})",
+               re.I),
+    # "and tag it work", "tag it with errands", "label this as home", "and label them #a #b"
+    re.compile(rf"(?:,\s*|\band\s+|\bthen\s+)?\b(?:tag|label)\s+(?:it|this|that|them)\s+(?:as\s+|with\s+)?"
+               rf"(?:the\s+)?(?:(?:tags?|labels?)\s+)?(?P<list>{TAG_LIST})", re.I),
+    # "with the tag x", "with tags a, b", "with labels #a #b"
     re.compile(rf"\bwith\s+(?:the\s+)?(?:tags?|labels?)\s+(?P<list>{TAG_LIST})", re.I),
+    # "tags: a, b", "label: x"
     re.compile(rf"\b(?:tags?|labels?):\s*(?P<list>{TAG_LIST})", re.I),
+    # ", tag work", " - label home": a bare verb only after a comma or a dash, where it cannot be
+    # part of the title ("add label jars" keeps its title).
+    re.compile(rf"(?:,|\s-)\s*(?:tag|label)\s+(?:as\s+|with\s+)?(?P<list>{TAG_LIST})", re.I),
+    # "buy milk label errands tomorrow": a bare verb elsewhere only when the tags end the sentence or
+    # another phrase follows them.
+    re.compile(rf"(?<=\s)(?:tag|label)\s+(?P<list>{TAG_LIST})(?=\s*$|\s*,|\s+(?:and|due|every|each|on|at|by|"
+               rf"tomorrow|today|tonight|next|this|in|p[1-4]|with|remind|priority|urgent)\b)", re.I),
 ]
+# Tag words left behind with no tag after them ("… tagged", "and tag it"): not understood, not dropped.
+DANGLING_TAG_WORDS = re.compile(r"(?:\b(?:tagged|labell?ed)|\b(?:tag|label)\s+(?:it|this|that|them))"
+                                r"(?:\s+(?:as|with))?(?:\s+(?:the\s+)?(?:tags?|labels?))?\s*$", re.I)
 
 
 def split_tag_list(text: str) -> list[str]:
-    parts = re.split(r"\s*(?:,\s*and|,|\band\b|&)\s*", text.strip())
-    return [unquote(part).lstrip("#").strip() for part in parts if unquote(part).strip()]
+    parts = re.split(TAG_SEPARATOR, text.strip())
+    return [unquote(part).lstrip("#").strip() for part in parts if unquote(part).strip().lstrip("#")]
 
 
 def take_tags(text: str) -> tuple[list[str], str]:
     tags: list[str] = []
     for pattern in _TAG_CLAUSES:
-        match = pattern.search(text)
-        if match:
+        while True:
+            match = pattern.search(text)
+            if not match:
+                break
             tags += split_tag_list(match.group("list"))
             text = _cut(text, match)
     for match in list(_HASHTAG.finditer(text)):
