@@ -338,7 +338,7 @@ _LIST_WORDS = frozenset("""
     open completed complete done finished unfinished incomplete pending remaining outstanding active current
     overdue late recurring repeating recurrent non-recurring nonrecurring one-off oneoff one-time undated dated
     upcoming new old recent latest newest oldest next top first last today's tomorrow's week's
-    important priority there is are do i have with for what which how many much show list me in on
+    important priority there is are do i have with for what which how many much show list me in on and or &
 """.split())
 _NOUN = r"(?:tasks?|todos?|to-dos?|ones|items|things|stuff)"
 # "show my travel tasks", "any errands todos", "list all my open work items": the words before the noun.
@@ -512,9 +512,9 @@ def _parse_add(text: str, now: datetime) -> Intent | None:
     if not start:
         return None
     verb = start.group("verb").lower()
-    named = re.search(r"\b(?:called|named|titled)\s+(?:'(?P<s>[^']+)'|\"(?P<d>[^\"]+)\")", text, re.I) or re.match(
+    named = re.search(r"\b(?:called|named|titled)\s+(?:'(?P<s>(?:[^']|(?<=\w)'(?=\w))+)'|\"(?P<d>[^\"]+)\")", text, re.I) or re.match(
         _ADD_START.pattern + r"(?:(?:a|an|the|new|another)\s+)*(?:(?:task|todo|to-do|item)\s*:?\s*)?"
-                             r"(?:'(?P<s>[^']+)'|\"(?P<d>[^\"]+)\")", text, re.I)
+                             r"(?:'(?P<s>(?:[^']|(?<=\w)'(?=\w))+)'|\"(?P<d>[^\"]+)\")", text, re.I)
     reading = _read_task(text, now, named=named, title_of=_title_after_verb, no_title=wording.UNCLEAR_TITLE)
     if reading.problem:
         return Intent("unknown", note=reading.problem)
@@ -527,7 +527,9 @@ def _parse_add(text: str, now: datetime) -> Intent | None:
 def _title_after_verb(rest: str) -> str:
     """What is left of "add a task called …" once the verb and the filler words are gone."""
     rest = _ADD_START.sub("", rest, count=1)
-    rest = re.sub(r"^(?:(?:a|an|the|new|another)\s+)+", "", rest, flags=re.I)
+    # "new" only before "task" ("add new task …"): "add new year call" keeps its first word.
+    rest = re.sub(r"^(?:(?:a|an|the|another|new(?=\s+(?:task|todo|to-do|item|reminder)s?\b))\s+)+", "", rest,
+                  flags=re.I)
     rest = re.sub(r"^(?:task|todo|to-do|item|reminder)s?\b\s*[:-]?\s*", "", rest, flags=re.I)
     rest = re.sub(r"^(?:called|named|titled|to|for|about)\s+", "", rest, flags=re.I)
     rest = re.sub(r"\s+(?:to|on|in)\s+(?:my\s+)?(?:list|todo\s+list|to-do\s+list|todos|tasks)$", "", rest,
@@ -581,7 +583,7 @@ def read_task_description(description: str, now: datetime) -> TaskReading:
     text = normalize(phrases.Traced(description or ""))
     if not text:
         return TaskReading(fields={}, parts=[], problem=EMPTY_DESCRIPTION)
-    named = re.match(r"(?:'(?P<s>[^']+)'|\"(?P<d>[^\"]+)\")", text)
+    named = re.match(r"(?:'(?P<s>(?:[^']|(?<=\w)'(?=\w))+)'|\"(?P<d>[^\"]+)\")", text)
     return _read_task(text, now, named=named, title_of=_trim_title, no_title=NO_TITLE_LEFT)
 
 
@@ -621,8 +623,8 @@ def _read_task(text: str, now: datetime, *, named: re.Match | None, title_of, no
         if left_over:
             return TaskReading(fields={}, parts=_in_typed_order(parts), problem=wording.unread_words(left_over))
     if title is None:
+        unread = _unread_in_title(text, now)
         rest = title_of(text)
-        unread = _unread_in_title(rest, now)
         if unread:
             return TaskReading(fields={}, parts=_in_typed_order(parts), problem=unread)
         title = unquote(rest)
