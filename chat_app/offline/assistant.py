@@ -46,6 +46,8 @@ class Memory:
     listed: list[dict[str, Any]] = field(default_factory=list)
     # The previous turn listed several tasks: "it" could be any of them, so it is asked, not guessed.
     it_is_one_of_listed: bool = False
+    # No task was added since that list: "the last one" is its last task (else the task just added).
+    listed_is_current: bool = False
 
 
 @dataclass
@@ -71,7 +73,7 @@ def memory_from(messages: list[Message]) -> Memory:
     if (assistant_messages and assistant_messages[-1].pending and messages[-1].role == Message.Role.ASSISTANT
             and "candidates" in assistant_messages[-1].pending):  # not a confirmation (chat_app.confirmations)
         memory.pending = assistant_messages[-1].pending
-    newest_with_calls = True
+    newest_with_calls, added_since = True, False
     for message in reversed(assistant_messages):
         calls = [call for call in message.tool_calls or [] if "error" not in (call.get("result") or {})]
         if calls and newest_with_calls:
@@ -80,6 +82,7 @@ def memory_from(messages: list[Message]) -> Memory:
             memory.it_is_one_of_listed = len(shown) > 1
         for call in reversed(calls):
             result = call.get("result") or {}
+            added_since = added_since or (memory.last_list is None and call["name"] == "add_task")
             if memory.last_task is None:
                 if call["name"] in TASK_RESULT_TOOLS and "id" in result:
                     memory.last_task = {"id": result["id"], "title": result.get("title", "")}
@@ -90,6 +93,7 @@ def memory_from(messages: list[Message]) -> Memory:
             memory.last_list = {"arguments": calls[-1]["arguments"],
                                 "next_cursor": (calls[-1].get("result") or {}).get("next_cursor")}
             memory.listed = list((calls[-1].get("result") or {}).get("items", []))[:wording.MAX_LISTED]
+            memory.listed_is_current = not added_since
         if memory.last_task is not None and memory.last_list is not None:
             break
     return memory
@@ -328,9 +332,9 @@ class OfflineAssistant:
 
     async def _resolve_nth(self, place: int) -> dict[str, Any]:
         """ "the second" is the second task of the last list shown; "the last one" its last, or the task
-        the previous turn was about when it showed no list."""
+        added since that list (or mentioned, when no list was shown)."""
         listed = self.memory.listed
-        if place == -1 and (not listed or not self.memory.it_is_one_of_listed) and self.memory.last_task:
+        if place == -1 and (not listed or not self.memory.listed_is_current) and self.memory.last_task:
             return await self.tools.call("get_task", task_id=self.memory.last_task["id"])
         if not listed:
             raise NoSuchTask(wording.NO_LIST_FOR_PLACE)
