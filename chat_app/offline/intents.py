@@ -448,6 +448,9 @@ def _parse_find(text: str, now: datetime, *, week_start: int = 1,
             priorities or tags or "recurring" in args or "has_reminder" in args or sort == "-updated_at"):
         return None
     unread = _unread_due(lowered, args)
+    dangling = phrases.DANGLING_TAG_WORDS.search(rest)
+    if dangling:  # "delete every task tagged": not every task
+        unread = wording.unclear_tags(dangling.group(0).strip())
     if unread:
         return Intent("unknown", note=unread)
     return Intent("find", fields=args)
