@@ -103,8 +103,9 @@ def load(path: Path = CORPUS_PATH) -> list[Case]:
             raise ValueError(f"{path.name} line {line}: a case needs `say` and exactly one of {', '.join(KINDS)}")
         zone = ZoneInfo(entry.get("zone", defaults.get("zone", "UTC")))
         now = datetime.strptime(str(entry.get("now", defaults["now"])), TIME_FORMAT).replace(tzinfo=zone)
+        user_tags = tuple(entry.get("user_tags", defaults.get("user_tags", ())))
         cases.append(Case(line=line, say=str(entry["say"]), kind=kinds[0], expected=entry[kinds[0]], now=now,
-                          tags=tuple(entry.get("user_tags", defaults.get("user_tags", ()))), xfail=entry.get("xfail", "")))
+                          tags=user_tags, xfail=entry.get("xfail", "")))
     return cases
 
 

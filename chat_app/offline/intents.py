@@ -332,7 +332,8 @@ _FIND_START = re.compile(
     re.I)
 
 
-# Words that say which tasks by state, not by what they are about: never taken as tags or search text.
+# Words that say which tasks by state (or only join the sentence), not what they are about: never taken as
+# tags or search text.
 _LIST_WORDS = frozenset("""
     my the all of any every each these those your our me some other
     open completed complete done finished unfinished incomplete pending remaining outstanding active current
@@ -508,6 +509,8 @@ _ADD_START = re.compile(
     r"remind\s+me\s+to|remember\s+to|i\s+need\s+to|i\s+have\s+to|i\s+must|don't\s+forget\s+to|todo:?|to-do:?)\b\s*",
     re.I)
 TITLE_MARK = "\u2063title\u2063"
+# A title in quotes; an apostrophe inside a word ("'Don't forget'") does not end it.
+QUOTED_TITLE = r"(?:'(?P<s>(?:[^']|(?<=\w)'(?=\w))+)'|\"(?P<d>[^\"]+)\")"
 
 
 def _parse_add(text: str, now: datetime) -> Intent | None:
@@ -515,9 +518,9 @@ def _parse_add(text: str, now: datetime) -> Intent | None:
     if not start:
         return None
     verb = start.group("verb").lower()
-    named = re.search(r"\b(?:called|named|titled)\s+(?:'(?P<s>(?:[^']|(?<=\w)'(?=\w))+)'|\"(?P<d>[^\"]+)\")", text, re.I) or re.match(
-        _ADD_START.pattern + r"(?:(?:a|an|the|new|another)\s+)*(?:(?:task|todo|to-do|item)\s*:?\s*)?"
-                             r"(?:'(?P<s>(?:[^']|(?<=\w)'(?=\w))+)'|\"(?P<d>[^\"]+)\")", text, re.I)
+    named = re.search(rf"\b(?:called|named|titled)\s+{QUOTED_TITLE}", text, re.I) or re.match(
+        _ADD_START.pattern + r"(?:(?:a|an|the|new|another)\s+)*(?:(?:task|todo|to-do|item)\s*:?\s*)?" + QUOTED_TITLE,
+        text, re.I)
     reading = _read_task(text, now, named=named, title_of=_title_after_verb, no_title=wording.UNCLEAR_TITLE)
     if reading.problem:
         return Intent("unknown", note=reading.problem)
@@ -586,7 +589,7 @@ def read_task_description(description: str, now: datetime) -> TaskReading:
     text = normalize(phrases.Traced(description or ""))
     if not text:
         return TaskReading(fields={}, parts=[], problem=EMPTY_DESCRIPTION)
-    named = re.match(r"(?:'(?P<s>(?:[^']|(?<=\w)'(?=\w))+)'|\"(?P<d>[^\"]+)\")", text)
+    named = re.match(QUOTED_TITLE, text)
     return _read_task(text, now, named=named, title_of=_trim_title, no_title=NO_TITLE_LEFT)
 
 
@@ -626,7 +629,7 @@ def _read_task(text: str, now: datetime, *, named: re.Match | None, title_of, no
         if left_over:
             return TaskReading(fields={}, parts=_in_typed_order(parts), problem=wording.unread_words(left_over))
     if title is None:
-        unread = _unread_in_title(text, now)
+        unread = _unread_in_title(text)
         rest = title_of(text)
         if unread:
             return TaskReading(fields={}, parts=_in_typed_order(parts), problem=unread)
@@ -688,7 +691,7 @@ _DAY_WORDS = phrases.WEEKDAYS + ["today", "tomorrow", "tonight", "weekday", "wee
 _DAY_LEAD = re.compile(r"\b(?:every|each|on|next|this|by|until|till)\s+(?P<word>[a-z]{4,})\b", re.I)
 
 
-def _unread_in_title(rest: str, now: datetime) -> str:
+def _unread_in_title(rest: str) -> str:
     """A date, tag or recurrence the user meant but that was not read, left in an unquoted title: said
     instead of being kept as a title or dropped ("Buy milk tagged" · "due someday" · "every thrusday")."""
     dangling = phrases.DANGLING_TAG_WORDS.search(rest)

@@ -53,7 +53,8 @@ SORT_WORDS = {
 }
 
 # Words that end a list of tags ("tagged work and meetings that recurs weekly").
-_TAG_STOP = (r"(?!(?:and|or|with|that|which|who|it|this|them|due|every|each|recurs?|repeats?|recurring|repeating|remind(?:er)?|"
+_TAG_STOP = (r"(?!(?:and|or|with|that|which|who|it|them|due|every|each|recurs?|repeats?|recurring|repeating|"
+             r"remind(?:er)?|"
              r"priority|by|on|at|in|for|from|sorted|sort|order(?:ed)?|p[1-4]|urgent|high|low|tomorrow|today|tonight|"
              r"next|this|weekly|daily|monthly|yearly|starting|before|after|about)\b)")
 # A tag as written after "tagged": quoted, a hashtag (any word, "#today" too), or a plain word that
@@ -235,8 +236,8 @@ def priority_from_words(words: str) -> str | None:
 _HASHTAG = re.compile(r"(?<![\w&#])#([^\W\d][\w-]*)")
 _TAG_CLAUSES = [
     # "tagged work and home", "labelled #a #b", "tagged as 'deep work'", "tagged with the tags a, b"
-    re.compile(rf"\b(?:tagged|labell?ed)\s+(?:as\s+|with\s+)?(?:the\s+)?(?:(?:tags?|labels?)\s+)?(?P<list>{TAG_LIST})",
-               re.I),
+    re.compile(rf"\b(?:tagged|labell?ed)\s+(?:as\s+|with\s+)?(?:the\s+)?(?:(?:tags?|labels?)\s+)?"
+               rf"(?P<list>{TAG_LIST})", re.I),
     # "and tag it work", "tag it with errands", "label this as home", "and label them #a #b"
     re.compile(rf"(?:,\s*|\band\s+|\bthen\s+)?\b(?:tag|label)\s+(?:it|this|that|them)\s+(?:as\s+|with\s+)?"
                rf"(?:the\s+)?(?:(?:tags?|labels?)\s+)?(?P<list>{TAG_LIST})", re.I),
