@@ -363,7 +363,9 @@ def _take_adjectives(rest: str, known_tags: frozenset[str]) -> tuple[list[str], 
     tags, words, kept = [], [], []
     for word in match.group("words").split():
         bare_word = word.strip(",'\"").lstrip("#")
-        if not bare_word or bare_word.casefold() in _LIST_WORDS:
+        possessive = re.search(r"(?:'s|s')$", word) is not None  # "all users' tasks", "everyone's tasks"
+        if not bare_word or bare_word.casefold() in _LIST_WORDS or (
+                possessive and bare_word.casefold() not in known_tags):
             kept.append(word)  # "all", "open", … still say which tasks
         elif bare_word.casefold() in known_tags:
             tags.append(bare_word)
