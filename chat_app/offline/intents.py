@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import partial
 from datetime import datetime, time, timedelta
-from typing import Any, Collection
+from typing import Any
 
 from . import phrases, wording, zones
 from .phrases import When, normalize, unquote
