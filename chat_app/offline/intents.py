@@ -503,6 +503,13 @@ def _due_window(lowered: str, now: datetime, *, week_start: int = 1) -> dict[str
         unit = upcoming.group("u").rstrip("s")
         span = {"day": timedelta(days=count), "week": timedelta(weeks=count), "hour": timedelta(hours=count)}[unit]
         return {"due_after": now, "due_before": now + span}
+    # "due friday", "due on dec 3": that whole day.
+    day = re.search(r"\bdue\s+(?:on\s+)?(?P<when>.+?)(?=$|\s+(?:and|sorted|ordered|tagged|with)\b)", lowered)
+    when = phrases.parse_when(day.group("when"), now) if day else None
+    if when is not None:
+        start = datetime.combine(when.at.date(), time.min, tzinfo=now.tzinfo)
+        return {"due_after": start, "due_before": datetime.combine(when.at.date() + timedelta(days=1), time.min,
+                                                                   tzinfo=now.tzinfo)}
     return None
 
 
