@@ -13,11 +13,12 @@ TOOLS  := $(VENV)/tools/.installed
 CHROMIUM ?= /usr/bin/chromium
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test install install-dev check-python services migrations clean-data help
+.PHONY: run test install install-dev check-python services migrations corpus clean-data help
 
 help:
 	@echo "make run     start PostgreSQL, Redis, Kafka broker, web, worker and beat (Ctrl-C stops all)"
 	@echo "make test    run the whole test suite against real services (ARGS='-k name' to filter)"
+	@echo "make corpus  the offline assistant's phrase-corpus pass rate (docs/assistant.md)"
 
 check-python:
 	@sh scripts/check-python.sh "$(PYTHON)"
@@ -62,6 +63,10 @@ services: $(RUNTIME_STAMP)
 
 migrations: $(RUNTIME_STAMP)
 	DATABASE_URL=$${DATABASE_URL:-postgresql://unused/unused} $(PY) manage.py makemigrations
+
+# The offline assistant's phrase corpus: the grammar alone, no services (docs/assistant.md).
+corpus: $(DEV_STAMP)
+	$(PY) -m chat_app.offline.corpus
 
 clean-data:
 	rm -rf .data

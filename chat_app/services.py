@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from tasks_app.cleaning import clean_text, user_timezone
 from tasks_app.models import Profile
-from tasks_app.selectors import profile_get
+from tasks_app.selectors import profile_get, tag_names
 from tasks_app.errors import quota_check
 from tasks_app.throttling import daily_budget_spend
 
@@ -90,7 +90,7 @@ def chat_send(*, user, message: str, conversation_id: int | None = None, model=N
         outcome = async_to_sync(_agent_turn)(user=user, text=text, earlier=earlier, now=now, model=model)
     else:
         outcome = async_to_sync(_offline_turn)(user=user, text=text, memory=memory_from(earlier), now=now,
-                                               profile=profile_get(user=user))
+                                               profile=profile_get(user=user), known_tags=tag_names(user=user))
     if confirmation is not None and confirmation.note:
         outcome.reply = f"{confirmation.note}\n{outcome.reply}"
 
@@ -114,11 +114,12 @@ def _title_from(text: str) -> str:
     return first_line if len(first_line) <= 80 else first_line[:79] + "…"
 
 
-async def _offline_turn(*, user, text: str, memory: Memory, now: datetime, profile: Profile) -> _Outcome:
+async def _offline_turn(*, user, text: str, memory: Memory, now: datetime, profile: Profile,
+                        known_tags: list[str]) -> _Outcome:
     async with ToolSession(user) as tools:
         answer = await OfflineAssistant(tools, now=now, memory=memory,
                                         default_reminder_minutes=profile.default_reminder_minutes,
-                                        week_start=profile.week_start).respond(text)
+                                        week_start=profile.week_start, known_tags=known_tags).respond(text)
     return _Outcome(reply=answer.text, calls=[call.as_dict() for call in tools.calls], pending=answer.pending)
 
 

@@ -194,6 +194,12 @@ def tag_list(*, user) -> QuerySet[Tag]:
     return Tag.objects.filter(user=user).annotate(task_count=Count("tasks")).order_by(Lower("name"), "id")
 
 
+def tag_names(*, user) -> list[str]:
+    """The names of the user's tags (at most QUOTA_TAGS_PER_USER of them), for reading what they type."""
+    return list(Tag.objects.filter(user=user).order_by("id").values_list("name", flat=True)
+                [:settings.QUOTA_TAGS_PER_USER])
+
+
 def tag_get(*, user, name: str) -> Tag:
     """The user's tag called `name` in any case, with `task_count`; Tag.DoesNotExist if none."""
     return tag_list(user=user).get(name__iexact=name)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,14 @@ from .phrases import normalize, unquote
 
 # The tools whose result is one task: the task "it" means afterwards.
 TASK_RESULT_TOOLS = {"add_task", "get_task", "update_task", "complete_task", "reopen_task"}
+# The page sizes of the lookups `_resolve` makes to find a task by name: such a list was not shown to the user.
+LOOKUP_LIMIT, LOOKUP_FALLBACK_LIMIT = 50, 200
+
+
+def _shown_list(call: dict[str, Any]) -> bool:
+    """A list_tasks call whose result the user was shown (not a lookup of a task by its name)."""
+    return call["name"] == "list_tasks" and (call.get("arguments") or {}).get("limit") not in {
+        LOOKUP_LIMIT, LOOKUP_FALLBACK_LIMIT}
 
 
 @dataclass
@@ -34,6 +43,12 @@ class Memory:
     last_task: dict[str, Any] | None = None      # {"id", "title"} of the last task mentioned
     last_list: dict[str, Any] | None = None      # {"arguments", "next_cursor"} of the last list_tasks call
     pending: dict[str, Any] | None = None        # {"message", "candidates": [{"id", "title"}]}
+    # The tasks the last list showed, in order ("the second", "the last one"): at most a bubble's worth.
+    listed: list[dict[str, Any]] = field(default_factory=list)
+    # The previous turn listed several tasks: "it" could be any of them, so it is asked, not guessed.
+    it_is_one_of_listed: bool = False
+    # No task was added since that list: "the last one" is its last task (else the task just added).
+    listed_is_current: bool = False
 
 
 @dataclass
@@ -59,19 +74,27 @@ def memory_from(messages: list[Message]) -> Memory:
     if (assistant_messages and assistant_messages[-1].pending and messages[-1].role == Message.Role.ASSISTANT
             and "candidates" in assistant_messages[-1].pending):  # not a confirmation (chat_app.confirmations)
         memory.pending = assistant_messages[-1].pending
+    newest_with_calls, added_since = True, False
     for message in reversed(assistant_messages):
         calls = [call for call in message.tool_calls or [] if "error" not in (call.get("result") or {})]
+        if calls and newest_with_calls:
+            newest_with_calls = False
+            shown = (calls[-1].get("result") or {}).get("items", []) if _shown_list(calls[-1]) else []
+            memory.it_is_one_of_listed = len(shown) > 1
         for call in reversed(calls):
             result = call.get("result") or {}
+            added_since = added_since or (memory.last_list is None and call["name"] == "add_task")
             if memory.last_task is None:
                 if call["name"] in TASK_RESULT_TOOLS and "id" in result:
                     memory.last_task = {"id": result["id"], "title": result.get("title", "")}
                 elif call["name"] == "list_tasks" and len(result.get("items", [])) == 1:
                     memory.last_task = {"id": result["items"][0]["id"], "title": result["items"][0]["title"]}
-        if memory.last_list is None and calls and calls[-1]["name"] == "list_tasks":
+        if memory.last_list is None and calls and _shown_list(calls[-1]):
             # A list the user asked for ends its turn; a lookup by name is followed by the change it was for.
             memory.last_list = {"arguments": calls[-1]["arguments"],
                                 "next_cursor": (calls[-1].get("result") or {}).get("next_cursor")}
+            memory.listed = list((calls[-1].get("result") or {}).get("items", []))[:wording.MAX_LISTED]
+            memory.listed_is_current = not added_since
         if memory.last_task is not None and memory.last_list is not None:
             break
     return memory
@@ -79,8 +102,10 @@ def memory_from(messages: list[Message]) -> Memory:
 
 class OfflineAssistant:
     def __init__(self, tools: ToolSession, *, now: datetime, memory: Memory | None = None,
-                 default_reminder_minutes: int | None = None, week_start: int = 1):
+                 default_reminder_minutes: int | None = None, week_start: int = 1, known_tags: Iterable[str] = ()):
         self.tools = tools
+        # The user's tag names: "my travel tasks" is the tag travel only when the user has one.
+        self.known_tags = tuple(known_tags)
         self.now = now  # in the user's zone
         self.memory = memory or Memory()
         # The user's lead time for "with a reminder" (their profile); None: at the due time.
@@ -97,7 +122,7 @@ class OfflineAssistant:
                 # The choice completes the message that asked for it.
                 intent, origin = answer, self.memory.pending["message"]
         if intent is None:
-            intent = parse(message, self.now, week_start=self.week_start)
+            intent = parse(message, self.now, week_start=self.week_start, known_tags=self.known_tags)
         try:
             return await getattr(self, f"_do_{intent.kind}")(intent)
         except NeedChoice as choice:
@@ -137,7 +162,8 @@ class OfflineAssistant:
                 chosen = exact[0]
         if chosen is None:
             return None
-        return replace(parse(pending["message"], self.now, week_start=self.week_start), ref=Ref("id", chosen["id"]))
+        return replace(parse(pending["message"], self.now, week_start=self.week_start, known_tags=self.known_tags),
+                       ref=Ref("id", chosen["id"]))
 
     def _ask_which(self, candidates: list[dict[str, Any]], message: str) -> Reply:
         return Reply(
@@ -268,7 +294,11 @@ class OfflineAssistant:
     # -- finding the task a message names
 
     async def _resolve(self, ref: Ref | None, action: str) -> dict[str, Any]:
+        if ref is not None and ref.kind == "nth":
+            return await self._resolve_nth(ref.value)
         if ref is None or ref.kind == "last":
+            if self.memory.it_is_one_of_listed and self.memory.listed:
+                raise NeedChoice(self.memory.listed)
             if not self.memory.last_task:
                 raise NoSuchTask(wording.UNSURE_WHICH)
             return await self.tools.call("get_task", task_id=self.memory.last_task["id"])
@@ -279,10 +309,12 @@ class OfflineAssistant:
                 raise NoSuchTask(wording.no_task_numbered(ref.value)) from None
         wanted = ref.value.strip()
         prefer_done = {"reopen": True, "complete": False, "change": False, "delete": False}.get(action)
-        page = await self.tools.call("list_tasks", q=wanted, limit=50)
+        page = await self.tools.call("list_tasks", q=wanted, limit=LOOKUP_LIMIT)
         matches = self._fuzzy(wanted, page["items"])
         if not matches:
-            fallback = {"limit": 200} if prefer_done is None else {"limit": 200, "completed": prefer_done}
+            fallback = {"limit": LOOKUP_FALLBACK_LIMIT}
+            if prefer_done is not None:
+                fallback["completed"] = prefer_done
             page = await self.tools.call("list_tasks", **fallback)
             matches = self._fuzzy(wanted, page["items"])
         if not matches:
@@ -301,6 +333,22 @@ class OfflineAssistant:
         if len(close) == 1:
             return close[0]
         raise NeedChoice(close[:5])
+
+    async def _resolve_nth(self, place: int) -> dict[str, Any]:
+        """ "the second" is the second task of the last list shown; "the last one" its last, or the task
+        added since that list (or mentioned, when no list was shown)."""
+        listed = self.memory.listed
+        if place == -1 and (not listed or not self.memory.listed_is_current) and self.memory.last_task:
+            return await self.tools.call("get_task", task_id=self.memory.last_task["id"])
+        if not listed:
+            raise NoSuchTask(wording.NO_LIST_FOR_PLACE)
+        if place == 0 or place > len(listed):
+            raise NoSuchTask(wording.no_such_place(place, len(listed)))
+        chosen = listed[place - 1] if place > 0 else listed[-1]
+        try:
+            return await self.tools.call("get_task", task_id=chosen["id"])
+        except ToolFailed:
+            raise NoSuchTask(wording.no_task_numbered(chosen["id"])) from None
 
     @staticmethod
     def _fuzzy(wanted: str, tasks: list[dict[str, Any]]) -> list[tuple[float, dict[str, Any]]]:

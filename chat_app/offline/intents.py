@@ -9,7 +9,9 @@ passed in (in the user's zone), so every rule can be tested on its own.
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import partial
 from datetime import datetime, time, timedelta
@@ -22,14 +24,21 @@ from .undoing import parse_undo
 # Set on an "add" intent whose reminder was asked for without minutes; not a tool argument.
 DEFAULT_REMINDER_FIELD = "reminder_lead_is_default"
 
-LAST_TASK_WORDS = r"(?:it|that|this|that one|this one|that task|this task|the task|the last one|the last task|them)"
+LAST_TASK_WORDS = r"(?:it|that|this|that one|this one|that task|this task|the task|them)"
+ORDINAL_WORDS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+                 "ninth": 9, "tenth": 10, "last": -1}
+# "the second", "the 3rd one", "the last task", "the first one on the list": a place in the list shown last.
+_NTH = re.compile(r"(?:the\s+)?(?P<n>first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last|"
+                  r"\d{1,2}(?:st|nd|rd|th))(?:\s+(?:one|task|todo|item))?(?:\s+(?:on|in)\s+(?:the|that|my)\s+list)?",
+                  re.I)
 
 
 @dataclass(frozen=True)
 class Ref:
-    """How a message names a task: the last one mentioned, an id, or (part of) its title."""
+    """How a message names a task: the last one mentioned, an id, a place in the last list shown
+    ("nth": 1 the first, -1 the last), or (part of) its title."""
 
-    kind: str  # "last" | "id" | "title"
+    kind: str  # "last" | "id" | "nth" | "title"
     value: Any = None
 
 
@@ -41,15 +50,18 @@ class Intent:
     note: str = ""
 
 
-def parse(message: str, now: datetime, *, week_start: int = 1) -> Intent:
-    """`week_start`: the ISO weekday the user's weeks start on (1 Monday, 7 Sunday), for "this week"."""
+def parse(message: str, now: datetime, *, week_start: int = 1, known_tags: Collection[str] = ()) -> Intent:
+    """`week_start`: the ISO weekday the user's weeks start on (1 Monday, 7 Sunday), for "this week".
+    `known_tags`: the user's tag names, so that "my travel tasks" means the tag travel when there is
+    one (and the words "travel" otherwise)."""
     text = normalize(message)
     if not text:
         return Intent("unknown", note=wording.EMPTY_MESSAGE)
+    known = frozenset(tag.casefold() for tag in known_tags)
     for parser in (_parse_help, _parse_timezone, _parse_snooze, _parse_more, _parse_tags_list, _parse_notifications,
-                   _parse_bulk, parse_undo, _parse_reopen, _parse_complete, _parse_tag_change, _parse_due_change, _parse_rename,
-                   _parse_priority_change, _parse_delete, _parse_show, partial(_parse_find, week_start=week_start),
-                   _parse_add):
+                   partial(_parse_bulk, known_tags=known, week_start=week_start), parse_undo, _parse_reopen, _parse_complete,
+                   _parse_tag_change, _parse_due_change, _parse_rename, _parse_priority_change, _parse_delete,
+                   _parse_show, partial(_parse_find, week_start=week_start, known_tags=known), _parse_add):
         intent = parser(text, now)
         if intent is not None:
             return intent
@@ -61,6 +73,10 @@ def _ref(text: str) -> Ref:
     text = re.sub(r"^(?:my|the)\s+(?=task\b)", "", text, flags=re.I)
     if re.fullmatch(LAST_TASK_WORDS, text, re.I):
         return Ref("last")
+    nth = _NTH.fullmatch(text)
+    if nth:
+        word = nth.group("n").lower()
+        return Ref("nth", ORDINAL_WORDS[word] if word in ORDINAL_WORDS else int(word[:-2]))
     match = re.fullmatch(r"(?:task\s*)?(?:#|number\s+|no\.?\s*)(\d+)|task\s+(\d+)", text, re.I)
     if match:
         return Ref("id", int(match.group(1) or match.group(2)))
@@ -176,26 +192,42 @@ def _parse_reopen(text: str, now: datetime) -> Intent | None:
 # "remove all tags from it", "clear all reminders …" change one task; they are not bulk deletes.
 _NOT_TASKS = (r"(?!(?:all|every|each)\s+(?:of\s+)?(?:the\s+|its\s+|my\s+)?"
               r"(?:tags?|labels?|due\s+dates?|deadlines?|reminders?)\b)")
+_PLURAL_NOUN = r"(?:tasks|todos|to-dos|ones|items)"
 _BULK = [
     ("delete", r"(?:please\s+)?(?:delete|remove|trash|erase|clear|drop|discard|get\s+rid\s+of)\s+"
                + _NOT_TASKS + r"(?P<what>(?:all|every|each)\b.*)"),
     ("complete", r"(?:please\s+)?(?:complete|finish|check\s+off|tick\s+off|close)\s+(?P<what>(?:all|every|each)\b.*)"),
     ("complete", r"(?:please\s+)?(?:mark|set|flag)\s+(?P<what>(?:all|every|each)\b.*?)\s+(?:as\s+)?"
                  r"(?:complete|completed|done|finished)"),
+    # "delete my P4 shopping tasks", "complete the errands ones", "mark my travel todos as done": tasks
+    # named by what they are, in the plural.
+    ("delete", r"(?:please\s+)?(?:delete|remove|trash|erase|clear|drop|discard|get\s+rid\s+of)\s+"
+               rf"(?P<what>(?:my|the|these|those)\s+(?:\S+\s+){{0,5}}?{_PLURAL_NOUN}\b.*)"),
+    ("complete", r"(?:please\s+)?(?:complete|finish|check\s+off|tick\s+off|close)\s+"
+                 rf"(?P<what>(?:my|the|these|those)\s+(?:\S+\s+){{0,5}}?{_PLURAL_NOUN}\b.*)"),
+    ("complete", r"(?:please\s+)?(?:mark|set|flag)\s+"
+                 rf"(?P<what>(?:my|the|these|those)\s+(?:\S+\s+){{0,5}}?{_PLURAL_NOUN}\b.*?)\s+(?:as\s+)?"
+                 r"(?:complete|completed|done|finished)"),
 ]
 
 
-def _parse_bulk(text: str, now: datetime) -> Intent | None:
-    """"delete all completed tasks", "complete all overdue tasks tagged work": the tasks a search would list.
-    The assistant previews them and waits for a yes (chat_app.confirmations)."""
+def _parse_bulk(text: str, now: datetime, *, known_tags: frozenset[str] = frozenset(),
+                week_start: int = 1) -> Intent | None:
+    """"delete all completed tasks", "complete all overdue tasks tagged work", "delete my P4 shopping
+    tasks": the tasks a search would list.  The assistant previews them and waits for a yes
+    (chat_app.confirmations)."""
     # "complete everything tagged errands" is "complete all tasks tagged errands".
     text = re.sub(r"\beverything\b", "all tasks", text, count=1, flags=re.I)
     for action, pattern in _BULK:
         match = re.fullmatch(pattern, text, re.I)
         if match:
             # "all" keeps done tasks in unless the message says otherwise ("delete every task tagged x").
-            what = f"all {match.group('what')}"
-            found = _parse_find(f"show {what}", now) or _parse_find(f"show {what} tasks", now)
+            what = re.sub(r"^(?:these|those)\s+", "the ", match.group("what"), flags=re.I)
+            what = f"all {what}"
+            found = (_parse_find(f"show {what}", now, known_tags=known_tags, week_start=week_start)
+                     or _parse_find(f"show {what} tasks", now, known_tags=known_tags, week_start=week_start))
+            if found is not None and found.kind == "unknown":
+                return found
             filters = dict(found.fields) if found else {}
             if action == "complete":
                 filters["completed"] = False
@@ -304,7 +336,51 @@ _FIND_START = re.compile(
     re.I)
 
 
-def _parse_find(text: str, now: datetime, *, week_start: int = 1) -> Intent | None:
+# Words that say which tasks by state (or only join the sentence), not what they are about: never taken as
+# tags or search text.
+_LIST_WORDS = frozenset("""
+    my the all of any every each these those your our me some other
+    open completed complete done finished unfinished incomplete pending remaining outstanding active current
+    overdue late recurring repeating recurrent non-recurring nonrecurring one-off oneoff one-time undated dated
+    upcoming new old recent latest newest oldest next top first last today's tomorrow's week's
+    important priority there is are do i have with for what which how many much show list me in on and or &
+""".split())
+_NOUN = r"(?:tasks?|todos?|to-dos?|ones|items|things|stuff)"
+# "show my travel tasks", "any errands todos", "list all my open work items": the words before the noun.
+_ADJECTIVES = re.compile(rf"(?:\b(?:my|the|all|any|show|list|display|see|view|get|are|have|of|these|those)\s+)"
+                         rf"(?P<words>(?:[^\s\d][^\s]*\s+){{1,4}}?){_NOUN}\b", re.I)
+# "show my errands" (no noun): only when the word is one of the user's tags.
+_BARE_TAG_LIST = re.compile(r"(?:show|list|display|view|see|get)\s+(?:me\s+)?(?:all\s+)?(?:of\s+)?(?:my|the)\s+"
+                            r"(?P<word>#?[^\W\d][\w-]*)", re.I)
+
+
+def _take_adjectives(rest: str, known_tags: frozenset[str]) -> tuple[list[str], str | None, str]:
+    """Tags and search words named as adjectives before "tasks" ("my travel tasks"): a word that is one of
+    the user's tags is a tag, any other word (not a state such as "open") is search text."""
+    bare = _BARE_TAG_LIST.fullmatch(rest)
+    if bare and bare.group("word").lstrip("#").casefold() in known_tags:
+        word = bare.group("word").lstrip("#")
+        return [word], None, rest[: bare.start("word")]
+    match = _ADJECTIVES.search(rest)
+    if match is None:
+        return [], None, rest
+    tags, words, kept = [], [], []
+    for word in match.group("words").split():
+        bare_word = word.strip(",'\"").lstrip("#")
+        possessive = re.search(r"(?:'s|s')$", word) is not None  # "all users' tasks", "everyone's tasks"
+        if not bare_word or bare_word.casefold() in _LIST_WORDS or (
+                possessive and bare_word.casefold() not in known_tags):
+            kept.append(word)  # "all", "open", … still say which tasks
+        elif bare_word.casefold() in known_tags:
+            tags.append(bare_word)
+        else:
+            words.append(bare_word)
+    rest = rest[: match.start("words")] + "".join(f"{word} " for word in kept) + rest[match.end("words"):]
+    return tags, (" ".join(words) or None), rest
+
+
+def _parse_find(text: str, now: datetime, *, week_start: int = 1,
+                known_tags: frozenset[str] = frozenset()) -> Intent | None:
     if not _FIND_START.search(text):
         return None
     rest = text
@@ -314,9 +390,13 @@ def _parse_find(text: str, now: datetime, *, week_start: int = 1) -> Intent | No
     if priorities:
         args["priorities"] = priorities
     tags, rest = phrases.take_tags(rest)
+    sort, rest = phrases.take_sort(rest)
+    adjective_tags, adjective_words, rest = _take_adjectives(rest, known_tags)
+    tags += [tag for tag in adjective_tags if tag.casefold() not in {t.casefold() for t in tags}]
     if tags:
         args["tags"] = tags
-    sort, rest = phrases.take_sort(rest)
+    if adjective_words:
+        args["q"] = adjective_words
 
     match = re.search(r"\b(?:about|containing|mentioning|matching|regarding|related\s+to|that\s+mentions?|"
                       r"with\s+the\s+words?|called|named|titled|for)\s+(?P<q>.+)$", rest, re.I)
@@ -327,7 +407,7 @@ def _parse_find(text: str, now: datetime, *, week_start: int = 1) -> Intent | No
         query = re.sub(r"^(?:the|a|an|my)\s+", "", unquote(match.group("q").strip()), flags=re.I)
         query = re.sub(r"\s+(?:tasks?|todos?)$", "", query, flags=re.I)
         if query:
-            args["q"] = query
+            args["q"] = f"{args['q']} {query}" if "q" in args else query
         rest = rest[: match.start()]
 
     lowered = rest.lower()
@@ -357,7 +437,7 @@ def _parse_find(text: str, now: datetime, *, week_start: int = 1) -> Intent | No
         args["completed"] = False
     elif re.search(r"\b(?:completed|done|finished)\b", lowered):
         args["completed"] = True
-    elif re.search(r"\ball\b", lowered) or "q" in args or sort == "-updated_at":
+    elif re.search(r"\ball\b", lowered) or ("q" in args and not adjective_words) or sort == "-updated_at":
         # A search, or what changed lately: done tasks too (completing one is a change).
         pass
     else:
@@ -374,7 +454,22 @@ def _parse_find(text: str, now: datetime, *, week_start: int = 1) -> Intent | No
                                            r"what\s+do\s+i\s+have|how\s+many)\b", text, re.I) and not (
             priorities or tags or "recurring" in args or "has_reminder" in args or sort == "-updated_at"):
         return None
+    unread = _unread_due(lowered, args)
+    dangling = phrases.DANGLING_TAG_WORDS.search(rest)
+    if dangling:  # "delete every task tagged": not every task
+        unread = wording.unclear_tags(dangling.group(0).strip())
+    if unread:
+        return Intent("unknown", note=unread)
     return Intent("find", fields=args)
+
+
+def _unread_due(lowered: str, args: dict[str, Any]) -> str:
+    """A "due …" the list did not read as a date ("show my tasks due someday"): said, not dropped."""
+    if any(key in args for key in ("due_after", "due_before", "overdue", "has_due")):
+        return ""
+    match = re.search(r"\bdue\s+(?!dates?\b|soon\b)(?:on\s+|by\s+|before\s+|after\s+)?(?P<when>.+?)"
+                      r"(?=$|\s+(?:and|sorted|ordered|tagged|with|by)\b)", lowered)
+    return wording.unclear_when(match.group("when")) if match else ""
 
 
 def _due_window(lowered: str, now: datetime, *, week_start: int = 1) -> dict[str, Any] | None:
@@ -411,6 +506,13 @@ def _due_window(lowered: str, now: datetime, *, week_start: int = 1) -> dict[str
         unit = upcoming.group("u").rstrip("s")
         span = {"day": timedelta(days=count), "week": timedelta(weeks=count), "hour": timedelta(hours=count)}[unit]
         return {"due_after": now, "due_before": now + span}
+    # "due friday", "due on dec 3": that whole day.
+    day = re.search(r"\bdue\s+(?:on\s+)?(?P<when>.+?)(?=$|\s+(?:and|sorted|ordered|tagged|with)\b)", lowered)
+    when = phrases.parse_when(day.group("when"), now) if day else None
+    if when is not None:
+        start = datetime.combine(when.at.date(), time.min, tzinfo=now.tzinfo)
+        return {"due_after": start, "due_before": datetime.combine(when.at.date() + timedelta(days=1), time.min,
+                                                                   tzinfo=now.tzinfo)}
     return None
 
 
@@ -420,6 +522,8 @@ _ADD_START = re.compile(
     r"remind\s+me\s+to|remember\s+to|i\s+need\s+to|i\s+have\s+to|i\s+must|don't\s+forget\s+to|todo:?|to-do:?)\b\s*",
     re.I)
 TITLE_MARK = "\u2063title\u2063"
+# A title in quotes; an apostrophe inside a word ("'Don't forget'") does not end it.
+QUOTED_TITLE = r"(?:'(?P<s>(?:[^']|(?<=\w)'(?=\w))+)'|\"(?P<d>[^\"]+)\")"
 
 
 def _parse_add(text: str, now: datetime) -> Intent | None:
@@ -427,9 +531,9 @@ def _parse_add(text: str, now: datetime) -> Intent | None:
     if not start:
         return None
     verb = start.group("verb").lower()
-    named = re.search(r"\b(?:called|named|titled)\s+(?:'(?P<s>[^']+)'|\"(?P<d>[^\"]+)\")", text, re.I) or re.match(
-        _ADD_START.pattern + r"(?:(?:a|an|the|new|another)\s+)*(?:(?:task|todo|to-do|item)\s*:?\s*)?"
-                             r"(?:'(?P<s>[^']+)'|\"(?P<d>[^\"]+)\")", text, re.I)
+    named = re.search(rf"\b(?:called|named|titled)\s+{QUOTED_TITLE}", text, re.I) or re.match(
+        _ADD_START.pattern + r"(?:(?:a|an|the|new|another)\s+)*(?:(?:task|todo|to-do|item)\s*:?\s*)?" + QUOTED_TITLE,
+        text, re.I)
     reading = _read_task(text, now, named=named, title_of=_title_after_verb, no_title=wording.UNCLEAR_TITLE)
     if reading.problem:
         return Intent("unknown", note=reading.problem)
@@ -442,7 +546,9 @@ def _parse_add(text: str, now: datetime) -> Intent | None:
 def _title_after_verb(rest: str) -> str:
     """What is left of "add a task called …" once the verb and the filler words are gone."""
     rest = _ADD_START.sub("", rest, count=1)
-    rest = re.sub(r"^(?:(?:a|an|the|new|another)\s+)+", "", rest, flags=re.I)
+    # "new" only before "task" ("add new task …"): "add new year call" keeps its first word.
+    rest = re.sub(r"^(?:(?:a|an|the|another|new(?=\s+(?:task|todo|to-do|item|reminder)s?\b))\s+)+", "", rest,
+                  flags=re.I)
     rest = re.sub(r"^(?:task|todo|to-do|item|reminder)s?\b\s*[:-]?\s*", "", rest, flags=re.I)
     rest = re.sub(r"^(?:called|named|titled|to|for|about)\s+", "", rest, flags=re.I)
     rest = re.sub(r"\s+(?:to|on|in)\s+(?:my\s+)?(?:list|todo\s+list|to-do\s+list|todos|tasks)$", "", rest,
@@ -496,7 +602,7 @@ def read_task_description(description: str, now: datetime) -> TaskReading:
     text = normalize(phrases.Traced(description or ""))
     if not text:
         return TaskReading(fields={}, parts=[], problem=EMPTY_DESCRIPTION)
-    named = re.match(r"(?:'(?P<s>[^']+)'|\"(?P<d>[^\"]+)\")", text)
+    named = re.match(QUOTED_TITLE, text)
     return _read_task(text, now, named=named, title_of=_trim_title, no_title=NO_TITLE_LEFT)
 
 
@@ -531,8 +637,15 @@ def _read_task(text: str, now: datetime, *, named: re.Match | None, title_of, no
     priority = peel("priority", phrases.take_priority)
     when = peel("due", lambda rest: phrases.take_when(rest, now))
 
+    if title is not None:
+        left_over = _unread_next_to_title(title_of(text))
+        if left_over:
+            return TaskReading(fields={}, parts=_in_typed_order(parts), problem=wording.unread_words(left_over))
     if title is None:
+        unread = _unread_in_title(text)
         rest = title_of(text)
+        if unread:
+            return TaskReading(fields={}, parts=_in_typed_order(parts), problem=unread)
         title = unquote(rest)
         if title and title == title.lower():
             title = title[0].upper() + title[1:]
@@ -569,6 +682,45 @@ def _read_task(text: str, now: datetime, *, named: re.Match | None, title_of, no
     if bare_reminder:
         fields[DEFAULT_REMINDER_FIELD] = True
     return TaskReading(fields=fields, parts=_in_typed_order(parts))
+
+
+# Words that may stand next to a quoted title without meaning anything ("please add a task called 'X' to my list").
+_FILLER = re.compile(r"(?:\s|,|;|:|-|!|\b(?:please|thanks|thank\s+you|and|also|a|an|the|new|task|todo|to-do|item|"
+                     r"called|named|titled|with|to|my|list|for\s+me|ok|okay)\b)*", re.I)
+
+
+def _unread_next_to_title(rest: str) -> str:
+    """What is left beside a quoted title once every phrase is read: words the grammar did not read
+    ("add 'Buy milk' on zorkday" → "on zorkday").  Empty when only filler is left."""
+    rest = str(rest).replace(TITLE_MARK, " ")
+    rest = re.sub(r"[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F]", " ", rest)  # emoji say nothing to read
+    words = " ".join(piece for piece in re.split(r"\s+", rest) if piece)
+    return "" if _FILLER.fullmatch(words) else words.strip(" ,;:-")
+
+
+# Words the user clearly meant as a date that no date was read from ("due someday").
+_UNREAD_DUE = re.compile(r"\bdue\s+(?!diligence\b|to\b|process\b)(?:on\s+|by\s+|at\s+|in\s+)?(?P<when>\S.*)$", re.I)
+_DAY_WORDS = phrases.WEEKDAYS + ["today", "tomorrow", "tonight", "weekday", "weekend", "morning", "evening"]
+_DAY_LEAD = re.compile(r"\b(?:every|each|on|next|this|by|until|till)\s+(?P<word>[a-z]{4,})\b", re.I)
+
+
+def _unread_in_title(rest: str) -> str:
+    """A date, tag or recurrence the user meant but that was not read, left in an unquoted title: said
+    instead of being kept as a title or dropped ("Buy milk tagged" · "due someday" · "every thrusday")."""
+    dangling = phrases.DANGLING_TAG_WORDS.search(rest)
+    if dangling:
+        return wording.unclear_tags(dangling.group(0).strip())
+    due = _UNREAD_DUE.search(rest)
+    if due:
+        return wording.unclear_when(due.group("when"))
+    for lead in _DAY_LEAD.finditer(rest):
+        word = lead.group("word").lower()
+        if word in _DAY_WORDS:
+            continue
+        close = difflib.get_close_matches(word, _DAY_WORDS, n=1, cutoff=0.75)
+        if close:
+            return wording.misspelled_day(lead.group(0), close[0])
+    return ""
 
 
 def _parts_of(text: str, kind: str, value: Any, spans: list[tuple[int, int]]) -> list[Part]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, timezone
 from functools import lru_cache
 
 from tasks_app import recurrence
@@ -53,11 +53,16 @@ SORT_WORDS = {
 }
 
 # Words that end a list of tags ("tagged work and meetings that recurs weekly").
-_TAG_STOP = (r"(?!(?:and|or|with|that|which|who|due|every|each|recurs?|repeats?|recurring|repeating|remind(?:er)?|"
+_TAG_STOP = (r"(?!(?:and|or|with|that|which|who|it|them|due|every|each|recurs?|repeats?|recurring|repeating|"
+             r"remind(?:er)?|"
              r"priority|by|on|at|in|for|from|sorted|sort|order(?:ed)?|p[1-4]|urgent|high|low|tomorrow|today|tonight|"
              r"next|this|weekly|daily|monthly|yearly|starting|before|after|about)\b)")
-TAG_WORD = rf"(?:'[^']+'|\"[^\"]+\"|{_TAG_STOP}[\w][\w-]*)"
-TAG_LIST = rf"{TAG_WORD}(?:\s*(?:,\s*and|,|and|&)\s*{TAG_WORD})*"
+# A tag as written after "tagged": quoted, a hashtag (any word, "#today" too), or a plain word that
+# does not start the next phrase.
+TAG_WORD = rf"(?:'[^']+'|\"[^\"]+\"|#[^\W\d][\w-]*|{_TAG_STOP}[^\W\d][\w-]*)"
+# Between tags: a comma, "and", "&", or only a space before a hashtag ("tagged #a #b").
+TAG_SEPARATOR = r"(?:\s*(?:,\s*and\b|,|\band\b|&)\s*|\s+(?=#))"
+TAG_LIST = rf"{TAG_WORD}(?:{TAG_SEPARATOR}{TAG_WORD})*"
 
 
 _STRAIGHT = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
@@ -228,24 +233,43 @@ def priority_from_words(words: str) -> str | None:
 # --------------------------------------------------------------------------- tags
 
 
-_HASHTAG = re.compile(r"(?<![\w&#])#([A-Za-z_][\w-]*)")
+_HASHTAG = re.compile(r"(?<![\w&#])#([^\W\d][\w-]*)")
 _TAG_CLAUSES = [
-    re.compile(rf"\b(?:tagged|labell?ed)\s+(?:as\s+|with\s+)?(?:the\s+tags?\s+)?(?P<list>{TAG_LIST})", re.I),
+    # "tagged work and home", "labelled #a #b", "tagged as 'deep work'", "tagged with the tags a, b"
+    re.compile(rf"\b(?:tagged|labell?ed)\s+(?:as\s+|with\s+)?(?:the\s+)?(?:(?:tags?|labels?)\s+)?"
+               rf"(?P<list>{TAG_LIST})", re.I),
+    # "and tag it work", "tag it with errands", "label this as home", "and label them #a #b"
+    re.compile(rf"(?:,\s*|\band\s+|\bthen\s+)?\b(?:tag|label)\s+(?:it|this|that|them)\s+(?:as\s+|with\s+)?"
+               rf"(?:the\s+)?(?:(?:tags?|labels?)\s+)?(?P<list>{TAG_LIST})", re.I),
+    # "with the tag x", "with tags a, b", "with labels #a #b"
     re.compile(rf"\bwith\s+(?:the\s+)?(?:tags?|labels?)\s+(?P<list>{TAG_LIST})", re.I),
+    # "tags: a, b", "label: x"
     re.compile(rf"\b(?:tags?|labels?):\s*(?P<list>{TAG_LIST})", re.I),
+    # ", tag work", " - label home": a bare verb only after a comma or a dash, where it cannot be
+    # part of the title ("add label jars" keeps its title).
+    re.compile(rf"(?:,|\s-)\s*(?:tag|label)\s+(?:as\s+|with\s+)?(?P<list>{TAG_LIST})", re.I),
+    # "buy milk label errands tomorrow": a bare verb elsewhere only when the tags end the sentence or
+    # another phrase follows them.
+    re.compile(rf"(?<=\s)(?:tag|label)\s+(?P<list>{TAG_LIST})(?=\s*$|\s*,|\s+(?:and|due|every|each|on|at|by|"
+               rf"tomorrow|today|tonight|next|this|in|p[1-4]|with|remind|priority|urgent)\b)", re.I),
 ]
+# Tag words left behind with no tag after them ("… tagged", "and tag it"): not understood, not dropped.
+DANGLING_TAG_WORDS = re.compile(r"(?:\b(?:tagged|labell?ed)|\b(?:tag|label)\s+(?:it|this|that|them))"
+                                r"(?:\s+(?:as|with))?(?:\s+(?:the\s+)?(?:tags?|labels?))?\s*$", re.I)
 
 
 def split_tag_list(text: str) -> list[str]:
-    parts = re.split(r"\s*(?:,\s*and|,|\band\b|&)\s*", text.strip())
-    return [unquote(part).lstrip("#").strip() for part in parts if unquote(part).strip()]
+    parts = re.split(TAG_SEPARATOR, text.strip())
+    return [unquote(part).lstrip("#").strip() for part in parts if unquote(part).strip().lstrip("#")]
 
 
 def take_tags(text: str) -> tuple[list[str], str]:
     tags: list[str] = []
     for pattern in _TAG_CLAUSES:
-        match = pattern.search(text)
-        if match:
+        while True:
+            match = pattern.search(text)
+            if not match:
+                break
             tags += split_tag_list(match.group("list"))
             text = _cut(text, match)
     for match in list(_HASHTAG.finditer(text)):
@@ -395,6 +419,8 @@ _DATE_PART = (
     r"(?:the\s+)?day\s+after\s+tomorrow|today|tonight|tomorrow|tmrw|"
     r"(?:next|this|coming)\s+(?:week|month|year)|"
     r"(?:(?:next|this|coming)\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|"
+    # "on mon", "next fri": a short day name only after a word that makes it one ("sun cream" stays a title).
+    r"(?:(?<=\bon\s)|(?<=\bby\s)|(?<=\bdue\s)|(?:next|this|coming)\s+)(?:mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\b|"
     rf"in\s+{NUM}\s+(?:minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)|"
     r"\d{4}-\d{2}-\d{2}(?:[t ]\d{1,2}:\d{2})?|"
     rf"{MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|"
@@ -402,9 +428,14 @@ _DATE_PART = (
     r"\d{1,2}/\d{1,2}(?:/\d{2,4})?"
 )
 _TIME_PART = r"(?:at\s+)?(?:\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)|\d{1,2}:\d{2}|noon|midnight)|at\s+\d{1,2}\b"
+# A part of the day, only next to a day ("tomorrow morning", "friday in the evening", "this afternoon"):
+# alone, "morning run" is a title.
+PARTS_OF_DAY = {"morning": "09:00", "afternoon": "15:00", "evening": "19:00"}
+_PART_OF_DAY = r"(?:in\s+the\s+)?(?:morning|afternoon|evening)"
 _LEAD = r"(?:(?:due|by|on|for|starting|from|beginning|until)\s+(?:on\s+)?)?"
 _WHEN = re.compile(
-    rf"\b{_LEAD}(?P<first>{_DATE_PART}|{_TIME_PART})(?:(?:\s*,?\s*|\s+)(?P<second>{_DATE_PART}|{_TIME_PART}))?(?!\w)",
+    rf"\b{_LEAD}(?P<first>this\s+(?:morning|afternoon|evening)|{_DATE_PART}|{_TIME_PART})"
+    rf"(?:(?:\s*,?\s*|\s+)(?P<second>{_DATE_PART}|{_TIME_PART}|{_PART_OF_DAY}))?(?!\w)",
     re.I,
 )
 
@@ -431,6 +462,9 @@ def parse_when(phrase: str, now: datetime) -> When | None:
     phrase = re.sub(r"^(?:due|by|on|for|starting|from|until)\s+(?:on\s+)?", "", phrase)
     phrase = phrase.replace("tmrw", "tomorrow").replace("a.m.", "am").replace("p.m.", "pm")
     phrase = re.sub(r"\bcoming\s+", "next ", phrase)
+    phrase = re.sub(r"^this\s+(morning|afternoon|evening)$", r"today \1", phrase)
+    phrase = re.sub(r"\s+(?:in\s+the\s+)?(morning|afternoon|evening)$", lambda m: " " + PARTS_OF_DAY[m.group(1)],
+                    phrase)
     phrase = re.sub(r"\bat\s+(\d{1,2})$", r"at \1:00", phrase)
     parsed = _dateparser_parse(phrase, now)
     if parsed is None:
@@ -448,25 +482,32 @@ def parse_when(phrase: str, now: datetime) -> When | None:
     return When(at=at.replace(second=0, microsecond=0), has_time=has_time)
 
 
+_ELAPSED = re.compile(rf"in\s+(?P<n>{NUM})\s*(?P<u>minutes?|mins?|hours?|hrs?)", re.I)
+
+
 def _dateparser_parse(phrase: str, now: datetime) -> tuple[datetime, str] | None:
-    zone = getattr(now.tzinfo, "key", None) or now.tzname() or "UTC"
-    data = _date_data_parser(zone, now.replace(tzinfo=None, second=0, microsecond=0)).get_date_data(phrase)
+    elapsed = _ELAPSED.fullmatch(phrase)
+    if elapsed:
+        # "in 24 hours" is that much real time, also across a daylight-saving change.
+        unit = elapsed.group("u").lower().rstrip("s")
+        minutes = number(elapsed.group("n")) * UNIT_MINUTES[unit]
+        return (now.astimezone(timezone.utc) + timedelta(minutes=minutes)).astimezone(now.tzinfo), "time"
+    data = _date_data_parser(now.replace(tzinfo=None, second=0, microsecond=0)).get_date_data(phrase)
     if data.date_obj is None:
         return None
-    at = data.date_obj
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=now.tzinfo)
-    return at.astimezone(now.tzinfo), data.period or "day"
+    # A wall-clock time in the user's zone ("tomorrow at 9am" is 9:00 there, whatever the offset that
+    # day): dateparser reads it against the naive local "now", and the zone is attached afterwards.
+    at = data.date_obj.replace(tzinfo=None).replace(tzinfo=now.tzinfo)
+    return at, data.period or "day"
 
 
 @lru_cache(maxsize=32)
-def _date_data_parser(zone: str, base: datetime):
+def _date_data_parser(base: datetime):
     from dateparser.date import DateDataParser
 
     return DateDataParser(languages=["en"], settings={
-        "PREFER_DATES_FROM": "future", "RELATIVE_BASE": base, "TIMEZONE": zone, "TO_TIMEZONE": zone,
-        "RETURN_AS_TIMEZONE_AWARE": True, "RETURN_TIME_AS_PERIOD": True, "PREFER_DAY_OF_MONTH": "first",
-        "DATE_ORDER": "MDY",
+        "PREFER_DATES_FROM": "future", "RELATIVE_BASE": base, "RETURN_AS_TIMEZONE_AWARE": False,
+        "RETURN_TIME_AS_PERIOD": True, "PREFER_DAY_OF_MONTH": "first", "DATE_ORDER": "MDY",
     })
 
 

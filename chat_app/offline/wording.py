@@ -30,6 +30,12 @@ CANCELLED = "OK, I've left it."
 NOTHING_MORE = "There is nothing more to show. Ask for a list first, e.g. “show my tasks”."
 UNSURE_WHICH = "I'm not sure which task you mean. Name it, e.g. “mark 'Buy milk' as done”."
 NO_TAGS = "You have no tags yet."
+NO_LIST_FOR_PLACE = ("I haven't shown you a list in this conversation, so I don't know which one you mean. "
+                     "Ask for one first (“show my tasks”), or name the task.")
+
+
+def no_such_place(place: int, count: int) -> str:
+    return f"The last list I showed has {count} task{'s' if count != 1 else ''}, so there is no number {place} in it."
 
 _SORT_ORDERS = {"due_at": "soonest due first", "-due_at": "latest due first", "priority": "P1 first",
                 "-priority": "P4 first", "created_at": "oldest first", "-created_at": "newest first",
@@ -47,6 +53,19 @@ def unclear_priority(words: str) -> str:
 
 def unclear_when(words: str) -> str:
     return f"“{words}” as a date or time"
+
+
+def unclear_tags(words: str) -> str:
+    return f"which tag “{words}” means (name it: tagged work, or #work)"
+
+
+def misspelled_day(words: str, meant: str) -> str:
+    return f"“{words}” (did you mean {meant}?)"
+
+
+def unread_words(words: str) -> str:
+    return (f"“{words}” next to the title, so I added nothing (say it again without it, or put it inside "
+            "the title's quotes)")
 
 
 # --------------------------------------------------------------------------- times

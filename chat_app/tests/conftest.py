@@ -24,6 +24,17 @@ from devstack.testing import uvicorn_server
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 
+# The phrase corpus's pass rate (test_phrase_corpus.py), shown at the end of any run that reads it.
+CORPUS_SUMMARY = pytest.StashKey[str]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    summary = config.stash.get(CORPUS_SUMMARY, None)
+    if summary:
+        terminalreporter.write_sep("-", "phrase corpus")
+        terminalreporter.write_line(summary)
+
+
 @pytest.fixture(autouse=True)
 def offline_chat(settings):
     """No test reaches a real language model, whatever the developer's environment holds."""
