@@ -3,12 +3,13 @@
 The REST API, the MCP tools, the chat assistant, the admin and the Celery jobs call
 them; none of them writes these models directly.  Bad input raises
 django.core.exceptions.ValidationError with a message per field.  One module per
-concern (tasks, tags, notifications, profiles, audit, outbox, retention, idempotency); this package re-exports their public
+concern (tasks, tags, notifications, deliveries, profiles, audit, outbox, retention, idempotency); this package re-exports their public
 names, so callers write `services.task_create(...)` wherever the function lives.
 Users and API tokens are written by tasks_app.accounts.
 """
 
 from .audit import audit_record, audit_record_many
+from .deliveries import deliveries_claim_due, deliveries_create, deliveries_release, delivery_send
 from .idempotency import Answer, IdempotencyKeyReused, idempotent_write
 from .notifications import (
     notification_mark_read,
@@ -41,6 +42,10 @@ __all__ = [
     "UPDATABLE_FIELDS",
     "audit_record",
     "audit_record_many",
+    "deliveries_claim_due",
+    "deliveries_create",
+    "deliveries_release",
+    "delivery_send",
     "next_occurrence_due",
     "notification_mark_read",
     "notification_snooze",
