@@ -411,6 +411,8 @@ JOB_SWEEP_WINDOW_SECONDS = env_int("JOB_SWEEP_WINDOW_SECONDS", 86400, minimum=60
 RETENTION_INTERVAL = env_int("RETENTION_INTERVAL", 3600, minimum=1)
 # Retries of webhook deliveries that are due (the first attempt is kicked after commit).
 WEBHOOK_SCAN_INTERVAL = env_int("WEBHOOK_SCAN_INTERVAL", 5, minimum=1)
+# Retries of notification deliveries (email) that are due, and a first attempt whose kick was lost.
+NOTIFICATION_SCAN_INTERVAL = env_int("NOTIFICATION_SCAN_INTERVAL", 5, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "workers.publish_outbox", "schedule": OUTBOX_SWEEP_INTERVAL,
                      "options": {"expires": OUTBOX_SWEEP_INTERVAL}},
@@ -422,9 +424,8 @@ CELERY_BEAT_SCHEDULE = {
                   "options": {"expires": RETENTION_INTERVAL}},
     "webhook-scan": {"task": "workers.deliver_webhooks", "schedule": WEBHOOK_SCAN_INTERVAL,
                      "options": {"expires": WEBHOOK_SCAN_INTERVAL}},
-    # Retries of notification deliveries (the first attempt is kicked after the reminder's claim commits).
-    "notification-delivery-scan": {"task": "workers.deliver_notifications", "schedule": WEBHOOK_SCAN_INTERVAL,
-                                   "options": {"expires": WEBHOOK_SCAN_INTERVAL}},
+    "notification-delivery-scan": {"task": "workers.deliver_notifications", "schedule": NOTIFICATION_SCAN_INTERVAL,
+                                   "options": {"expires": NOTIFICATION_SCAN_INTERVAL}},
 }
 
 # --------------------------------------------------------------------------- webhooks

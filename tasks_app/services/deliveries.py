@@ -6,7 +6,7 @@ The flow, like the webhooks' (tasks_app.webhooks.services):
    own transaction: one pending row per (notification, channel the user wants), in one INSERT.
    UNIQUE (notification, channel) means a notice can never be queued twice on a channel.
 2. After commit a coalesced job (workers.deliver_notifications) runs; beat runs it too, every
-   WEBHOOK_SCAN_INTERVAL, for retries and for a kick lost with Redis.
+   NOTIFICATION_SCAN_INTERVAL, for retries and for a kick lost with Redis.
 3. deliveries_claim_due takes due pending rows FOR UPDATE SKIP LOCKED and marks them `sending` with a
    lease, in one short transaction: two workers never hold the same row.
 4. delivery_send calls the channel (outside any transaction: a slow SMTP server holds no lock) and

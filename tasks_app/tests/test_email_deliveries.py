@@ -411,6 +411,22 @@ def test_email_url_reads_each_scheme_and_refuses_what_it_cannot_honour():
             email_url.parse(bad)
 
 
+@pytest.mark.django_db
+def test_the_development_mailbox_keeps_each_reminder_as_a_file(alice, settings, tmp_path):
+    """`make run` without EMAIL_URL: the file backend writes into .data/mail (here a temporary folder)."""
+    for name, value in email_url.parse(f"file://{tmp_path / 'mail'}").items():
+        setattr(settings, name, value)
+    settings.EMAIL_ENABLED = True
+    alice = wants_email(alice)
+    reminder_due_now(alice, title="Read me in the mailbox")
+    services.reminders_claim_due()
+
+    assert send_due() == {"sent": 1}
+    [saved] = (tmp_path / "mail").iterdir()
+    content = saved.read_text()
+    assert "To: ann@example.test" in content and "Read me in the mailbox" in content
+
+
 # --------------------------------------------------------------------------- end to end
 
 
