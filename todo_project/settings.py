@@ -472,8 +472,9 @@ NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 5, minimum=1, m
 NOTIFICATION_RETRY_BASE_SECONDS = env_int("NOTIFICATION_RETRY_BASE_SECONDS", 30, minimum=1)
 NOTIFICATION_RETRY_MAX_SECONDS = env_int("NOTIFICATION_RETRY_MAX_SECONDS", 3600, minimum=1)
 # A delivery marked `sending` by a worker that then died is given up after this long (failed, not
-# sent again: it may have gone out, and a notice is never sent twice).  Well above EMAIL_TIMEOUT.
-NOTIFICATION_SENDING_LEASE_SECONDS = env_int("NOTIFICATION_SENDING_LEASE_SECONDS", 300, minimum=30)
+# sent again: it may have gone out, and a notice is never sent twice).  Longer than the delivery job's
+# hard time limit (90 s, workers/tasks.py), so a live worker's send is never given up on.
+NOTIFICATION_SENDING_LEASE_SECONDS = env_int("NOTIFICATION_SENDING_LEASE_SECONDS", 300, minimum=120)
 
 # --------------------------------------------------------------------------- retention (beat job workers.prune_retention)
 

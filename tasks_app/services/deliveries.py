@@ -24,6 +24,7 @@ import random
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -96,6 +97,10 @@ def delivery_send(*, delivery_id: int) -> str | None:
         channel.deliver(delivery)
     except ChannelError as exc:
         error = exc
+    except SoftTimeLimitExceeded:
+        # The job's time is up mid-send: the row stays `sending` until its lease ends and is then given
+        # up (it may have gone out), rather than recorded as a failure and sent again.
+        raise
     except Exception as exc:  # a bug in a channel: recorded on the row and retried, never lost in `sending`
         logger.exception("notification delivery %s on %s failed unexpectedly", delivery.pk, delivery.channel)
         error = ChannelError(f"internal error: {type(exc).__name__}")
