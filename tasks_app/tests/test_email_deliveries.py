@@ -273,6 +273,22 @@ def test_a_notice_has_at_most_one_delivery_per_channel(alice, mail_settings):
                                             next_attempt_at=timezone.now())
 
 
+@pytest.mark.django_db
+def test_queuing_deliveries_costs_the_same_few_queries_for_one_user_or_many(mail_settings, django_user_model):
+    from django.test.utils import CaptureQueriesContext
+
+    def queued_queries(count: int, prefix: str) -> int:
+        notifications = []
+        for number in range(count):
+            user = wants_email(django_user_model.objects.create_user(f"{prefix}{number}"), f"{prefix}{number}@x.test")
+            notifications.append(Notification.objects.create(user=user, message="Reminder: x"))
+        with CaptureQueriesContext(connection) as queries:
+            assert services.deliveries_create(notifications=notifications) == count
+        return len(queries)
+
+    assert queued_queries(1, "one") == queued_queries(25, "many") == 2  # the users with profiles; one INSERT
+
+
 # --------------------------------------------------------------------------- preferences
 
 
