@@ -142,7 +142,7 @@ def _banner(port: int, token: str | None, internal_port: int = 0, mailbox: Path 
             f"  Try:  curl -H 'Authorization: Bearer {token}' {url}api/tasks",
         ]
     if mailbox is not None:  # EMAIL_URL unset: reminder emails are files here (todo_project/settings.py)
-        lines += [f"  Mail (email reminders):       {mailbox}/  (one .log file per message)"]
+        lines += [f"  Mail (email reminders):       {mailbox}/  (one .log file per message; demo's go there)"]
     lines += ["  Stop with Ctrl-C.", "=" * 64, ""]
     return "\n".join(lines)
 
