@@ -120,7 +120,7 @@ def _wait_healthy(port: int, *, timeout: float) -> str:
     return status
 
 
-def _banner(port: int, token: str | None, internal_port: int = 0) -> str:
+def _banner(port: int, token: str | None, internal_port: int = 0, mailbox: Path | None = None) -> str:
     url = _url(port)
     lines = [
         "",
@@ -141,6 +141,8 @@ def _banner(port: int, token: str | None, internal_port: int = 0) -> str:
             f"  API token (demo):             {token}",
             f"  Try:  curl -H 'Authorization: Bearer {token}' {url}api/tasks",
         ]
+    if mailbox is not None:  # EMAIL_URL unset: reminder emails are files here (todo_project/settings.py)
+        lines += [f"  Mail (email reminders):       {mailbox}/  (one .log file per message; demo's go there)"]
     lines += ["  Stop with Ctrl-C.", "=" * 64, ""]
     return "\n".join(lines)
 
@@ -202,7 +204,9 @@ def run(port: int) -> int:
             except ServiceError:
                 return
             status = _wait_healthy(port, timeout=60)
-            print(_banner(port, token, internal_port), flush=True)
+            debug = env.get("DJANGO_DEBUG", "true").strip().lower() in {"1", "true", "yes", "on"}
+            mailbox = root / "mail" if debug and not env.get("EMAIL_URL") else None
+            print(_banner(port, token, internal_port, mailbox), flush=True)
             if status == "ok":
                 print(f"devstack: healthy {time.monotonic() - began:.1f} s after start.", flush=True)
             else:

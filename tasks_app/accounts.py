@@ -192,4 +192,8 @@ def demo_user_ensure(*, username: str = "demo", password: str = "demo") -> Abstr
     # Staff in development so the admin can be explored with the same login.
     user.is_staff = user.is_superuser = True
     user.save()
+    if created and settings.EMAIL_ENABLED:
+        # Its reminders are emailed too, so that `make run`'s local mailbox (.data/mail) shows them;
+        # only on creation: a developer who turns it off keeps it off.
+        profiles.profile_update(user=user, email=f"{username}@localhost", email_reminders=True)
     return user

@@ -10,6 +10,7 @@ from .models import (
     CalendarFeed,
     IdempotencyKey,
     Notification,
+    NotificationDelivery,
     Profile,
     OutboxEvent,
     Tag,
@@ -184,6 +185,19 @@ class NotificationAdmin(ModelAdmin):
         return False
 
 
+@admin.register(NotificationDelivery)
+class NotificationDeliveryAdmin(ReadOnlyAdmin):
+    """The delivery log of notices on email (and push): status, attempts, the last error.  Written only
+    by tasks_app.services.deliveries; retries are the delivery job's."""
+
+    list_display = ["created_at", "user", "channel", "status", "attempts", "next_attempt_at", "sent_at",
+                    "last_error"]
+    list_filter = ["status", "channel", ("user", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["user__username", "=notification__id"]
+    list_select_related = ["user"]
+    raw_id_fields = ["notification"]
+
+
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(ModelAdmin):
     list_display = ["url", "user", "is_active", "consecutive_failures", "event_types", "created_at"]
@@ -222,12 +236,12 @@ class ProfileAdmin(ModelAdmin):
     all through tasks_app.services.profile_update (which checks the zone against zoneinfo)."""
 
     list_display = ["user", "timezone", "default_reminder_minutes", "quiet_hours_start", "quiet_hours_end",
-                    "week_start", "updated_at"]
+                    "week_start", "email_reminders", "updated_at"]
     list_filter = ["week_start"]
     search_fields = ["user__username", "timezone"]
     list_select_related = ["user"]
     readonly_fields = ["user", "timezone", "default_reminder_minutes", "quiet_hours_start", "quiet_hours_end",
-                       "week_start", "updated_at"]
+                       "week_start", "email_reminders", "updated_at"]
 
     def has_add_permission(self, request):
         return False

@@ -27,6 +27,8 @@ from .models import IDEMPOTENCY_KEY_MAX_LENGTH, Task
 from .services.idempotency import IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_KEY_RULE
 from .schemas import (
     CredentialsIn,
+    DeliveryListQuery,
+    DeliveryOut,
     MeOut,
     MePatchIn,
     NotificationListQuery,
@@ -288,12 +290,14 @@ def delete_tag(request, name: str):
 
 
 def _me(user, note: str | None = None) -> dict:
-    return {"id": user.pk, "username": user.get_username(), "profile": selectors.profile_get(user=user), "note": note}
+    return {"id": user.pk, "username": user.get_username(), "email": user.email,
+            "profile": selectors.profile_get(user=user), "note": note}
 
 
 @router.get("/me", response=documented(MeOut, SIGNED_IN), tags=["me"], operation_id="me_get")
 def get_me(request):
-    """Who you are and your preferences (time zone, default reminder lead time, quiet hours, week start)."""
+    """Who you are and your preferences (time zone, default reminder lead time, quiet hours, week start,
+    email address and email reminders)."""
     return _me(request.user)
 
 
@@ -313,6 +317,15 @@ def update_me(request, payload: MePatchIn):
 def list_notifications(request, query: Query[NotificationListQuery]):
     """Your notifications (due reminders), newest first."""
     return selectors.notification_list(user=request.user, unread_only=query.unread, limit=query.limit)
+
+
+@router.get("/notifications/deliveries", response=documented(list[DeliveryOut], SIGNED_IN, 422),
+            tags=["notifications"], operation_id="notification_deliveries_list")
+def list_notification_deliveries(request, query: Query[DeliveryListQuery]):
+    """The delivery log of your notices on other channels (email): status, attempts and the last error,
+    newest first; filter by channel, status or notification."""
+    return selectors.notification_delivery_list(user=request.user, channel=query.channel, status=query.status,
+                                                notification_id=query.notification_id, limit=query.limit)
 
 
 @router.post("/notifications/{int:notification_id}/read", response=documented(NotificationOut, SIGNED_IN_WRITE, 404),

@@ -269,6 +269,64 @@ class Notification(models.Model):
         return self.message
 
 
+DELIVERY_ERROR_MAX_LENGTH = 500
+
+
+class NotificationDelivery(models.Model):
+    """One notice sent on one channel (email, Web Push): its attempts so far, the last error, and when
+    the next attempt is due.  Written in the reminder's claim, beside its Notification, for each channel
+    the user wants (tasks_app.services.deliveries); sent after commit by workers.deliver_notifications.
+
+    pending → sending (claimed by one worker, FOR UPDATE SKIP LOCKED) → sent | pending again (a retryable
+    error, with backoff) | failed (attempts ran out, or an error no retry can fix)."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        PUSH = "push", "Web Push"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
+    # The notification's user, copied: the log is listed per user without a join.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=DELIVERY_ERROR_MAX_LENGTH, blank=True, default="")
+    # pending: when to try (again); sending: when the claiming worker's lease runs out.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # A notice goes out once per channel, whatever the number of claims, jobs and workers.
+            models.UniqueConstraint(fields=["notification", "channel"], name="notification_delivery_once"),
+            models.CheckConstraint(condition=Q(channel__in=["email", "push"]), name="notification_delivery_channel_valid"),
+            models.CheckConstraint(condition=Q(status__in=["pending", "sending", "sent", "failed"]),
+                                   name="notification_delivery_status_valid"),
+            models.CheckConstraint(condition=~Q(status__in=["pending", "sending"]) | Q(next_attempt_at__isnull=False),
+                                   name="notification_delivery_pending_has_time"),
+        ]
+        indexes = [
+            # The delivery scan: `status = 'pending' AND next_attempt_at <= now() ORDER BY next_attempt_at`
+            # (services.deliveries.deliveries_claim_due).  Partial: only what is still to send.
+            models.Index(fields=["next_attempt_at"], name="notif_delivery_due", condition=Q(status="pending")),
+            # Leases of dead workers: `status = 'sending' AND next_attempt_at < now()` (same function).
+            models.Index(fields=["next_attempt_at"], name="notif_delivery_sending", condition=Q(status="sending")),
+            # GET /api/notifications/deliveries and the settings page: one user's, newest first.
+            models.Index(fields=["user", "-created_at", "-id"], name="notif_delivery_user_log"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} of notification {self.notification_id} ({self.status})"
+
+
 WEBHOOK_URL_MAX_LENGTH = 2000
 
 
@@ -368,6 +426,9 @@ class Profile(models.Model):
     quiet_hours_start = models.TimeField(null=True, blank=True)
     quiet_hours_end = models.TimeField(null=True, blank=True)
     week_start = models.PositiveSmallIntegerField(choices=WeekStart.choices, default=WeekStart.MONDAY)
+    # Reminders by email too (to the user's address).  Off until the user turns it on: nobody gives an
+    # address at sign-up, and mail nobody asked for is spam (tasks_app.channels.email).
+    email_reminders = models.BooleanField(default=False, db_default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

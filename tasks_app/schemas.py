@@ -7,7 +7,7 @@ values again (tasks_app.cleaning), whichever surface they come from.
 """
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.conf import settings
 from ninja import Field, Schema
@@ -159,6 +159,7 @@ class ProfileOut(Schema):
     quiet_hours_start: str | None = Field(description="Local time (HH:MM) quiet hours start, or null")
     quiet_hours_end: str | None = Field(description="Local time (HH:MM) quiet hours end, or null")
     week_start: str = Field(description="Monday, Saturday or Sunday")
+    email_reminders: bool = Field(description="Reminders are also sent by email to `email` (off by default)")
 
     @staticmethod
     def resolve_quiet_hours_start(profile) -> str | None:
@@ -176,6 +177,7 @@ class ProfileOut(Schema):
 class MeOut(Schema):
     id: int
     username: str
+    email: str = Field(description="Where email reminders go; empty: none given")
     profile: ProfileOut
     note: str | None = Field(None, description="After a change of time zone: what it means for your due dates")
 
@@ -192,6 +194,8 @@ class MePatchIn(Schema):
     quiet_hours_start: Text(20) | None = Field(None, description="HH:MM local time, or null for none")
     quiet_hours_end: Text(20) | None = Field(None, description="HH:MM local time, or null for none")
     week_start: Text(20) | int | None = Field(None, description="Monday, Saturday or Sunday (or 1, 6, 7)")
+    email: Text(254) | None = Field(None, description="Address for email reminders; empty or null removes it")
+    email_reminders: bool | None = Field(None, description="Send reminders by email too (needs `email`)")
 
 
 class TokenIn(CredentialsIn):
@@ -237,6 +241,32 @@ class SnoozeOut(Schema):
     notification: NotificationOut = Field(description="The notice, now marked read")
     task_id: int
     remind_at: datetime = Field(description="When the reminder fires again")
+
+
+class DeliveryOut(Schema):
+    """One notice on one channel, as the delivery log shows it."""
+
+    id: int
+    notification_id: int
+    message: str = Field(description="The notice that was (or is to be) sent")
+    channel: str = Field(description="email (push once Web Push is on)")
+    status: str = Field(description="pending, sending, sent or failed")
+    attempts: int
+    last_error: str = Field(description="Why the last attempt failed; empty after a success")
+    next_attempt_at: datetime | None = Field(description="pending: when it is tried (again)")
+    sent_at: datetime | None
+    created_at: datetime
+
+    @staticmethod
+    def resolve_message(delivery) -> str:
+        return delivery.notification.message
+
+
+class DeliveryListQuery(Schema):
+    channel: Literal["email", "push"] | None = Field(None, description="Only this channel")
+    status: Literal["pending", "sending", "sent", "failed"] | None = Field(None, description="Only this status")
+    notification_id: int | None = Field(None, ge=1, le=2**63 - 1, description="Only this notification's deliveries")
+    limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
 
 
 class NotificationListQuery(Schema):

@@ -53,7 +53,17 @@ from .cleaning import (
     find_timezone,
     user_timezone,
 )
-from .models import AuditLog, Notification, OutboxEvent, Priority, Profile, RecurrenceState, Tag, Task
+from .models import (
+    AuditLog,
+    Notification,
+    NotificationDelivery,
+    OutboxEvent,
+    Priority,
+    Profile,
+    RecurrenceState,
+    Tag,
+    Task,
+)
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -388,6 +398,20 @@ def notification_list(*, user, unread_only: bool = False, limit: int = DEFAULT_P
     if unread_only:
         notifications = notifications.filter(read_at__isnull=True)
     return notifications.order_by("-created_at", "-id")[:limit]
+
+
+def notification_delivery_list(*, user, channel: str | None = None, status: str | None = None,
+                               notification_id: int | None = None,
+                               limit: int = DEFAULT_PAGE_SIZE) -> QuerySet[NotificationDelivery]:
+    """The user's delivery log (email, push), newest first (index notif_delivery_user_log)."""
+    deliveries = NotificationDelivery.objects.filter(user=user).select_related("notification")
+    if channel is not None:
+        deliveries = deliveries.filter(channel=channel)
+    if status is not None:
+        deliveries = deliveries.filter(status=status)
+    if notification_id is not None:
+        deliveries = deliveries.filter(notification_id=notification_id)
+    return deliveries.order_by("-created_at", "-id")[:max(1, min(limit, MAX_PAGE_SIZE))]
 
 
 # --------------------------------------------------------------------------- for background jobs

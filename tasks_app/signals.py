@@ -14,3 +14,6 @@ task_completed = Signal()
 
 # Webhook deliveries were written (tasks_app.webhooks) and wait to be sent.  kwargs: count (int).
 webhook_deliveries_created = Signal()
+
+# Notification deliveries (email, push) were written by a reminder's claim and wait to be sent.  kwargs: count (int).
+notification_deliveries_created = Signal()

@@ -68,6 +68,10 @@ def tasks_dashboard(request):
     })
 
 
+# Deliveries listed on the settings page (the API lists more).
+RECENT_DELIVERIES = 20
+
+
 def _settings_page(request, *, password_form, preference_errors=(), preferences=None, status=200):
     profile = selectors.profile_get(user=request.user)
     shown = preferences or {
@@ -77,12 +81,16 @@ def _settings_page(request, *, password_form, preference_errors=(), preferences=
         "quiet_hours_start": profile.quiet_hours_start.strftime("%H:%M") if profile.quiet_hours_start else "",
         "quiet_hours_end": profile.quiet_hours_end.strftime("%H:%M") if profile.quiet_hours_end else "",
         "week_start": str(profile.week_start),
+        "email": request.user.email,
+        "email_reminders": profile.email_reminders,
     }
     return render(request, "tasks_app/settings.html", {
         "tokens": accounts.api_token_list(user=request.user), "password_form": password_form,
         "preferences": shown, "preference_errors": preference_errors,
         "zones": sorted(timezone_names().values()), "week_starts": WeekStart.choices,
         "max_reminder_minutes": MAX_REMINDER_MINUTES,
+        "email_enabled": settings.EMAIL_ENABLED,
+        "deliveries": selectors.notification_delivery_list(user=request.user, limit=RECENT_DELIVERIES),
         **webhook_views.settings_context(request.user),
         **calendar_feed_views.settings_context(request),
     }, status=status)
@@ -90,7 +98,8 @@ def _settings_page(request, *, password_form, preference_errors=(), preferences=
 
 @login_required
 def account_settings(request):
-    """Your preferences (time zone, reminders, quiet hours, week start), your API tokens (revoke any)
+    """Your preferences (time zone, reminders, quiet hours, week start, email reminders and their delivery
+    log), your API tokens (revoke any)
     and your password (changing it revokes every token)."""
     form = PasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -122,11 +131,15 @@ def update_preferences(request):
         "quiet_hours_start": posted["quiet_hours_start"] or None,
         "quiet_hours_end": posted["quiet_hours_end"] or None,
         "week_start": _whole_number(posted["week_start"]),
+        "email": posted["email"],
+        # A checkbox: sent only when ticked.
+        "email_reminders": "email_reminders" in request.POST,
     }
     try:
         change = services.profile_update(user=request.user, **changes)
     except ValidationError as exc:
         errors = [f"{(field or '').replace('_', ' ')}: {message}" for field, message in field_errors(exc)]
+        posted["email_reminders"] = changes["email_reminders"]
         return _settings_page(request, password_form=PasswordChangeForm(request.user),
                               preference_errors=errors, preferences=posted, status=422)
     messages.success(request, change.note or "Preferences saved.")

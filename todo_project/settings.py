@@ -18,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 from tasks_app.limits import TASK_DESCRIPTION_MAX_LENGTH_CEILING
+from todo_project import email_url
 
 # --------------------------------------------------------------------------- environment helpers
 
@@ -375,7 +376,8 @@ CELERY_TASK_TIME_LIMIT = 90
 # Every worker consumes all five unless told otherwise: `make run`, the image's `worker`
 # role (CELERY_WORKER_QUEUES), the chart's worker and the test fixture name them with -Q.
 # A bigger deployment can run a second worker on `-Q events` only.
-#   webhooks     outgoing webhook requests: other people's servers, slow at worst, kept apart
+#   webhooks     outgoing webhook requests and notification deliveries (SMTP, Web Push): other
+#                people's servers, slow at worst, kept apart
 CELERY_TASK_QUEUES = tuple(Queue(name, routing_key=name)
                            for name in ("events", "default", "live", "maintenance", "webhooks"))
 CELERY_TASK_DEFAULT_QUEUE = "default"
@@ -391,6 +393,7 @@ CELERY_TASK_ROUTES = {
     "workers.sweep_lost_jobs": {"queue": "maintenance"},
     "workers.prune_retention": {"queue": "maintenance"},
     "workers.deliver_webhooks": {"queue": "webhooks"},
+    "workers.deliver_notifications": {"queue": "webhooks"},
 }
 
 # Beat intervals (seconds): the outbox sweeper re-sends what an after-commit dispatch lost.
@@ -408,6 +411,8 @@ JOB_SWEEP_WINDOW_SECONDS = env_int("JOB_SWEEP_WINDOW_SECONDS", 86400, minimum=60
 RETENTION_INTERVAL = env_int("RETENTION_INTERVAL", 3600, minimum=1)
 # Retries of webhook deliveries that are due (the first attempt is kicked after commit).
 WEBHOOK_SCAN_INTERVAL = env_int("WEBHOOK_SCAN_INTERVAL", 5, minimum=1)
+# Retries of notification deliveries (email) that are due, and a first attempt whose kick was lost.
+NOTIFICATION_SCAN_INTERVAL = env_int("NOTIFICATION_SCAN_INTERVAL", 5, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "workers.publish_outbox", "schedule": OUTBOX_SWEEP_INTERVAL,
                      "options": {"expires": OUTBOX_SWEEP_INTERVAL}},
@@ -419,6 +424,8 @@ CELERY_BEAT_SCHEDULE = {
                   "options": {"expires": RETENTION_INTERVAL}},
     "webhook-scan": {"task": "workers.deliver_webhooks", "schedule": WEBHOOK_SCAN_INTERVAL,
                      "options": {"expires": WEBHOOK_SCAN_INTERVAL}},
+    "notification-delivery-scan": {"task": "workers.deliver_notifications", "schedule": NOTIFICATION_SCAN_INTERVAL,
+                                   "options": {"expires": NOTIFICATION_SCAN_INTERVAL}},
 }
 
 # --------------------------------------------------------------------------- webhooks
@@ -438,6 +445,36 @@ WEBHOOK_SECRET_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24, minim
 WEBHOOK_LEASE_SECONDS = env_int("WEBHOOK_LEASE_SECONDS", 60, minimum=5)
 WEBHOOK_MAX_PER_ENDPOINT_PER_RUN = env_int("WEBHOOK_MAX_PER_ENDPOINT_PER_RUN", 5, minimum=1)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+
+# --------------------------------------------------------------------------- notification channels (tasks_app.channels)
+
+# Where email goes (todo_project/email_url.py): smtp://, smtp+tls://, smtps://, console://, file:///folder,
+# memory://.  Unset: in development (`make run`) a local mailbox, one file per message in .data/mail/;
+# in production no email is sent and the email preference cannot be turned on.
+EMAIL_URL = env_str("EMAIL_URL") or (f"file://{(DATA_DIR / 'mail').absolute()}" if DEBUG else None)
+EMAIL_ENABLED = EMAIL_URL is not None
+_email = email_url.parse(EMAIL_URL) if EMAIL_URL else {"EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend"}
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Todo reminders <todo@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Seconds each SMTP step (connect, each command) may take: a stalled server cannot hold a worker.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1, maximum=120)
+# Deliveries on a channel (email, push) are retried with exponential backoff and jitter from
+# NOTIFICATION_RETRY_BASE_SECONDS (capped at NOTIFICATION_RETRY_MAX_SECONDS) until this many attempts.
+NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 5, minimum=1, maximum=50)
+NOTIFICATION_RETRY_BASE_SECONDS = env_int("NOTIFICATION_RETRY_BASE_SECONDS", 30, minimum=1)
+NOTIFICATION_RETRY_MAX_SECONDS = env_int("NOTIFICATION_RETRY_MAX_SECONDS", 3600, minimum=1)
+# A delivery marked `sending` by a worker that then died is given up after this long (failed, not
+# sent again: it may have gone out, and a notice is never sent twice).  Longer than the delivery job's
+# hard time limit (90 s, workers/tasks.py), so a live worker's send is never given up on.
+NOTIFICATION_SENDING_LEASE_SECONDS = env_int("NOTIFICATION_SENDING_LEASE_SECONDS", 300, minimum=120)
 
 # --------------------------------------------------------------------------- retention (beat job workers.prune_retention)
 

@@ -102,6 +102,14 @@ def webhooks_started() -> None:
         logger.debug("webhook kick key not cleared", exc_info=True)
 
 
+def kick_started(name: str) -> None:
+    """webhooks_started for another coalesced job: a commit after this point kicks again."""
+    try:
+        redis_client().delete(f"todo:{name}:kick-pending")
+    except redis.RedisError:
+        logger.debug("%s kick key not cleared", name, exc_info=True)
+
+
 def sink_started() -> None:
     """Called by the sink before it reads the outbox: a commit after this point kicks again."""
     try:

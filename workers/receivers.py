@@ -19,7 +19,12 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from tasks_app.models import Task
-from tasks_app.signals import event_recorded, task_completed, webhook_deliveries_created
+from tasks_app.signals import (
+    event_recorded,
+    notification_deliveries_created,
+    task_completed,
+    webhook_deliveries_created,
+)
 
 from . import dispatch, tasks
 
@@ -49,6 +54,11 @@ def push_live_after_commit(sender, event, **kwargs):
 @receiver(webhook_deliveries_created, dispatch_uid="workers.deliver_webhooks")
 def deliver_webhooks_after_commit(sender, count, **kwargs):
     dispatch.once("webhooks", tasks.kick_webhooks)
+
+
+@receiver(notification_deliveries_created, dispatch_uid="workers.deliver_notifications")
+def deliver_notifications_after_commit(sender, count, **kwargs):
+    dispatch.once("notifications", tasks.kick_notifications)
 
 
 @receiver(post_save, sender=Task, dispatch_uid="workers.arm_reminder")

@@ -264,3 +264,38 @@ def kick_webhooks() -> None:
     """After a commit that wrote deliveries: one delivery run unless one is already queued."""
     if dispatch.claim_kick("webhooks"):
         deliver_webhooks.delay()
+
+
+# A run claims this many deliveries at a time (each send bounded by EMAIL_TIMEOUT per SMTP step) and
+# claims no more after NOTIFICATION_RUN_SECONDS: well inside its soft limit.
+NOTIFICATION_BATCH = 10
+NOTIFICATION_RUN_SECONDS = 30
+
+
+@shared_task(name="workers.deliver_notifications", ignore_result=True, expires=60, soft_time_limit=60, time_limit=90)
+def deliver_notifications() -> dict[str, int]:
+    """Send the notification deliveries (email, push) that are due: after a reminder's claim commits,
+    and from beat for retries (tasks_app.services.deliveries)."""
+    dispatch.kick_started("notifications")
+    deadline = time.monotonic() + NOTIFICATION_RUN_SECONDS
+    outcome: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        claimed = services.deliveries_claim_due(limit=NOTIFICATION_BATCH)
+        if not claimed:
+            break
+        for position, delivery_id in enumerate(claimed):
+            try:
+                status = services.delivery_send(delivery_id=delivery_id)
+            except SoftTimeLimitExceeded:
+                # The one under way stays `sending` until its lease runs out (it may have gone out).
+                services.deliveries_release(delivery_ids=claimed[position + 1:])
+                return outcome
+            if status:
+                outcome[status] = outcome.get(status, 0) + 1
+    return outcome
+
+
+def kick_notifications() -> None:
+    """After a commit that queued deliveries: one delivery run unless one is already queued."""
+    if dispatch.claim_kick("notifications"):
+        deliver_notifications.delay()

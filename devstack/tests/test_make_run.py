@@ -118,8 +118,20 @@ def test_make_run_starts_everything_and_ctrl_c_stops_it_keeping_the_data(data_di
         token = re.search(r"API token \(demo\):\s+(\S+)", banner).group(1)
 
         assert fetch(f"{app.base}/api/docs")[0] == 200
-        status, created = fetch(f"{app.base}/api/tasks", token, {"title": "Survives a restart", "priority": "P2"})
+        # Due in a minute with a one-minute reminder: due now, so the demo's reminder email goes out at once.
+        due = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 60))
+        status, created = fetch(f"{app.base}/api/tasks", token, {"title": "Survives a restart", "priority": "P2",
+                                                                 "due_at": due, "reminder_minutes_before": 1})
         assert status == 201, created
+        # ...into the local mailbox the banner names (EMAIL_URL unset: the file backend, .data/mail).
+        mailbox = data_dir / "mail"
+        assert f"{mailbox}/" in banner
+        deadline = time.monotonic() + 60
+        while not list(mailbox.glob("*.log")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        [mail] = list(mailbox.glob("*.log")) or [None]
+        assert mail is not None, app.output()[-3000:]
+        assert "To: demo@localhost" in mail.read_text() and "Survives a restart" in mail.read_text()
         # The worker counts the jobs this queued in its multiprocess metrics folder (workers/metrics.py).
         metrics_dir = data_dir / "prometheus-worker"
         deadline = time.monotonic() + 30

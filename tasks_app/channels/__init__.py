@@ -8,3 +8,12 @@ Each channel is a module here exposing:
 The delivery log, retries and "never sent twice" live in one place (the delivery service),
 not in the channels: a channel only knows how to send one message once.
 """
+
+from types import ModuleType
+
+from . import email
+
+
+def registered() -> dict[str, ModuleType]:
+    """The channels this deployment sends on, by NotificationDelivery.Channel value."""
+    return {"email": email}

@@ -3,7 +3,8 @@
 The REST API, the MCP tools, the chat assistant, the admin and the Celery jobs call
 them; none of them writes these models directly.  Bad input raises
 django.core.exceptions.ValidationError with a message per field.  One module per
-concern (tasks, changes (undo), tags, notifications, profiles, audit, outbox, retention, idempotency); this package re-exports their public
+concern (tasks, changes (undo), bulk, tags, notifications, deliveries, profiles, audit, outbox, retention,
+idempotency); this package re-exports their public
 names, so callers write `services.task_create(...)` wherever the function lives.
 Users and API tokens are written by tasks_app.accounts.
 """
@@ -11,6 +12,7 @@ Users and API tokens are written by tasks_app.accounts.
 from .audit import audit_record, audit_record_many
 from .bulk import BULK_ACTIONS, BulkItem, tasks_bulk_apply
 from .changes import NothingToUndo, Reverted, UndoConflict, change_group, undo_last
+from .deliveries import deliveries_claim_due, deliveries_create, deliveries_release, delivery_send
 from .idempotency import Answer, IdempotencyKeyReused, idempotent_write
 from .notifications import (
     notification_mark_read,
@@ -51,6 +53,10 @@ __all__ = [
     "UPDATABLE_FIELDS",
     "audit_record",
     "audit_record_many",
+    "deliveries_claim_due",
+    "deliveries_create",
+    "deliveries_release",
+    "delivery_send",
     "next_occurrence_due",
     "notification_mark_read",
     "notification_snooze",

@@ -1,8 +1,9 @@
 """Reminders and the notifications they leave: claiming due reminders, marking them read.
 
 A reminder is claimed once, whatever the number of beats and workers scanning: the
-claim marks the task's reminder sent, stores a Notification and records a
-todo.reminder.due event in one transaction, over rows locked with SKIP LOCKED.
+claim marks the task's reminder sent, stores a Notification, queues its deliveries on the
+channels its user wants (email; services.deliveries) and records a todo.reminder.due event
+in one transaction, over rows locked with SKIP LOCKED.
 
 Two callers claim: the beat scan (every REMINDER_SCAN_INTERVAL, over the partial index
 task_reminder_pending) and the precise job that Celery runs at a reminder's own time
@@ -32,6 +33,7 @@ from django.utils import timezone
 from .. import events
 from ..cleaning import clean_whole_number
 from ..models import MAX_SNOOZE_MINUTES, Notification, Profile, Task
+from .deliveries import deliveries_create
 
 
 def _pending_reminders():
@@ -86,6 +88,8 @@ def reminders_claim_due(*, now: datetime | None = None, limit: int = 500,
             Notification(user_id=task.user_id, task=task, kind=Notification.Kind.REMINDER,
                          message=f"Reminder: {task.title} is due {_when(task, now)}"[:300], due_at=task.due_at)
             for task in to_send)
+        # Email (and other channels the user wants): queued here, in the claim's transaction, sent after commit.
+        deliveries_create(notifications=notifications, now=written)
         for task, notification in zip(to_send, notifications):
             task.reminder_sent_at, task.updated_at = now, written
             task.snoozed_until = None

@@ -1,3 +1,5 @@
+import io
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
@@ -26,3 +28,19 @@ def test_demo_user_exists_only_in_development(settings, capsys):
     settings.DEMO_USER_ENABLED = False
     with pytest.raises(CommandError, match="only in development"):
         call_command("ensure_demo_user")
+
+
+def test_the_demo_user_gets_its_reminders_by_email_into_the_development_mailbox(settings):
+    from django.contrib.auth import get_user_model
+
+    from tasks_app import selectors, services
+
+    settings.DEMO_USER_ENABLED, settings.EMAIL_ENABLED = True, True
+    call_command("ensure_demo_user", stdout=io.StringIO())
+    demo = get_user_model().objects.get(username="demo")
+    assert demo.email == "demo@localhost" and selectors.profile_get(user=demo).email_reminders
+
+    services.profile_update(user=demo, email_reminders=False)
+    call_command("ensure_demo_user", stdout=io.StringIO())
+    assert not selectors.profile_get(user=get_user_model().objects.get(username="demo")).email_reminders, \
+        "a developer's choice stays"

@@ -21,7 +21,8 @@ def test_a_user_without_a_profile_reads_the_defaults(alice_api, settings):
     body = alice_api.get("/api/me").json()
     assert body["username"] == "alice"
     assert body["profile"] == {"timezone": settings.TIME_ZONE, "default_reminder_minutes": 60,
-                               "quiet_hours_start": None, "quiet_hours_end": None, "week_start": "Monday"}
+                               "quiet_hours_start": None, "quiet_hours_end": None, "week_start": "Monday",
+                               "email_reminders": False}
 
 
 def test_preferences_change_and_read_back(alice_api):
@@ -30,7 +31,7 @@ def test_preferences_change_and_read_back(alice_api):
     assert response.status_code == 200, response.content
     profile = response.json()["profile"]
     assert profile == {"timezone": "Europe/Berlin", "default_reminder_minutes": 15, "quiet_hours_start": "22:00",
-                       "quiet_hours_end": "07:00", "week_start": "Sunday"}
+                       "quiet_hours_end": "07:00", "week_start": "Sunday", "email_reminders": False}
     assert alice_api.get("/api/me").json()["profile"] == profile
     # null turns the optional ones off; what is not sent stays.
     off = patch(alice_api, {"default_reminder_minutes": None, "quiet_hours_start": None, "quiet_hours_end": None})

@@ -143,6 +143,9 @@ KAFKA_SASL_PASSWORD: {{ . | b64enc | quote }}
 {{- with .Values.secrets.openaiApiKey }}
 OPENAI_API_KEY: {{ . | b64enc | quote }}
 {{- end }}
+{{- with .Values.secrets.emailUrl }}
+EMAIL_URL: {{ . | b64enc | quote }}
+{{- end }}
 {{- end -}}
 
 {{/* Ingress hosts as a list (possibly empty). */}}
@@ -253,7 +256,7 @@ Call with (dict "ctx" $ "secretName" name); secretName defaults to the app Secre
       name: {{ $secret }}
       key: {{ $key }}
 {{- end }}
-{{- range $key := list "KAFKA_SASL_USERNAME" "KAFKA_SASL_PASSWORD" "OPENAI_API_KEY" }}
+{{- range $key := list "KAFKA_SASL_USERNAME" "KAFKA_SASL_PASSWORD" "OPENAI_API_KEY" "EMAIL_URL" }}
 - name: {{ $key }}
   valueFrom:
     secretKeyRef:
