@@ -66,6 +66,9 @@ class TaskCreateIn(Schema):
     recurrence: Recurrence | None = Field(
         None, description="RFC 5545 RRULE (FREQ=WEEKLY;BYDAY=MO) or daily, weekly, monthly, yearly"
     )
+    recurrence_from_completion: bool = Field(
+        False, description="Repeat from the completion date (Todoist's every!): the next occurrence is laid out "
+        "from the day the task is completed, at its due time of day, instead of from the schedule")
     reminder_minutes_before: Minutes | None = Field(None, description="Minutes before due_at; 0 to 40320")
 
 
@@ -76,8 +79,11 @@ class TaskUpdateIn(Schema):
     description: Description | None = None
     priority: PriorityName | None = None
     tags: list[TagName] | None = Field(None, max_length=MAX_LIST_ITEMS)
-    due_at: datetime | None = None
-    recurrence: Recurrence | None = None
+    due_at: datetime | None = Field(None, description="On a recurring task, moves this occurrence only: the next "
+                                    "one still follows the rule. Send `recurrence` too to move the whole series")
+    recurrence: Recurrence | None = Field(None, description="Sent (even unchanged), the series starts again at "
+                                          "the due date")
+    recurrence_from_completion: bool | None = None
     reminder_minutes_before: Minutes | None = None
 
 
