@@ -21,6 +21,7 @@ from ..models import Message
 from ..toolbox import ToolFailed, ToolSession
 from . import wording
 from .intents import DEFAULT_REMINDER_FIELD, Intent, Ref, parse
+from .planning import PlanningTurns
 from .phrases import normalize, unquote
 
 # The tools whose result is one task: the task "it" means afterwards.
@@ -77,7 +78,7 @@ def memory_from(messages: list[Message]) -> Memory:
     return memory
 
 
-class OfflineAssistant:
+class OfflineAssistant(PlanningTurns):
     def __init__(self, tools: ToolSession, *, now: datetime, memory: Memory | None = None,
                  default_reminder_minutes: int | None = None, week_start: int = 1):
         self.tools = tools
