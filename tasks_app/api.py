@@ -139,7 +139,7 @@ def _with_etag(response: HttpResponse, task: Task) -> Task:
     return task
 
 
-@router.get("/tasks", response=documented(TaskPageOut, SIGNED_IN, 422), summary="List and search tasks",
+@router.get("/tasks", response=documented(TaskPageOut, SIGNED_IN, 404, 422), summary="List and search tasks",
             operation_id="tasks_list")
 def list_tasks(request, query: Query[TaskListQuery]):
     """Your tasks, one page at a time: `{"items": [...], "next_cursor": "…" | null, "count": N}`.

@@ -547,18 +547,24 @@ def list_arguments(params: dict[str, Any]) -> dict[str, Any]:
 DUE_WINDOWS = ("today", "tomorrow", "this_week", "next_week", "next_7_days")
 
 
-def due_window_bounds(name: str, *, user, now: datetime | None = None) -> tuple[datetime, datetime]:
-    """[after, before) of a named due window in the user's zone, their week starting on their week_start:
-    a saved filter says "this week" and means the week it is applied in."""
-    if name not in DUE_WINDOWS:
-        raise ValidationError({"due_window": [f"{name!r} is not one of {', '.join(DUE_WINDOWS)}"]})
-    local = (now or timezone.now()).astimezone(user_timezone(user))
-    today = datetime.combine(local.date(), datetime.min.time(), tzinfo=local.tzinfo)
-    week = today - timedelta(days=(local.isoweekday() - profile_get(user=user).week_start) % 7)
+def due_windows(local_now: datetime, week_start: int) -> dict[str, tuple[datetime, datetime]]:
+    """Each of DUE_WINDOWS as [after, before) around `local_now` (aware, in the user's zone), weeks starting
+    on ISO weekday `week_start`: the chat's "due this week" and a saved filter's due_window agree."""
+    today = datetime.combine(local_now.date(), datetime.min.time(), tzinfo=local_now.tzinfo)
+    week = today - timedelta(days=(local_now.isoweekday() - week_start) % 7)
     return {
         "today": (today, today + timedelta(days=1)),
         "tomorrow": (today + timedelta(days=1), today + timedelta(days=2)),
         "this_week": (week, week + timedelta(days=7)),
         "next_week": (week + timedelta(days=7), week + timedelta(days=14)),
-        "next_7_days": (local, local + timedelta(days=7)),
-    }[name]
+        "next_7_days": (local_now, local_now + timedelta(days=7)),
+    }
+
+
+def due_window_bounds(name: str, *, user, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """[after, before) of a named due window in the user's zone (due_windows): a saved filter says
+    "this week" and means the week it is applied in."""
+    if name not in DUE_WINDOWS:
+        raise ValidationError({"due_window": [f"{name!r} is not one of {', '.join(DUE_WINDOWS)}"]})
+    local = (now or timezone.now()).astimezone(user_timezone(user))
+    return due_windows(local, profile_get(user=user).week_start)[name]

@@ -9,8 +9,10 @@ part of OfflineAssistant.  Kept apart from the grammar of tasks so that each cha
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Any
+
+from tasks_app.selectors import due_windows
 
 from ..toolbox import ToolFailed
 from . import wording
@@ -74,13 +76,8 @@ def parse_planning(text: str, now: datetime) -> Intent | None:
 def _window_names(now: datetime, week_start: int) -> dict[tuple[str, str], str]:
     """(due_after, due_before) as the grammar writes them for "today", "this week", … → the saved
     filter's relative window, so that a saved "this week" means the week it is shown in."""
-    today = datetime.combine(now.date(), time.min, tzinfo=now.tzinfo)
-    week = today - timedelta(days=(now.isoweekday() - week_start) % 7)
-    spans = {"today": (today, today + timedelta(days=1)), "tomorrow": (today + timedelta(days=1),
-                                                                      today + timedelta(days=2)),
-             "this_week": (week, week + timedelta(days=7)), "next_week": (week + timedelta(days=7),
-                                                                          week + timedelta(days=14))}
-    return {(after.isoformat(), before.isoformat()): name for name, (after, before) in spans.items()}
+    return {(after.isoformat(), before.isoformat()): name
+            for name, (after, before) in due_windows(now, week_start).items() if name != "next_7_days"}
 
 
 def saved_params(arguments: dict[str, Any], *, now: datetime, week_start: int) -> dict[str, Any]:
