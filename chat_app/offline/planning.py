@@ -101,6 +101,14 @@ def _in_words(params: dict[str, Any], now: datetime) -> str:
 class PlanningTurns:
     """The planning intents carried out (mixed into OfflineAssistant: self.tools, self.now, self.memory)."""
 
+    async def _call_with_name(self, tool: str, **arguments: Any) -> dict[str, Any]:
+        """ToolSession.call for tools that take a `name` argument (call's own first parameter)."""
+        result = await self.tools.call_raw(tool, {key: value for key, value in arguments.items() if value is not None})
+        recorded = self.tools.calls[-1].result
+        if result.is_error:
+            raise ToolFailed(recorded["error"])
+        return recorded
+
     async def _do_plan(self, intent: Intent) -> Any:
         from .assistant import Reply
 
@@ -133,7 +141,7 @@ class PlanningTurns:
             return Reply("There's no list to save yet: ask for one first (e.g. “show my work tasks due this week”), "
                          "then say “save this as 'work this week'”.")
         params = saved_params(last["arguments"], now=self.now, week_start=self.week_start)
-        saved = await self.tools.call("save_filter", name=intent.fields["name"], params=params)
+        saved = await self._call_with_name("save_filter", name=intent.fields["name"], params=params)
         return Reply(f"Saved “{saved['name']}”: {_in_words(saved['params'], self.now)}. "
                      f"Say “show my '{saved['name']}' list” to see it again.")
 
@@ -142,7 +150,7 @@ class PlanningTurns:
 
         name = intent.fields["name"]
         try:
-            page = await self.tools.call("show_saved_filter", name=name)
+            page = await self._call_with_name("show_saved_filter", name=name)
         except ToolFailed:
             saved = (await self.tools.call("list_saved_filters"))["filters"]
             known = ", ".join(f"“{item['name']}”" for item in saved)

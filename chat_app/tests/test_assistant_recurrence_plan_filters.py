@@ -58,13 +58,13 @@ def test_rules_said_in_words_are_stored_as_rrules_and_explained_back(berliner, a
 
 def test_when_is_standup_next_lists_the_upcoming_occurrences_in_the_users_zone(berliner, alice_chat, bob):
     services.task_create(user=bob, title="Standup", recurrence="daily", due_at=timezone.now() + timedelta(hours=1))
-    monday = datetime(2027, 3, 22, 9, 0, tzinfo=BERLIN)  # the switch to summer time falls in between
-    task = services.task_create(user=berliner, title="Standup", recurrence="weekdays", due_at=monday)
+    thursday = datetime(2027, 3, 25, 9, 0, tzinfo=BERLIN)  # summer time starts on Sunday the 28th
+    task = services.task_create(user=berliner, title="Standup", recurrence="weekdays", due_at=thursday)
     turn = alice_chat("when is standup next?")
     (listed,) = calls(turn, "list_occurrences")
     assert listed["arguments"] == {"task_id": task.pk, "count": 5}
-    assert turn.reply.startswith("“Standup” repeats every weekday. Next: Mon 22 Mar 2027, 09:00; Tue 23 Mar 2027, 09:00")
-    assert "Mon 29 Mar 2027, 09:00" in turn.reply
+    assert turn.reply == ("“Standup” repeats every weekday. Next: Thu 25 Mar 2027, 09:00; Fri 26 Mar 2027, 09:00; "
+                          "Mon 29 Mar 2027, 09:00; Tue 30 Mar 2027, 09:00; Wed 31 Mar 2027, 09:00.")
 
 
 def test_moving_this_weeks_standup_moves_only_that_occurrence(berliner, alice_chat):
