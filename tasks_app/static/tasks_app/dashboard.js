@@ -350,7 +350,7 @@
       meta.append(el("time", { datetime: task.due_at, text: "due " + showDate.format(new Date(task.due_at)) }));
     }
     if (overdue) meta.append(el("span", { class: "badge overdue", text: "overdue" }));
-    if (task.recurrence) meta.append(el("span", { class: "repeat", title: task.recurrence, text: "↻ " + (task.recurrence_text || repeatText(task.recurrence)) }));
+    if (task.recurrence) meta.append(el("span", { class: "repeat", title: task.recurrence, text: "↻ " + (task.recurrence_text ? "repeats " + task.recurrence_text : repeatText(task.recurrence)) }));
     if (task.reminder_minutes_before !== null && task.reminder_minutes_before !== undefined && task.due_at) {
       meta.append(el("span", { class: "remind", text: `reminder ${task.reminder_minutes_before} min before` }));
     }
