@@ -367,7 +367,7 @@ def build_server(*, user=None) -> MCPServer:
                                        limit=limit)
             return RecurringTaskList(items=[
                 RecurringTask(id=task.pk, title=task.title, next_due_at=task.due_at, recurrence=task.recurrence,
-                              repeats=recurrence.describe(task.recurrence))
+                              repeats=task.recurrence_text)
                 for task in page.items
             ], next_cursor=page.next_cursor, count=page.count)
 
