@@ -33,7 +33,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field, create_model
 
-from tasks_app import accounts, recurrence, schemas, selectors, services, throttling
+from tasks_app import accounts, schemas, selectors, services, throttling
 from tasks_app.cleaning import MAX_LIST_ITEMS
 from tasks_app.errors import QuotaExceeded, database_error_message, error_message, not_found_message
 from tasks_app.models import IDEMPOTENCY_KEY_MAX_LENGTH, MAX_REMINDER_MINUTES, MAX_SNOOZE_MINUTES
