@@ -21,7 +21,7 @@ from .phrases import unquote
 
 _PLAN = re.compile(
     r"(?:so\s+|ok\s+|okay\s+)?(?:(?:what|which\s+task)\s+(?:should|shall|do|can)\s+i\s+(?:do|work\s+on|start\s+with|"
-    r"tackle|focus\s+on)(?:\s+(?:next|now|first|today))*|what(?:'s|\s+is)?\s+next|what\s+(?:now|first)|"
+    r"tackle|focus\s+on)(?:\s+(?:next|now|first|today))*|what(?:'?s|\s+is)?\s+next|what\s+(?:now|first)|"
     r"plan\s+(?:my|the)\s+day|(?:make|give\s+me|show\s+me|what(?:'s|\s+is))\s+(?:a\s+|my\s+)?(?:plan|agenda)"
     r"(?:\s+for\s+today)?|(?:today'?s|my\s+daily|my)\s+(?:plan|agenda)(?:\s+for\s+today)?)(?:\s+please)?", re.I)
 _OCCURRENCES = [

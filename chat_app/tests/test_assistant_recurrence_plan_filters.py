@@ -8,6 +8,7 @@ import pytest
 from agents.testing import ScriptedModel, assistant_message, function_call
 from django.utils import timezone
 
+from chat_app.offline.intents import parse
 from chat_app.services import chat_send
 from tasks_app import services
 from tasks_app.models import SavedFilter, Task
@@ -150,3 +151,27 @@ def test_the_agent_reaches_the_planning_tools_as_the_user(alice, bob):
     assert SavedFilter.objects.get(name="Recurring").user == alice
     assert plan["result"]["items"] == [] or all(item["task"]["title"] != "Bob's" for item in plan["result"]["items"])
     model.assert_complete()
+
+
+@pytest.mark.parametrize(
+    "message, kind, fields",
+    [
+        ("whats next", "plan", {}),
+        ("what should i do today?", "plan", {}),
+        ("when's the standup next?", "occurrences", {"count": 5}),
+        ("show the next 3 dates of standup", "occurrences", {"count": 3}),
+        ("when does rent repeat", "occurrences", {"count": 5}),
+        ("save this list as work this week", "save_filter", {"name": "work this week"}),
+        ("show my saved lists", "saved_filters", {}),
+        ("open my 'errands' list", "saved_filter", {"name": "errands"}),
+        ("show my saved list errands", "saved_filter", {"name": "errands"}),
+    ],
+)
+def test_planning_sentences_are_read_as_such(message, kind, fields):
+    intent = parse(message, timezone.localtime())
+    assert (intent.kind, intent.fields) == (kind, fields)
+
+
+@pytest.mark.parametrize("message", ["what's due next week?", "show my travel tasks", "what's due tomorrow"])
+def test_lists_are_not_mistaken_for_planning(message):
+    assert parse(message, timezone.localtime()).kind == "find"
