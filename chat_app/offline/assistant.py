@@ -20,7 +20,7 @@ from .. import confirmations
 from ..models import Message
 from ..toolbox import ToolFailed, ToolSession
 from . import wording
-from .intents import DEFAULT_REMINDER_FIELD, Intent, Ref, parse
+from .intents import DEFAULT_REMINDER_FIELD, KEEP_TIME_FIELD, Intent, Ref, parse
 from .planning import PlanningTurns
 from .phrases import normalize, unquote
 
@@ -239,6 +239,9 @@ class OfflineAssistant(PlanningTurns):
     async def _do_change(self, intent: Intent) -> Reply:
         task = await self._resolve(intent.ref, "change")
         fields = dict(intent.fields)
+        if fields.pop(KEEP_TIME_FIELD, False) and task.get("due_at"):  # a new day, the same time of day
+            kept = datetime.fromisoformat(task["due_at"]).astimezone(self.now.tzinfo)
+            fields["due_at"] = fields["due_at"].replace(hour=kept.hour, minute=kept.minute, second=0)
         arguments: dict[str, Any] = {"task_id": task["id"]}
         for name in ("title", "priority"):
             if name in fields:

@@ -20,6 +20,9 @@ from .phrases import When, normalize, unquote
 
 # Set on an "add" intent whose reminder was asked for without minutes; not a tool argument.
 DEFAULT_REMINDER_FIELD = "reminder_lead_is_default"
+# Set on a "change" intent that moves a task to a day without saying the time ("move this week's standup to
+# Friday"): the task keeps its time of day; not a tool argument.
+KEEP_TIME_FIELD = "due_day_only"
 
 LAST_TASK_WORDS = r"(?:it|that|this|that one|this one|that task|this task|the task|the last one|the last task|them)"
 
@@ -258,7 +261,8 @@ def _parse_due_change(text: str, now: datetime) -> Intent | None:
     when = phrases.parse_when(match.group("when"), now)
     if when is None:
         return Intent("unknown", note=wording.unclear_when(match.group("when")))
-    return Intent("change", ref=_ref(match.group("ref")), fields={"due_at": when.at})
+    fields = {"due_at": when.at} | ({} if when.has_time else {KEEP_TIME_FIELD: True})
+    return Intent("change", ref=_ref(match.group("ref")), fields=fields)
 
 
 def _parse_tag_change(text: str, now: datetime) -> Intent | None:

@@ -85,6 +85,20 @@ def test_moving_this_weeks_standup_moves_only_that_occurrence(berliner, alice_ch
                                                                                           tzinfo=BERLIN)
 
 
+def test_move_this_weeks_standup_to_friday_keeps_its_time_of_day(berliner, alice_chat):
+    today = timezone.localtime(timezone=BERLIN).date()
+    monday = today - timedelta(days=today.weekday())
+    first = services.task_create(user=berliner, title="Standup", recurrence="FREQ=WEEKLY;BYDAY=MO",
+                                 due_at=datetime.combine(monday, datetime.min.time(), tzinfo=BERLIN).replace(
+                                     hour=9, minute=30) + timedelta(days=7))
+    turn = alice_chat("move this week's standup to Friday")
+    (update,) = calls(turn, "update_task")
+    first.refresh_from_db()
+    local = first.due_at.astimezone(BERLIN)
+    assert (local.weekday(), local.hour, local.minute) == (4, 9, 30)
+    assert first.recurrence == "FREQ=WEEKLY;BYDAY=MO" and "recurrence" not in update["arguments"]
+
+
 @pytest.mark.parametrize("message", ["what should I do next?", "plan my day", "What's next", "what should I work on now"])
 def test_what_should_i_do_next_ranks_with_reasons(berliner, alice_chat, bob, message):
     now = timezone.now()
