@@ -164,9 +164,6 @@ def task_list(
         tasks = tasks.filter(due_at__lt=clean_datetime("due_before", due_before, tz, dates=True))
     if due_after is not None:
         tasks = tasks.filter(due_at__gte=clean_datetime("due_after", due_after, tz, dates=True))
-    if due_window is not None:
-        window_after, window_before = due_window_bounds(due_window, user=user)
-        tasks = tasks.filter(due_at__gte=window_after, due_at__lt=window_before)
     if flags["overdue"] is not None:
         is_overdue = Q(completed=False, due_at__lt=timezone.now())
         tasks = tasks.filter(is_overdue if flags["overdue"] else ~is_overdue)
@@ -176,6 +173,9 @@ def task_list(
         tasks = tasks.filter(recurrence__isnull=not flags["recurring"])
     if flags["has_reminder"] is not None:
         tasks = tasks.filter(reminder_minutes_before__isnull=not flags["has_reminder"])
+    if due_window is not None:
+        window_after, window_before = due_window_bounds(due_window, user=user)
+        tasks = tasks.filter(due_at__gte=window_after, due_at__lt=window_before)
 
     matching = tasks
     key, descending = _sort_key(sort, search)
