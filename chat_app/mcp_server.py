@@ -33,7 +33,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from tasks_app import accounts, recurrence, schemas, selectors, services, throttling
+from tasks_app import accounts, schemas, selectors, services, throttling
 from tasks_app.cleaning import MAX_LIST_ITEMS
 from tasks_app.errors import QuotaExceeded, database_error_message, error_message, not_found_message
 from tasks_app.models import IDEMPOTENCY_KEY_MAX_LENGTH, MAX_REMINDER_MINUTES, MAX_SNOOZE_MINUTES
@@ -76,6 +76,11 @@ RecurrenceArg = Annotated[
     schemas.Recurrence | None,
     Field(description="RRULE body such as FREQ=WEEKLY, FREQ=WEEKLY;INTERVAL=2, FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR, "
                       "or one of daily, weekly, monthly, yearly, weekdays"),
+]
+FromCompletionArg = Annotated[
+    bool | None,
+    Field(description="Repeat from the completion date (Todoist's every!): the next occurrence is counted from "
+                      "the day the task is done, at its due time of day, instead of from the schedule"),
 ]
 ReminderArg = Annotated[
     int | None,
@@ -274,12 +279,15 @@ def build_server(*, user=None, change_group=None) -> MCPServer:
         tags: TagsArg = [],  # noqa: B006 - pydantic copies defaults
         due_at: DueArg = None,
         recurrence: RecurrenceArg = None,
+        recurrence_from_completion: FromCompletionArg = None,
         reminder_minutes_before: ReminderArg = None,
         idempotency_key: IdempotencyKeyArg = None,
     ) -> TaskOut:
         """Create a task. Returns the new task with its id."""
         fields = {"title": title, "description": description, "priority": priority, "tags": tags, "due_at": due_at,
                   "recurrence": recurrence, "reminder_minutes_before": reminder_minutes_before}
+        if recurrence_from_completion is not None:
+            fields["recurrence_from_completion"] = recurrence_from_completion
 
         def work(user) -> TaskOut:
             def perform() -> services.Answer:
@@ -363,7 +371,7 @@ def build_server(*, user=None, change_group=None) -> MCPServer:
                                        limit=limit)
             return RecurringTaskList(items=[
                 RecurringTask(id=task.pk, title=task.title, next_due_at=task.due_at, recurrence=task.recurrence,
-                              repeats=recurrence.describe(task.recurrence))
+                              repeats=task.recurrence_text)
                 for task in page.items
             ], next_cursor=page.next_cursor, count=page.count)
 
@@ -385,15 +393,18 @@ def build_server(*, user=None, change_group=None) -> MCPServer:
                                                             max_length=MAX_LIST_ITEMS)] = None,
         due_at: DueArg = None,
         recurrence: RecurrenceArg = None,
+        recurrence_from_completion: FromCompletionArg = None,
         reminder_minutes_before: ReminderArg = None,
         clear: Annotated[list[ClearableField], Field(description="Fields to remove, e.g. ['due_at'] to make the "
                                                                  "task undated")] = [],  # noqa: B006
         idempotency_key: IdempotencyKeyArg = None,
     ) -> TaskOut:
-        """Change some fields of a task; fields not given stay as they are."""
+        """Change some fields of a task; fields not given stay as they are. A new due_at alone on a repeating task
+        moves this occurrence only (the next one still follows the rule); give recurrence too to move the series."""
         changes: dict[str, Any] = {name: None for name in clear}
         given = {"title": title, "description": description, "priority": priority, "tags": tags,
-                 "due_at": due_at, "recurrence": recurrence, "reminder_minutes_before": reminder_minutes_before}
+                 "due_at": due_at, "recurrence": recurrence, "recurrence_from_completion": recurrence_from_completion,
+                 "reminder_minutes_before": reminder_minutes_before}
         changes.update({name: value for name, value in given.items() if value is not None})
         if not changes:
             raise ToolError("nothing to change: give at least one field (or list fields in clear)")
@@ -499,6 +510,9 @@ def build_server(*, user=None, change_group=None) -> MCPServer:
         return await run(work)
 
     _undo_and_bulk_tools(server, run)
+    from . import mcp_planning  # occurrences, plan for today, saved filters
+
+    mcp_planning.register(server, run)
     return server
 
 

@@ -143,19 +143,23 @@ def _with_etag(response: HttpResponse, task: Task) -> Task:
     return task
 
 
-@router.get("/tasks", response=documented(TaskPageOut, SIGNED_IN, 422), summary="List and search tasks",
+@router.get("/tasks", response=documented(TaskPageOut, SIGNED_IN, 404, 422), summary="List and search tasks",
             operation_id="tasks_list")
 def list_tasks(request, query: Query[TaskListQuery]):
     """Your tasks, one page at a time: `{"items": [...], "next_cursor": "…" | null, "count": N}`.
 
     Every filter combines with `q` and with the others. Follow `next_cursor` (same parameters)
-    for the next page. A bad value is a 422 naming the parameter."""
-    return selectors.task_list(
-        user=request.user, q=query.q, priorities=query.priority or None, tags=query.tag or None,
-        completed=query.completed, due_before=query.due_before, due_after=query.due_after,
-        overdue=query.overdue, has_due=query.has_due, recurring=query.recurring, has_reminder=query.has_reminder,
-        sort=query.sort, cursor=query.cursor, limit=query.limit,
-    )
+    for the next page. A bad value is a 422 naming the parameter. `filter` applies a saved filter
+    (GET /api/filters) by name or id; parameters given beside it override its own."""
+    given = {"q": query.q, "priorities": query.priority or None, "tags": query.tag or None,
+             "completed": query.completed, "due_before": query.due_before, "due_after": query.due_after,
+             "overdue": query.overdue, "has_due": query.has_due, "recurring": query.recurring,
+             "has_reminder": query.has_reminder, "due_window": query.due_window, "sort": query.sort}
+    arguments = {name: value for name, value in given.items() if value is not None}
+    if query.filter is not None:
+        saved = selectors.saved_filter_get(user=request.user, ref=query.filter)
+        arguments = selectors.list_arguments(saved.params) | arguments
+    return selectors.task_list(user=request.user, **arguments, cursor=query.cursor, limit=query.limit)
 
 
 # --------------------------------------------------------------------------- idempotent writes (Idempotency-Key)

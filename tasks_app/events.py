@@ -75,6 +75,9 @@ TASK_FIELDS = (
     TaskField("completed", bool),
     TaskField("completed_at", datetime | None),
     TaskField("recurrence", str | None),
+    TaskField("recurrence_from_completion", bool),
+    # The rule in words (tasks_app.recurrence.describe), derived: never written.
+    TaskField("recurrence_text", str | None),
     TaskField("reminder_minutes_before", int | None),
     TaskField("reminder_sent_at", datetime | None),
     TaskField("previous_occurrence_id", int | None, in_api=False),

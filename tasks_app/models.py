@@ -57,6 +57,9 @@ class Task(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     # An RFC 5545 RRULE body such as "FREQ=WEEKLY;BYDAY=MO"; null for a one-off task.
     recurrence = models.CharField(max_length=500, null=True, blank=True)
+    # Todoist's "every!": the next occurrence is laid out from the completion time (in the user's zone,
+    # keeping the due time of day) instead of from the series' anchor (docs/events.md, "Recurrence").
+    recurrence_from_completion = models.BooleanField(default=False, db_default=False)
     reminder_minutes_before = models.PositiveIntegerField(null=True, blank=True)
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
     # Set by snoozing the reminder's notice (services.notification_snooze): the reminder fires again
@@ -76,6 +79,10 @@ class Task(models.Model):
     # counted from it) and this occurrence's 1-based number (COUNT counts these).
     series_start = models.DateTimeField(null=True, blank=True, editable=False)
     series_position = models.PositiveIntegerField(default=1, db_default=1, editable=False)
+    # The due date the rule gave this occurrence.  Moving one occurrence (a new due_at alone) changes
+    # due_at only: the next occurrence still follows the rule from this slot (and the series' anchor),
+    # so a standup moved from Monday to Friday is followed by next Monday's, not by a Friday series.
+    rule_due_at = models.DateTimeField(null=True, blank=True, editable=False)
     # On a completed recurring task: whether its next occurrence is still to be created ("pending"),
     # was created ("spawned", even if since deleted) or will never be ("ended": COUNT or UNTIL
     # reached, or a rule with no further occurrence).  Recorded, not inferred from next_occurrence.
@@ -139,6 +146,41 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def recurrence_text(self) -> str | None:
+        """The rule in words ("every 2 weeks on Tuesday"), None for a one-off task."""
+        from .recurrence import describe  # pure; imported here to keep models free of import cycles
+
+        if not self.recurrence:
+            return None
+        return describe(self.recurrence, from_completion=self.recurrence_from_completion)
+
+
+SAVED_FILTER_NAME_MAX_LENGTH = 100
+MAX_SAVED_FILTERS_PER_USER = 50
+
+
+class SavedFilter(models.Model):
+    """A named list: any combination of GET /api/tasks's parameters (tasks_app.saved_filters
+    validates them with the list's own schema and selector), applied with ?filter=<name or id>."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_filters")
+    name = models.CharField(max_length=SAVED_FILTER_NAME_MAX_LENGTH)
+    params = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = [Lower("name"), "id"]
+        constraints = [
+            # One "Work this week" per user whatever the case; also serves lookups by name.
+            models.UniqueConstraint("user", Lower("name"), name="saved_filter_unique_name_per_user_ci"),
+            models.CheckConstraint(condition=~Q(name=""), name="saved_filter_name_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class ApiToken(models.Model):

@@ -63,30 +63,63 @@ def weekdays_of(rule: str) -> list[int]:
     return [DAYS.index(day) for day in days if day in DAYS]
 
 
-def describe(rule: str | None) -> str:
-    """A rule in words, for people: "weekly", "every 2 weeks", "every Tuesday and Thursday", "every weekday"."""
+def _ordinal(number: int) -> str:
+    if number == -1:
+        return "last"
+    if number < 0:
+        return f"{_ordinal(-number)} to last"
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def describe(rule: str | None, *, from_completion: bool = False) -> str:
+    """A rule in words, for people: "weekly", "every 2 weeks on Tuesday", "every weekday", "every 3rd
+    Friday", "every last day of the month", "monthly on the 1st and 15th"; with `from_completion`
+    (Todoist's every!) ", counted from completion" follows."""
     if not rule:
         return ""
+    words = _describe(rule)
+    return f"{words}, counted from completion" if from_completion else words
+
+
+def _describe(rule: str) -> str:
     parts = rule_parts(rule)
     freq = parts.get("FREQ", "").upper()
     interval = int(parts.get("INTERVAL", "1") or 1)
     days = weekdays_of(rule)
+    plain = set(parts) <= {"FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "WKST"}
     if freq == "WEEKLY" and days:
         if days == weekdays_of(SHORTHANDS["weekdays"]):
-            return "every weekday"
+            return "every weekday" if interval == 1 else f"every {interval} weeks on weekdays"
         if days == weekdays_of(SHORTHANDS["weekends"]):
-            return "every weekend"
-        names = [_DAY_NAMES[day] for day in days]
-        joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            return "every weekend" if interval == 1 else f"every {interval} weeks on weekends"
+        joined = _and([_DAY_NAMES[day] for day in days])
         return ("every " if interval == 1 else f"every {interval} weeks on ") + joined
+    if freq == "DAILY" and days == weekdays_of(SHORTHANDS["weekdays"]) and interval == 1:
+        return "every weekday"
     unit = _UNITS.get(freq)
     if unit is None:
         return f"repeats ({rule})"
-    monthday = parts.get("BYMONTHDAY", "")
-    if freq == "MONTHLY" and monthday.isdigit() and set(parts) <= {"FREQ", "INTERVAL", "BYMONTHDAY"}:
-        day = int(monthday)
-        suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
-        return ("monthly" if interval == 1 else f"every {interval} months") + f" on the {day}{suffix}"
+    every = "every month" if interval == 1 else f"every {interval} months"
+    positioned = [day for day in parts.get("BYDAY", "").upper().split(",") if len(day) > 2]
+    if freq == "MONTHLY" and plain and positioned and "BYMONTHDAY" not in parts:
+        try:
+            named = [f"{_ordinal(int(day[:-2]))} {_DAY_NAMES[DAYS.index(day[-2:])]}" for day in positioned]
+        except ValueError:
+            return f"repeats ({rule})"
+        lead = "every " if interval == 1 else f"{every} on the "
+        return lead + _and(named) + (" of the month" if interval == 1 else "")
+    monthdays = [day for day in parts.get("BYMONTHDAY", "").split(",") if day.lstrip("-").isdigit()]
+    if freq == "MONTHLY" and monthdays and plain and "BYDAY" not in parts:
+        numbers = [int(day) for day in monthdays]
+        if numbers == [-1]:
+            return "every last day of the month" if interval == 1 else f"{every} on the last day"
+        named = _and([_ordinal(day) + (" day" if day < 0 else "") for day in numbers])
+        return ("monthly" if interval == 1 else every) + f" on the {named}"
     if interval == 1:
         return "daily" if unit == "day" else f"{unit}ly"
     return f"every {interval} {unit}s"
@@ -386,6 +419,32 @@ def next_after(rule: str, *, anchor: datetime, after: datetime, zone: tzinfo) ->
             if moment > after:
                 return moment
         following = found
+
+
+def completion_anchor(completed_at: datetime, due_at: datetime | None, zone: tzinfo) -> datetime:
+    """Where an every! (repeat from completion) series starts again: the completion day in `zone` at
+    the due date's time of day (the completion time itself for a task without a due date)."""
+    done = completed_at.astimezone(zone)
+    if due_at is None:
+        return done
+    due = due_at.astimezone(zone)
+    local = datetime.combine(done.date(), due.time().replace(tzinfo=None))
+    return local.replace(tzinfo=zone).astimezone(timezone.utc)
+
+
+def upcoming(rule: str, *, anchor: datetime, after: datetime, zone: tzinfo, count: int,
+             remaining: int | None = None) -> list[datetime]:
+    """The next `count` occurrences of a series strictly after `after` (at most `remaining`, what
+    COUNT leaves), in UTC; fewer when the rule ends."""
+    found: list[datetime] = []
+    limit = count if remaining is None else min(count, max(remaining, 0))
+    while len(found) < limit:
+        following = next_after(rule, anchor=anchor, after=after, zone=zone)
+        if following is None:
+            break
+        found.append(following)
+        after = following
+    return found
 
 
 def hourly_phase_reaches(parts: dict[str, str], anchor_hour: int) -> bool:

@@ -16,8 +16,18 @@ from pydantic import BeforeValidator, ConfigDict, StringConstraints, create_mode
 from .accounts import PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH
 from .cleaning import MAX_LIST_ITEMS, RECURRENCE_INPUT_MAX_LENGTH, TAG_INPUT_MAX_LENGTH, text_problem
 from .events import TASK_FIELDS, task_tag_names
-from .models import MAX_REMINDER_MINUTES, MAX_SNOOZE_MINUTES, TITLE_MAX_LENGTH
-from .selectors import DEFAULT_PAGE_SIZE, MAX_CURSOR_LENGTH, MAX_PAGE_SIZE, MAX_QUERY_LENGTH, SORTS
+from .models import MAX_REMINDER_MINUTES, MAX_SNOOZE_MINUTES, SAVED_FILTER_NAME_MAX_LENGTH, TITLE_MAX_LENGTH
+from .selectors import (
+    DEFAULT_PAGE_SIZE,
+    DUE_WINDOWS,
+    MAX_CURSOR_LENGTH,
+    MAX_OCCURRENCES,
+    MAX_PAGE_SIZE,
+    MAX_QUERY_LENGTH,
+    PLAN_DEFAULT_SIZE,
+    PLAN_MAX_SIZE,
+    SORTS,
+)
 
 
 def _storable(value: Any) -> Any:
@@ -66,6 +76,9 @@ class TaskCreateIn(Schema):
     recurrence: Recurrence | None = Field(
         None, description="RFC 5545 RRULE (FREQ=WEEKLY;BYDAY=MO) or daily, weekly, monthly, yearly"
     )
+    recurrence_from_completion: bool = Field(
+        False, description="Repeat from the completion date (Todoist's every!): the next occurrence is laid out "
+        "from the day the task is completed, at its due time of day, instead of from the schedule")
     reminder_minutes_before: Minutes | None = Field(None, description="Minutes before due_at; 0 to 40320")
 
 
@@ -76,8 +89,11 @@ class TaskUpdateIn(Schema):
     description: Description | None = None
     priority: PriorityName | None = None
     tags: list[TagName] | None = Field(None, max_length=MAX_LIST_ITEMS)
-    due_at: datetime | None = None
-    recurrence: Recurrence | None = None
+    due_at: datetime | None = Field(None, description="On a recurring task, moves this occurrence only: the next "
+                                    "one still follows the rule. Send `recurrence` too to move the whole series")
+    recurrence: Recurrence | None = Field(None, description="Sent (even unchanged), the series starts again at "
+                                          "the due date")
+    recurrence_from_completion: bool | None = None
     reminder_minutes_before: Minutes | None = None
 
 
@@ -111,6 +127,9 @@ class TaskListQuery(Schema):
     has_due: bool | None = Field(None, description="true: only tasks with a due date; false: only those without")
     recurring: bool | None = Field(None, description="true: only recurring tasks; false: only one-off tasks")
     has_reminder: bool | None = Field(None, description="true: only tasks with a reminder; false: only those without")
+    due_window: Text(20) | None = Field(
+        None, description=f"Due within a range named relative to now in your zone: one of {', '.join(DUE_WINDOWS)} "
+        "(weeks start on your week_start). A saved filter with it means the week it is applied in.")
     sort: Text(20) | None = Field(
         None,
         description=f"One of {', '.join(SORTS)}. Default: relevance with q, else -created_at (newest "
@@ -122,6 +141,13 @@ class TaskListQuery(Schema):
         "skip or repeat a task, even while tasks are added."
     )
     limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="Tasks per page")
+    filter: Text(SAVED_FILTER_NAME_MAX_LENGTH) | None = Field(
+        None, description="A saved filter's name or id (GET /api/filters): its parameters apply; any other "
+        "parameter given here overrides the saved one. An unknown filter is a 404.")
+
+
+# What a saved filter keeps: the list's parameters but the page position and the filter itself.
+SAVED_FILTER_PARAMS = tuple(name for name in TaskListQuery.model_fields if name not in ("cursor", "filter"))
 
 
 class TaskPageOut(Schema):
@@ -292,3 +318,59 @@ class RevertedOut(Schema):
 
 class UndoOut(Schema):
     undone: list[RevertedOut] = Field(description="Each task change reverted, newest first")
+
+
+# --------------------------------------------------------------------------- occurrences, plan, saved filters
+
+
+class OccurrencesQuery(Schema):
+    count: int = Field(5, ge=1, le=MAX_OCCURRENCES, description="How many upcoming occurrences")
+
+
+class OccurrencesOut(Schema):
+    task_id: int
+    recurrence: str | None
+    recurrence_text: str | None = Field(description="The rule in words, e.g. 'every 2 weeks on Tuesday'")
+    timezone: str = Field(description="The zone the rule is laid out in (yours) and `occurrences` are written in")
+    occurrences: list[datetime] = Field(description="This occurrence's due date first, then the next ones, in your "
+                                                    "zone; empty for a one-off task")
+
+
+class PlanQuery(Schema):
+    limit: int = Field(PLAN_DEFAULT_SIZE, ge=1, le=PLAN_MAX_SIZE, description="How many tasks at most")
+
+
+class PlanItemOut(Schema):
+    rank: int = Field(description="1 is the task to do first")
+    reason: str = Field(description="Why it is here, e.g. 'overdue by 2 days · P1'")
+    task: TaskOut
+
+
+class PlanOut(Schema):
+    date: str = Field(description="Today in your zone (YYYY-MM-DD)")
+    timezone: str
+    items: list[PlanItemOut]
+
+
+FilterName = Text(SAVED_FILTER_NAME_MAX_LENGTH, min_length=1, strip=True)
+
+
+class SavedFilterIn(Schema):
+    name: FilterName
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Any of GET /api/tasks's parameters (" + ", ".join(SAVED_FILTER_PARAMS)
+        + "), checked as that endpoint checks them", json_schema_extra={"maxProperties": len(SAVED_FILTER_PARAMS)})
+
+
+class SavedFilterPatchIn(Schema):
+    name: FilterName | None = None
+    params: dict[str, Any] | None = Field(None, description="Replaces the saved parameters",
+                                          json_schema_extra={"maxProperties": len(SAVED_FILTER_PARAMS)})
+
+
+class SavedFilterOut(Schema):
+    id: int
+    name: str
+    params: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime

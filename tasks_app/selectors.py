@@ -15,7 +15,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import reduce
 from operator import or_
 from typing import Any
@@ -54,6 +54,7 @@ from .cleaning import (
     user_timezone,
 )
 from .models import (
+    SAVED_FILTER_NAME_MAX_LENGTH,
     AuditLog,
     Notification,
     NotificationDelivery,
@@ -61,9 +62,12 @@ from .models import (
     Priority,
     Profile,
     RecurrenceState,
+    SavedFilter,
     Tag,
     Task,
 )
+from .recurrence import InvalidRecurrence, rule_parts
+from .recurrence import upcoming as recurrence_upcoming
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -128,6 +132,7 @@ def task_list(
     has_due: bool | None = None,
     recurring: bool | None = None,
     has_reminder: bool | None = None,
+    due_window: str | None = None,
     sort: str | None = None,
     cursor: str | None = None,
     limit: int = DEFAULT_PAGE_SIZE,
@@ -141,7 +146,8 @@ def task_list(
     `due_after` is inclusive and `due_before` exclusive, so adjacent ranges neither overlap
     nor leave gaps; naive date-times are read in the user's zone.  `overdue` means open
     and due before now.  `recurring` means having a recurrence rule, `has_reminder` having a
-    reminder.  `sort` defaults to relevance with `q`, else newest first; tasks
+    reminder.  `due_window` (DUE_WINDOWS: today, this_week, …) is a due range named relative to now in
+    the user's zone, for saved filters that must not go stale.  `sort` defaults to relevance with `q`, else newest first; tasks
     without a due date come last in both due-date orders.  `count` is the number of
     matching tasks (all pages); `next_cursor`, when not None, fetches the page after this
     one with the same arguments, and keeps working while tasks are added (by updated_at, a task
@@ -177,6 +183,9 @@ def task_list(
         tasks = tasks.filter(recurrence__isnull=not flags["recurring"])
     if flags["has_reminder"] is not None:
         tasks = tasks.filter(reminder_minutes_before__isnull=not flags["has_reminder"])
+    if due_window is not None:
+        window_after, window_before = due_window_bounds(due_window, user=user)
+        tasks = tasks.filter(due_at__gte=window_after, due_at__lt=window_before)
 
     matching = tasks
     key, descending = _sort_key(sort, search)
@@ -452,3 +461,156 @@ def tasks_matching(*, user, task_ids: list[int] | None = None, limit: int = MAX_
     matching = _user_tasks(user).filter(pk__in=list(task_ids)[:MAX_PAGE_SIZE + 1])
     items = list(matching.order_by("created_at", "id")[: limit + 1])
     return TaskPage(items=items[:limit], next_cursor=None, count=len(items))
+
+# --------------------------------------------------------------------------- a series' upcoming occurrences
+
+MAX_OCCURRENCES = 50
+
+
+def task_occurrences(*, user, task_id: int, count: int = 5, now: datetime | None = None) -> tuple[Task, list[datetime]]:
+    """The user's recurring task and its next `count` (1–MAX_OCCURRENCES) occurrences in UTC, this open
+    occurrence's own due date first: the rule laid out from the series' anchor in the user's zone, as
+    completing each in turn would create them (an every! series: as if each is completed when due).
+    COUNT and UNTIL end the list early; a one-off task has none."""
+    count = clean_whole_number("count", count, low=1, high=MAX_OCCURRENCES)
+    task = task_get(user=user, task_id=task_id)
+    if not task.recurrence:
+        return task, []
+    now = now or timezone.now()
+    zone = user_timezone(user)
+    found = [task.due_at] if task.due_at is not None and not task.completed else []
+    start = task.due_at or task.completed_at or now
+    if task.recurrence_from_completion:
+        anchor, after = start, start
+    else:
+        anchor = task.series_start or start
+        after = max(start, task.rule_due_at) if task.rule_due_at else start
+    total = rule_parts(task.recurrence).get("COUNT")
+    remaining = None if total is None else int(total) - task.series_position  # after this one
+    try:
+        found += recurrence_upcoming(task.recurrence, anchor=anchor, after=after, zone=zone,
+                                     count=count - len(found), remaining=remaining)
+    except InvalidRecurrence:  # a stored rule today's bounds refuse: its series ends (services.next_occurrence_due)
+        pass
+    return task, found[:count]
+
+
+# --------------------------------------------------------------------------- what's next (plan for today)
+
+PLAN_DEFAULT_SIZE = 10
+PLAN_MAX_SIZE = 50
+# Candidates read from the database before ranking: the earliest due, and the most urgent undated or later.
+PLAN_CANDIDATES = 200
+PRIORITY_WEIGHT = {Priority.P1: 300, Priority.P2: 200, Priority.P3: 100, Priority.P4: 0}
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    task: Task
+    reason: str
+    score: float
+
+
+def _span(delta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return f"{max(minutes, 1)} minute{'s' if minutes != 1 else ''}"
+    hours = minutes // 60
+    if hours < 24:
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    days = hours // 24
+    return f"{days} day{'s' if days != 1 else ''}"
+
+
+def plan_today(*, user, now: datetime | None = None, limit: int = PLAN_DEFAULT_SIZE) -> list[PlanItem]:
+    """What to do next: the user's open tasks ranked by overdue-ness (the longer, the sooner), then due
+    today (the earlier, the sooner), then priority and age, each with a one-line reason in the user's
+    zone ("overdue by 2 days · P1", "due today at 14:00 · P2", "P1 · no due date · open 12 days").
+    Tasks due after today come in only on priority (P1/P2).  At most `limit` (1–PLAN_MAX_SIZE)."""
+    limit = clean_whole_number("limit", limit, low=1, high=PLAN_MAX_SIZE)
+    now = now or timezone.now()
+    zone = user_timezone(user)
+    local_now = now.astimezone(zone)
+    end_of_today = datetime.combine(local_now.date() + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    open_tasks = _user_tasks(user).filter(completed=False)
+    # Two bounded reads, each on an index: (user, completed, due_at, id) for the dated ones.
+    due = list(open_tasks.filter(due_at__lt=end_of_today).order_by("due_at", "id")[:PLAN_CANDIDATES])
+    urgent = list(open_tasks.filter(Q(due_at__isnull=True) | Q(due_at__gte=end_of_today),
+                                    priority__in=[Priority.P1, Priority.P2])
+                  .order_by("priority", "created_at", "id")[:PLAN_CANDIDATES])
+    items = []
+    for task in due + urgent:
+        age = now - task.created_at
+        score = PRIORITY_WEIGHT.get(task.priority, 0) + min(age.days, 30)
+        if task.due_at is not None and task.due_at < now:
+            late = now - task.due_at
+            score += 10_000 + min(late.total_seconds() / 3600, 24 * 30)
+            words = [f"overdue by {_span(late)}", task.priority]
+        elif task.due_at is not None and task.due_at < end_of_today:
+            score += 5_000 - (task.due_at - now).total_seconds() / 3600 * 10
+            words = [f"due today at {task.due_at.astimezone(zone):%H:%M}", task.priority]
+        else:
+            when = ("no due date" if task.due_at is None
+                    else f"due {task.due_at.astimezone(zone):%a %-d %b}")
+            words = [task.priority, when] + ([f"open {age.days} days"] if age.days >= 2 else [])
+        items.append(PlanItem(task=task, reason=" · ".join(words), score=score))
+    items.sort(key=lambda item: (-item.score, item.task.pk))
+    return items[:limit]
+
+
+# --------------------------------------------------------------------------- saved filters
+
+
+def saved_filter_list(*, user) -> QuerySet[SavedFilter]:
+    """The user's saved filters, by name."""
+    return SavedFilter.objects.filter(user=user).order_by(Lower("name"), "id")
+
+
+def saved_filter_get(*, user, ref: str | int) -> SavedFilter:
+    """The user's saved filter by id ("12" or 12) or name (any case); SavedFilter.DoesNotExist if none."""
+    filters = SavedFilter.objects.filter(user=user)
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit() and len(ref.strip()) < 19):
+        found = filters.filter(pk=int(ref)).first()
+        if found is not None or isinstance(ref, int):
+            if found is None:
+                raise SavedFilter.DoesNotExist("no such saved filter")
+            return found
+    name = clean_text("filter", ref, max_length=SAVED_FILTER_NAME_MAX_LENGTH * 2).strip()
+    return filters.get(name__iexact=name)
+
+
+# The saved parameters are the list's own (GET /api/tasks), named as there; these are task_list's names.
+SAVED_PARAM_ARGUMENTS = {"priority": "priorities", "tag": "tags"}
+
+
+def list_arguments(params: dict[str, Any]) -> dict[str, Any]:
+    """Saved list parameters (the REST names) as task_list's keyword arguments."""
+    return {SAVED_PARAM_ARGUMENTS.get(name, name): value for name, value in params.items()}
+
+
+# --------------------------------------------------------------------------- relative due windows
+
+DUE_WINDOWS = ("today", "tomorrow", "this_week", "next_week", "next_7_days")
+
+
+def due_windows(local_now: datetime, week_start: int) -> dict[str, tuple[datetime, datetime]]:
+    """Each of DUE_WINDOWS as [after, before) around `local_now` (aware, in the user's zone), weeks starting
+    on ISO weekday `week_start`: the chat's "due this week" and a saved filter's due_window agree."""
+    today = datetime.combine(local_now.date(), datetime.min.time(), tzinfo=local_now.tzinfo)
+    week = today - timedelta(days=(local_now.isoweekday() - week_start) % 7)
+    return {
+        "today": (today, today + timedelta(days=1)),
+        "tomorrow": (today + timedelta(days=1), today + timedelta(days=2)),
+        "this_week": (week, week + timedelta(days=7)),
+        "next_week": (week + timedelta(days=7), week + timedelta(days=14)),
+        "next_7_days": (local_now, local_now + timedelta(days=7)),
+    }
+
+
+def due_window_bounds(name: str, *, user, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """[after, before) of a named due window in the user's zone (due_windows): a saved filter says
+    "this week" and means the week it is applied in."""
+    if name not in DUE_WINDOWS:
+        raise ValidationError({"due_window": [f"{name!r} is not one of {', '.join(DUE_WINDOWS)}"]})
+    local = (now or timezone.now()).astimezone(user_timezone(user))
+    return due_windows(local, profile_get(user=user).week_start)[name]

@@ -19,6 +19,7 @@ from chat_app.api import router as chat_router
 from tasks_app.calendar_feed.api import router as calendar_feed_router
 from tasks_app.api import auth_router
 from tasks_app.api import router as tasks_router
+from tasks_app.lists_api import router as lists_router
 from tasks_app.auth import api_auth
 from tasks_app.errors import QuotaExceeded, database_error_message, field_errors, not_found_message
 from tasks_app.throttling import Throttled
@@ -102,6 +103,7 @@ api = TodoAPI(
 )
 api.add_router("/auth", auth_router)
 api.add_router("/", tasks_router)
+api.add_router("/", lists_router)
 api.add_router("/", chat_router)
 api.add_router("/", transfer_router)
 api.add_router("/", webhooks_router)

@@ -21,7 +21,8 @@ from .. import confirmations
 from ..models import Message
 from ..toolbox import ToolFailed, ToolSession
 from . import undoing, wording
-from .intents import DEFAULT_REMINDER_FIELD, Intent, Ref, parse
+from .intents import DEFAULT_REMINDER_FIELD, KEEP_TIME_FIELD, Intent, Ref, parse
+from .planning import PlanningTurns
 from .phrases import normalize, unquote
 
 # The tools whose result is one task: the task "it" means afterwards.
@@ -100,7 +101,7 @@ def memory_from(messages: list[Message]) -> Memory:
     return memory
 
 
-class OfflineAssistant:
+class OfflineAssistant(PlanningTurns):
     def __init__(self, tools: ToolSession, *, now: datetime, memory: Memory | None = None,
                  default_reminder_minutes: int | None = None, week_start: int = 1, known_tags: Iterable[str] = ()):
         self.tools = tools
@@ -267,6 +268,9 @@ class OfflineAssistant:
     async def _do_change(self, intent: Intent) -> Reply:
         task = await self._resolve(intent.ref, "change")
         fields = dict(intent.fields)
+        if fields.pop(KEEP_TIME_FIELD, False) and task.get("due_at"):  # a new day, the same time of day
+            kept = datetime.fromisoformat(task["due_at"]).astimezone(self.now.tzinfo)
+            fields["due_at"] = fields["due_at"].replace(hour=kept.hour, minute=kept.minute, second=0)
         arguments: dict[str, Any] = {"task_id": task["id"]}
         for name in ("title", "priority"):
             if name in fields:

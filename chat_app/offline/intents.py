@@ -17,12 +17,15 @@ from functools import partial
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from . import phrases, wording, zones
+from . import phrases, recurrence_phrases, wording, zones
 from .phrases import When, normalize, unquote
 from .undoing import parse_undo
 
 # Set on an "add" intent whose reminder was asked for without minutes; not a tool argument.
 DEFAULT_REMINDER_FIELD = "reminder_lead_is_default"
+# Set on a "change" intent that moves a task to a day without saying the time ("move this week's standup to
+# Friday"): the task keeps its time of day; not a tool argument.
+KEEP_TIME_FIELD = "due_day_only"
 
 LAST_TASK_WORDS = r"(?:it|that|this|that one|this one|that task|this task|the task|them)"
 ORDINAL_WORDS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
@@ -57,11 +60,14 @@ def parse(message: str, now: datetime, *, week_start: int = 1, known_tags: Colle
     text = normalize(message)
     if not text:
         return Intent("unknown", note=wording.EMPTY_MESSAGE)
+    from .planning import parse_planning  # imports this module
+
     known = frozenset(tag.casefold() for tag in known_tags)
-    for parser in (_parse_help, _parse_timezone, _parse_snooze, _parse_more, _parse_tags_list, _parse_notifications,
-                   partial(_parse_bulk, known_tags=known, week_start=week_start), parse_undo, _parse_reopen, _parse_complete,
-                   _parse_tag_change, _parse_due_change, _parse_rename, _parse_priority_change, _parse_delete,
-                   _parse_show, partial(_parse_find, week_start=week_start, known_tags=known), _parse_add):
+    for parser in (_parse_help, parse_planning, _parse_timezone, _parse_snooze, _parse_more, _parse_tags_list,
+                   _parse_notifications, partial(_parse_bulk, known_tags=known, week_start=week_start), parse_undo,
+                   _parse_reopen, _parse_complete, _parse_tag_change, _parse_due_change, _parse_rename,
+                   _parse_priority_change, _parse_delete, _parse_show,
+                   partial(_parse_find, week_start=week_start, known_tags=known), _parse_add):
         intent = parser(text, now)
         if intent is not None:
             return intent
@@ -291,7 +297,8 @@ def _parse_due_change(text: str, now: datetime) -> Intent | None:
     when = phrases.parse_when(match.group("when"), now)
     if when is None:
         return Intent("unknown", note=wording.unclear_when(match.group("when")))
-    return Intent("change", ref=_ref(match.group("ref")), fields={"due_at": when.at})
+    fields = {"due_at": when.at} | ({} if when.has_time else {KEEP_TIME_FIELD: True})
+    return Intent("change", ref=_ref(match.group("ref")), fields=fields)
 
 
 def _parse_tag_change(text: str, now: datetime) -> Intent | None:
@@ -626,6 +633,10 @@ def _read_task(text: str, now: datetime, *, named: re.Match | None, title_of, no
         text = rest
         return value
 
+    # "every! 3 days", "… from completion": the rule counts from completion (only said with a rule).
+    from_completion, unbanged = recurrence_phrases.take_from_completion(text)
+    if from_completion and phrases.take_recurrence(unbanged)[0] is not None:
+        text = unbanged
     recurrence = peel("recurrence", phrases.take_recurrence)
     reminder = peel("reminder", lambda rest: phrases.take_reminder(rest, bare_means_zero=False))
     # "with a reminder" says no lead time: the user's default one (their profile), filled in by the caller.
@@ -662,8 +673,13 @@ def _read_task(text: str, now: datetime, *, named: re.Match | None, title_of, no
         fields["tags"] = tags
     if recurrence:
         fields["recurrence"] = recurrence
+        if from_completion:
+            fields["recurrence_from_completion"] = True
     due: When | None = when
-    if due is None and recurrence:
+    positioned = recurrence and recurrence_phrases.first_occurrence(recurrence, at=when and when.at, now=now)
+    if positioned:  # "every 3rd Friday", "every last day of the month": due on the first such day
+        due = When(at=positioned, has_time=bool(when and when.has_time))
+    elif due is None and recurrence:
         first = phrases.first_weekday_on_or_after(now, recurrence)
         if first is None and "BYMONTHDAY" in recurrence:  # "every month on the 1st": from the next 1st at nine
             start = datetime.combine(now.date(), phrases.DEFAULT_DUE_TIME, tzinfo=now.tzinfo)

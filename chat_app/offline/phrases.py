@@ -360,6 +360,11 @@ def weekday_index(word: str) -> int:
 
 def take_recurrence(text: str) -> tuple[str | None, str]:
     """An RRULE body for "every Monday", "weekly", "every 2 weeks", … and the text without it."""
+    from .recurrence_phrases import take as take_monthly_and_more  # imports this module
+
+    rule, rest = take_monthly_and_more(text)  # the longer phrases first: "every 3rd Friday", "1st and 15th"
+    if rule is not None:
+        return rule, rest
     for pattern, kind in _RECURRENCE_PATTERNS:
         match = pattern.search(text)
         if not match or (kind == "monthday" and not 1 <= int(match.group("md")) <= 31):

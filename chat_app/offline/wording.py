@@ -98,7 +98,7 @@ def task(task: dict[str, Any], now: datetime) -> str:
     if task.get("tags"):
         details.append(" ".join(f"#{tag}" for tag in task["tags"]))
     if task.get("recurrence"):
-        details.append(recurrence.describe(task["recurrence"]))
+        details.append(task.get("recurrence_text") or recurrence.describe(task["recurrence"]))
     if task.get("reminder_minutes_before") is not None:
         details.append("reminder " + format_minutes(task["reminder_minutes_before"]))
     if task.get("completed"):
@@ -234,7 +234,7 @@ def already_done(task_json: dict[str, Any]) -> str:
 def completed(done: dict[str, Any]) -> str:
     text = f"Marked “{done['title']}” as done."
     if done.get("recurrence"):
-        text += (f" It repeats {recurrence.describe(done['recurrence'])}, so the next one will appear "
+        text += (f" It repeats {done.get('recurrence_text') or recurrence.describe(done['recurrence'])}, so the next one will appear "
                  "in your list in a moment.")
     return text
 

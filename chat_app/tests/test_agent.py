@@ -82,6 +82,7 @@ def test_instructions_know_the_date_time_and_zone_and_the_tools_are_the_mcp_tool
         "add_task", "list_tasks", "list_recurring_tasks", "get_task", "update_task", "complete_task", "reopen_task",
         "delete_task", "list_tags", "list_notifications", "set_timezone", "snooze_notification", "quick_add",
         "undo", "bulk_complete", "bulk_delete", "bulk_update",
+        "list_occurrences", "plan_today", "list_saved_filters", "save_filter", "show_saved_filter",
         # The agent's own: they only stage a change of several tasks for the user's yes (chat_app.confirmations).
         "delete_tasks", "complete_tasks"}
 

@@ -17,7 +17,9 @@ pytestmark = pytest.mark.django_db
 TOOLS = {"add_task", "list_tasks", "list_recurring_tasks", "get_task", "update_task", "complete_task",
          "reopen_task", "delete_task", "list_tags", "list_notifications",
          "set_timezone", "snooze_notification", "quick_add", "undo", "bulk_complete", "bulk_delete",
-         "bulk_update"}
+         "bulk_update",
+         # chat_app.mcp_planning
+         "list_occurrences", "plan_today", "list_saved_filters", "save_filter", "show_saved_filter"}
 
 
 def list_tools(user):

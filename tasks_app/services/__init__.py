@@ -24,6 +24,7 @@ from .notifications import (
 from .outbox import outbox_retry_parked
 from .profiles import PROFILE_FIELDS, ProfileChange, profile_ensure, profile_update
 from .retention import retention_prune
+from .saved_filters import clean_filter_params, saved_filter_create, saved_filter_delete, saved_filter_update
 from .tags import tag_delete, tag_rename, tags_for
 from .tasks import (
     UPDATABLE_FIELDS,
@@ -45,6 +46,10 @@ __all__ = [
     "UndoConflict",
     "change_group",
     "undo_last",
+    "clean_filter_params",
+    "saved_filter_create",
+    "saved_filter_delete",
+    "saved_filter_update",
     "Answer",
     "IdempotencyKeyReused",
     "idempotent_write",

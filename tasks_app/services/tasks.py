@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from .. import events
 from ..cleaning import (
+    clean_bool,
     clean_description,
     clean_due_at,
     clean_priority,
@@ -30,7 +31,14 @@ from ..cleaning import (
 )
 from ..errors import quota_check
 from ..models import Priority, RecurrenceState, Task
-from ..recurrence import InvalidRecurrence, check_series, next_after, normalize_rrule, rule_parts
+from ..recurrence import (
+    InvalidRecurrence,
+    check_series,
+    completion_anchor,
+    next_after,
+    normalize_rrule,
+    rule_parts,
+)
 from ..signals import task_completed
 from .changes import change_record, task_state
 from .tags import tags_for
@@ -43,7 +51,12 @@ logger = logging.getLogger(__name__)
 TASK_CLEAN_EXCLUDE = ["user", "previous_occurrence"]
 
 # Fields a caller may change with task_update; the rest are derived.
-UPDATABLE_FIELDS = ("title", "description", "priority", "tags", "due_at", "recurrence", "reminder_minutes_before")
+UPDATABLE_FIELDS = ("title", "description", "priority", "tags", "due_at", "recurrence", "recurrence_from_completion",
+                    "reminder_minutes_before")
+
+
+def _clean_from_completion(value: Any) -> bool:
+    return bool(clean_bool("recurrence_from_completion", value))
 
 
 def _clean_due_at(due_at: Any, user) -> datetime | None:
@@ -71,6 +84,7 @@ def task_create(
     tags: Iterable[str] = (),
     due_at: datetime | None = None,
     recurrence: str | None = None,
+    recurrence_from_completion: bool = False,
     reminder_minutes_before: int | None = None,
     previous_occurrence: Task | None = None,
     series_start: datetime | None = None,
@@ -89,6 +103,7 @@ def task_create(
         priority=clean_priority(priority),
         due_at=_clean_due_at(due_at, user),
         recurrence=clean_recurrence(recurrence),
+        recurrence_from_completion=_clean_from_completion(recurrence_from_completion),
         reminder_minutes_before=clean_reminder(reminder_minutes_before),
         previous_occurrence=previous_occurrence,
         series_position=series_position,
@@ -98,6 +113,7 @@ def task_create(
         task.series_start = task.due_at if task.recurrence else None
     else:
         task.series_start = series_start
+    task.rule_due_at = task.due_at if task.recurrence else None
     tag_objects = tags_for(user, tags)
     task.full_clean(exclude=TASK_CLEAN_EXCLUDE, validate_constraints=False)
     task.save()
@@ -125,12 +141,14 @@ def task_update(*, task: Task, **changes: Any) -> Task:
         "priority": clean_priority,
         "due_at": lambda value: _clean_due_at(value, task.user),
         "recurrence": clean_recurrence,
+        "recurrence_from_completion": _clean_from_completion,
         "reminder_minutes_before": clean_reminder,
     }
     for name, clean in cleaners.items():
         if name in changes:
             setattr(task, name, clean(changes[name]))
-    _follow_series_change(task, rule_before=series_before[0], due_before=series_before[1])
+    _follow_series_change(task, rule_before=series_before[0], due_before=series_before[1],
+                          rule_given="recurrence" in changes)
     new_tags = tags_for(task.user, changes["tags"] or []) if "tags" in changes else None
     if (task.due_at, task.reminder_minutes_before) != reminder_before:
         # A new due date or lead time is a new reminder: arm it again (and drop a snooze, as the
@@ -150,13 +168,22 @@ def task_update(*, task: Task, **changes: Any) -> Task:
     return task
 
 
-def _follow_series_change(task: Task, *, rule_before: str | None, due_before: datetime | None) -> None:
-    """A new rule starts a new series at the due date; a new due date re-anchors the series there
-    (later occurrences follow the moved one), keeping its count."""
-    if (task.recurrence, task.due_at) == (rule_before, due_before):
+def _follow_series_change(task: Task, *, rule_before: str | None, due_before: datetime | None,
+                          rule_given: bool) -> None:
+    """Moving one occurrence (a new due date alone) moves that occurrence only: the series keeps its
+    anchor and the slot the rule gave this occurrence (rule_due_at), so the next one still follows the
+    rule.  A rule sent with the change (even the same rule) starts the series again at the due date:
+    that is how the whole series moves; a different rule also restarts the count."""
+    if (task.recurrence, task.due_at) == (rule_before, due_before) and not rule_given:
         return
     _check_series(task)
-    task.series_start = task.due_at if task.recurrence else None
+    if not task.recurrence:
+        task.series_start = task.rule_due_at = None
+        return
+    if rule_given or task.series_start is None:
+        task.series_start = task.rule_due_at = task.due_at
+    elif task.rule_due_at is None:  # a row from before rule_due_at: its slot was its due date
+        task.rule_due_at = due_before
     if task.recurrence != rule_before:
         task.series_position = 1
         if task.recurrence_state == RecurrenceState.ENDED:
@@ -222,14 +249,20 @@ def next_occurrence_due(task: Task, *, now: datetime | None = None) -> datetime 
     count = rule_parts(rule).get("COUNT")
     if count is not None and task.series_position >= int(count):
         return None
+    zone = user_timezone(task.user)
+    if task.recurrence_from_completion and task.completed_at is not None:
+        # every!: laid out afresh from the completion day, at the due time of day.
+        anchor = completion_anchor(task.completed_at, task.due_at, zone)
+        return next_after(rule, anchor=anchor, after=max(anchor, task.completed_at), zone=zone)
     previous = task.due_at or task.completed_at or now
-    return next_after(rule, anchor=task.series_start or previous, after=max(previous, now),
-                      zone=user_timezone(task.user))
+    # A moved occurrence: the next one follows the slot the rule gave it, whichever is later.
+    slot = max(previous, task.rule_due_at) if task.rule_due_at else previous
+    return next_after(rule, anchor=task.series_start or previous, after=max(slot, now), zone=zone)
 
 
 def _series_snapshot(task: Task) -> tuple:
-    return (task.completed, task.completed_at, task.recurrence, task.due_at, task.series_start,
-            task.series_position, task.recurrence_state)
+    return (task.completed, task.completed_at, task.recurrence, task.recurrence_from_completion, task.due_at,
+            task.rule_due_at, task.series_start, task.series_position, task.recurrence_state)
 
 
 def task_spawn_next_occurrence(*, task_id: int) -> Task | None:
@@ -272,9 +305,12 @@ def _spawn_locked(task: Task, due_at: datetime | None) -> Task | None:
                     tags=[tag.name for tag in task.tags.all()],
                     due_at=due_at,
                     recurrence=task.recurrence,
+                    recurrence_from_completion=task.recurrence_from_completion,
                     reminder_minutes_before=task.reminder_minutes_before,
                     previous_occurrence=task,
-                    series_start=task.series_start or task.due_at or task.completed_at,
+                    # every! starts again from each completion: its anchor is the new due date.
+                    series_start=(due_at if task.recurrence_from_completion
+                                  else task.series_start or task.due_at or task.completed_at),
                     series_position=task.series_position + 1,
                 )
         except IntegrityError:  # created by a job from before series states were recorded

@@ -52,6 +52,8 @@ def test_todoist_export_imports_every_task_with_its_priority_labels_notes_and_da
         assert task.priority == inverted[row["PRIORITY"]], row
         assert sorted(tag.name for tag in task.tags.all()) == sorted(w[1:] for w in words if w.startswith("@"))
         assert (task.recurrence is not None) == row["DATE"].startswith("every"), row
+        # Todoist's every! repeats from the completion date: the option of the same meaning.
+        assert task.recurrence_from_completion == row["DATE"].startswith("every!"), row
         assert (task.due_at is not None) == bool(row["DATE"]), row
         if row["DATE"] == "2027-03-01 10:00":  # an absolute time, read in the row's own zone
             zone = ZoneInfo(row["TIMEZONE"] or "UTC")

@@ -35,12 +35,14 @@ def test_create_returns_the_full_task(alice_api):
     assert task["tags"] == ["meetings", "work"]
     assert datetime.fromisoformat(task["due_at"]) == datetime(2027, 1, 15, 8, 0, tzinfo=timezone.utc)
     assert task["recurrence"] == "FREQ=WEEKLY"
+    assert task["recurrence_from_completion"] is False and task["recurrence_text"] == "weekly"
     assert task["reminder_minutes_before"] == 30
     assert task["completed"] is False and task["completed_at"] is None and task["reminder_sent_at"] is None
     for stamp in ("created_at", "updated_at"):
         assert datetime.fromisoformat(task[stamp]).tzinfo is not None
     assert set(task) == {"id", "title", "description", "priority", "tags", "due_at", "completed", "completed_at",
-                         "recurrence", "reminder_minutes_before", "reminder_sent_at", "created_at", "updated_at"}
+                         "recurrence", "recurrence_from_completion", "recurrence_text", "reminder_minutes_before",
+                         "reminder_sent_at", "created_at", "updated_at"}
 
 
 def test_create_applies_defaults(alice_api):

@@ -134,12 +134,13 @@ def _todoist_fields(row: dict[str, Any], *, zone: tzinfo, now: datetime) -> dict
 def todoist_date(words: str, *, now: datetime) -> dict[str, Any]:
     """Todoist's DATE column through the assistant's own date and recurrence grammar.
 
-    "every!" (repeat from the completion date) is read as "every": this app repeats from the
-    schedule.  Words left over that the grammar does not know make the row an error rather than
+    "every!" (repeat from the completion date) sets recurrence_from_completion.  Words
+    left over that the grammar does not know make the row an error rather than
     a task with a silently different date.  A recurring task is due at its first occurrence from
     now, as in Todoist: "every sunday at 18:00" on a Friday is due on Sunday, "every day" today."""
     from chat_app.offline import phrases  # the one grammar for dates and rules in this project
 
+    from_completion = re.search(r"\bevery!", words, re.I) is not None
     text = re.sub(r"\bevery!", "every", words, flags=re.I)
     text = re.sub(r"\bwork\s?days?\b", "weekday", text, flags=re.I)
     rule, rest = phrases.take_recurrence(text)
@@ -151,6 +152,8 @@ def todoist_date(words: str, *, now: datetime) -> dict[str, Any]:
     due = when.at if when else None
     if rule:
         fields["recurrence"] = rule
+        if from_completion:
+            fields["recurrence_from_completion"] = True
         if due is None:  # "every day": from today at the default time (tomorrow once it has passed)
             due = datetime.combine(now.date(), DEFAULT_DUE_TIME, tzinfo=now.tzinfo)
             due = due if due > now else due + timedelta(days=1)
@@ -288,6 +291,8 @@ def _json_draft(number: int, item: Any) -> Draft:
         raise RowError(0, None, "each task must be an object")
     fields = {name: item[name] for name in ("title", "description", "priority", "tags", "recurrence",
                                             "reminder_minutes_before") if item.get(name) is not None}
+    if item.get("recurrence_from_completion") is True:
+        fields["recurrence_from_completion"] = True
     due_at = _moment(item, "due_at")
     if due_at is not None:
         fields["due_at"] = due_at

@@ -213,14 +213,21 @@ def test_a_stored_rule_beyond_todays_bounds_ends_its_series_quickly(alice):
 
 
 @pytest.mark.django_db
-def test_moving_an_occurrence_re_anchors_its_series_and_a_new_rule_restarts_it(alice):
-    task = services.task_create(user=alice, title="Review", recurrence="FREQ=WEEKLY;COUNT=3",
+def test_moving_an_occurrence_keeps_the_series_and_a_rule_sent_with_it_restarts_it(alice):
+    task = services.task_create(user=alice, title="Review", recurrence="FREQ=WEEKLY;COUNT=4",
                                 due_at=datetime(2027, 1, 11, 9, tzinfo=UTC))
     second = complete_and_spawn(task)
     moved = services.task_update(task=second, due_at=datetime(2027, 1, 19, 9, tzinfo=UTC))
-    assert (moved.series_start, moved.series_position) == (datetime(2027, 1, 19, 9, tzinfo=UTC), 2)
-    assert complete_and_spawn(moved).due_at == datetime(2027, 1, 26, 9, tzinfo=UTC)
-    renewed = services.task_update(task=moved, recurrence="daily")
+    # This occurrence moved to Tuesday; the series stays on Mondays (docs/events.md, "Recurrence").
+    assert (moved.series_start, moved.rule_due_at, moved.series_position) == (
+        datetime(2027, 1, 11, 9, tzinfo=UTC), datetime(2027, 1, 18, 9, tzinfo=UTC), 2)
+    third = complete_and_spawn(moved)
+    assert third.due_at == datetime(2027, 1, 25, 9, tzinfo=UTC)
+    # Sending the rule along moves the whole series: it goes on from the new date, keeping its count.
+    whole = services.task_update(task=third, due_at=datetime(2027, 1, 27, 9, tzinfo=UTC), recurrence="FREQ=WEEKLY;COUNT=4")
+    assert (whole.series_start, whole.series_position) == (datetime(2027, 1, 27, 9, tzinfo=UTC), 3)
+    assert complete_and_spawn(whole).due_at == datetime(2027, 2, 3, 9, tzinfo=UTC)
+    renewed = services.task_update(task=whole, recurrence="daily")
     assert renewed.series_position == 1
 
 

@@ -146,11 +146,17 @@
       due_from: data.get("due_from") || "",
       due_to: data.get("due_to") || "",
       sort: data.get("sort") || "",
+      saved: data.get("saved") || "",
     };
   }
 
   function apiQuery(f) {
     const params = new URLSearchParams();
+    if (f.saved) {  // a saved list as it was saved: the other filters do not apply to it
+      params.set("filter", f.saved);
+      params.set("limit", String(state.limit));
+      return params;
+    }
     if (f.q) params.set("q", f.q);
     for (const priority of f.priority) params.append("priority", priority);
     if (f.tag) params.append("tag", f.tag);
@@ -174,6 +180,7 @@
     if (f.due_from) params.set("due_from", f.due_from);
     if (f.due_to) params.set("due_to", f.due_to);
     if (f.sort) params.set("sort", f.sort);
+    if (f.saved) params.set("saved", f.saved);
     return params;
   }
 
@@ -191,6 +198,9 @@
     }
     filters.elements.due_from.value = params.get("due_from") || "";
     filters.elements.due_to.value = params.get("due_to") || "";
+    const saved = params.get("saved");
+    if (saved) ensureSavedOption(saved, saved);
+    filters.elements.saved.value = saved || "";
     const sort = params.get("sort");
     if (sort && filters.elements.sort.querySelector(`option[value="${CSS.escape(sort)}"]`)) filters.elements.sort.value = sort;
   }
@@ -228,6 +238,7 @@
             query.delete("limit");
             // Rows new to the same filters arrived from elsewhere: they are highlighted.
             render(page, query.toString() === state.shownQuery);
+            loadPlan();
             state.shownQuery = query.toString();
             setStatus($("list-status"), "");
           }
@@ -339,7 +350,7 @@
       meta.append(el("time", { datetime: task.due_at, text: "due " + showDate.format(new Date(task.due_at)) }));
     }
     if (overdue) meta.append(el("span", { class: "badge overdue", text: "overdue" }));
-    if (task.recurrence) meta.append(el("span", { class: "repeat", title: task.recurrence, text: "↻ " + repeatText(task.recurrence) }));
+    if (task.recurrence) meta.append(el("span", { class: "repeat", title: task.recurrence, text: "↻ " + (task.recurrence_text ? "repeats " + task.recurrence_text : repeatText(task.recurrence)) }));
     if (task.reminder_minutes_before !== null && task.reminder_minutes_before !== undefined && task.due_at) {
       meta.append(el("span", { class: "remind", text: `reminder ${task.reminder_minutes_before} min before` }));
     }
@@ -672,6 +683,40 @@
   }
 
   let tagsTimer = null;
+  // ------------------------------------------------------------------ saved lists and the plan
+
+  function ensureSavedOption(value, label) {
+    const select = filters.elements.saved;
+    let option = select.querySelector(`option[value="${CSS.escape(value)}"]`);
+    if (!option) {
+      option = el("option", { value, text: label });
+      select.append(option);
+    }
+    option.textContent = label;
+  }
+
+  async function loadSavedFilters() {
+    try {
+      const saved = await api("GET", "/api/filters");
+      for (const item of saved) ensureSavedOption(String(item.id), item.name);
+    } catch (error) {
+      // The dropdown stays as it was; the list itself still works.
+    }
+  }
+
+  async function loadPlan() {
+    try {
+      const plan = await api("GET", "/api/plan/today?limit=5");
+      const items = plan.items.map((item) => el("li", {},
+        el("span", { class: "plan-title", text: item.task.title }), " ",
+        el("span", { class: "plan-reason", text: item.reason })));
+      $("plan-list").replaceChildren(...items);
+      $("plan-empty").hidden = items.length > 0;
+    } catch (error) {
+      // The plan is a help, not the page: a failure leaves the last one shown.
+    }
+  }
+
   function loadTags() {
     clearTimeout(tagsTimer);
     tagsTimer = setTimeout(async () => {
@@ -864,5 +909,6 @@
   restoreFilters();
   refresh();
   loadTags();
+  loadSavedFilters();
   connect();
 })();
