@@ -174,10 +174,13 @@
     async function loadUnread() {
       const asked = Date.now();
       let found;
+      list.setAttribute("aria-busy", "true");
       try {
         found = await unread();
       } catch (error) {
         return; // Live ones still show; the next reconnect tries again.
+      } finally {
+        list.setAttribute("aria-busy", "false");
       }
       if (found.length < UNREAD_LIMIT) {
         const ids = new Set(found.map((notification) => notification.id));
