@@ -103,9 +103,16 @@ def spawn_next_occurrence(task_id: int) -> int | None:
 def scan_reminders() -> int:
     """The safety net: claim every reminder already due, then arm a precise job for each one
     coming up before the next scan (with a margin, so that a late beat still finds them armed)."""
-    # A soft limit inside the claim rolls its transaction back: nothing is half-claimed,
-    # and the next scan claims those reminders.
-    claimed = len(services.reminders_claim_due())
+    # Batch after batch, each its own transaction (committed, and its notices pushed, before the
+    # next), so that a backlog — precise jobs lost, workers down for a while — is sent in one scan
+    # rather than REMINDER_CLAIM_BATCH per scan interval.  Bounded in time, well inside the soft
+    # limit; a soft limit inside a claim rolls back only that batch, which the next scan claims.
+    claimed, deadline = 0, time.monotonic() + REMINDER_SCAN_MAX_SECONDS
+    while True:
+        batch = len(services.reminders_claim_due(limit=REMINDER_CLAIM_BATCH))
+        claimed += batch
+        if batch < REMINDER_CLAIM_BATCH or time.monotonic() >= deadline:
+            break
     now = timezone.now()
     horizon = now + timedelta(seconds=settings.REMINDER_SCAN_INTERVAL + settings.REMINDER_SCHEDULE_MARGIN)
     schedule_reminders(services.reminders_coming_up(now=now, until=horizon))
@@ -134,6 +141,9 @@ def fire_reminders(task_ids: list[int]) -> int:
     return claimed
 
 
+# The scan claims due reminders this many per transaction, for up to this long per run.
+REMINDER_CLAIM_BATCH = 500
+REMINDER_SCAN_MAX_SECONDS = 20
 # Reminders whose times fall in the same slice share one eta job, run at the slice's end: a
 # minute with 10,000 reminders is ~240 jobs, not 10,000, and none fires more than this late.
 REMINDER_SLICE_SECONDS = 0.25
