@@ -112,6 +112,26 @@ def record(event_type: str, task: Task, *, snapshot: dict[str, Any] | None = Non
     commit together or not at all.  The id of the request (or job) that made the change, if any,
     goes with it as the `requestid` extension attribute.
     """
+    event = _outbox_event(event_type, task, snapshot=snapshot, **extra)
+    event.save(force_insert=True)
+    event_recorded.send(sender=OutboxEvent, event=event)
+    return event
+
+
+def record_many(event_type: str, items: list[tuple[Task, dict[str, Any]]]) -> list[OutboxEvent]:
+    """`record` for many tasks at once ((task, extra attributes) pairs): one INSERT for all the rows,
+    then `event_recorded` for each as `record` sends it.  For a claim of hundreds of reminders, where
+    a round trip per row was most of its time."""
+    events_ = [_outbox_event(event_type, task, **extra) for task, extra in items]
+    OutboxEvent.objects.bulk_create(events_)
+    for event in events_:
+        event_recorded.send(sender=OutboxEvent, event=event)
+    return events_
+
+
+def _outbox_event(event_type: str, task: Task, *, snapshot: dict[str, Any] | None = None,
+                  **extra: Any) -> OutboxEvent:
+    """The outbox row (not saved) of `event_type` on `task`: its CloudEvent as the payload."""
     now = timezone.now()
     event_id = uuid.uuid4()
     data = {"user_id": task.user_id, "task": snapshot or task_snapshot(task), **extra}
@@ -128,7 +148,7 @@ def record(event_type: str, task: Task, *, snapshot: dict[str, Any] | None = Non
     current_request = request_id.current()
     if current_request:
         cloud_event[REQUEST_ID_ATTRIBUTE] = current_request
-    event = OutboxEvent.objects.create(
+    return OutboxEvent(
         event_id=event_id,
         type=event_type,
         topic=TOPIC_BY_TYPE[event_type],
@@ -138,8 +158,6 @@ def record(event_type: str, task: Task, *, snapshot: dict[str, Any] | None = Non
         payload=cloud_event,
         created_at=now,
     )
-    event_recorded.send(sender=OutboxEvent, event=event)
-    return event
 
 
 def live_update(*, event_id: str, event_type: str, task_id: int | None, user_id: int | None,

@@ -103,10 +103,19 @@ def spawn_next_occurrence(task_id: int) -> int | None:
 def scan_reminders() -> int:
     """The safety net: claim every reminder already due, then arm a precise job for each one
     coming up before the next scan (with a margin, so that a late beat still finds them armed)."""
-    # A soft limit inside the claim rolls its transaction back: nothing is half-claimed,
-    # and the next scan claims those reminders.
-    claimed = len(services.reminders_claim_due())
+    # Batch after batch, each its own transaction (committed, and its notices pushed, before the
+    # next), so that a backlog — precise jobs lost, workers down for a while — is sent in one scan
+    # rather than REMINDER_CLAIM_BATCH per scan interval.  Bounded in time, well inside the soft
+    # limit; a soft limit inside a claim rolls back only that batch, which the next scan claims.
+    # One `now` for the claims and the look-ahead: a reminder falling due while the claims run is
+    # armed (its eta already past, so it runs at once), not left between the two for the next scan.
     now = timezone.now()
+    claimed, deadline = 0, time.monotonic() + REMINDER_SCAN_MAX_SECONDS
+    while True:
+        batch = len(services.reminders_claim_due(now=now, limit=REMINDER_CLAIM_BATCH))
+        claimed += batch
+        if batch < REMINDER_CLAIM_BATCH or time.monotonic() >= deadline:
+            break
     horizon = now + timedelta(seconds=settings.REMINDER_SCAN_INTERVAL + settings.REMINDER_SCHEDULE_MARGIN)
     schedule_reminders(services.reminders_coming_up(now=now, until=horizon))
     metrics.record_reminder_scan()
@@ -134,9 +143,17 @@ def fire_reminders(task_ids: list[int]) -> int:
     return claimed
 
 
+# The scan claims due reminders this many per transaction, for up to this long per run.
+REMINDER_CLAIM_BATCH = 500
+REMINDER_SCAN_MAX_SECONDS = 20
 # Reminders whose times fall in the same slice share one eta job, run at the slice's end: a
-# minute with 10,000 reminders is ~240 jobs, not 10,000, and none fires more than this late.
-REMINDER_SLICE_SECONDS = 0.25
+# minute with 10,000 reminders is 60 jobs, not 10,000, and none fires more than this late.
+# Not shorter: an eta job waits in the `events` queue until the worker fetches it, one message per
+# free pool slot in turn with the other queues, and the sink runs and the next scan wait behind it.
+# At 0.25 s slices (240 jobs a minute, each followed by an audit and a live job) a busy minute's jobs
+# were fetched more slowly than they fell due: the scan behind them expired unfetched, its window was
+# never armed, and reminders waited for the scan after it (bench/reminders.py, docs/performance.md).
+REMINDER_SLICE_SECONDS = 1.0
 # A precise job that found its reminder's row locked by another transaction tries again this much later.
 REMINDER_RETRY_SECONDS = 0.5
 

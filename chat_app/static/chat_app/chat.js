@@ -179,4 +179,17 @@
     }
   });
   scrollToEnd();
+
+  // Reminder notices, live and unread, as on the dashboard (tasks_app/live.js).
+  const noticeSection = document.getElementById("notices");
+  if (noticeSection && window.TodoLive) {
+    const layout = document.querySelector(".chat-layout");
+    const notices = TodoLive.notices({ section: noticeSection, csrfToken, timeZone: (layout && layout.dataset.timeZone) || undefined,
+                                       focusAfter: input });
+    TodoLive.connect({
+      onMode(mode) { noticeSection.dataset.live = mode; },
+      onOpen: notices.loadUnread,
+      onMessage: notices.onLive,
+    });
+  }
 })();

@@ -21,7 +21,6 @@
   const maxReminderMinutes = root.dataset.maxReminderMinutes || "40320";
   const PRIORITIES = ["P1", "P2", "P3", "P4"];
   const SEARCH_DELAY_MS = 300;
-  const UNAUTHORIZED = 4401;
 
   const state = {
     limit: pageSize,
@@ -734,39 +733,9 @@
     }, 200);
   }
 
-  // ------------------------------------------------------------------ reminders
+  // ------------------------------------------------------------------ reminders (tasks_app/live.js)
 
-  const shownNotices = new Set();
-
-  function showNotice(notification) {
-    if (shownNotices.has(notification.id)) return;
-    shownNotices.add(notification.id);
-    const noticeList = $("notice-list");
-    const text = el("p", { class: "notice-text" }, notification.message);
-    if (notification.due_at) text.append(" ", el("time", { datetime: notification.due_at, text: "(" + showDate.format(new Date(notification.due_at)) + ")" }));
-    const dismiss = el("button", { type: "button", class: "secondary small", text: "Dismiss", "aria-label": "Dismiss: " + notification.message });
-    const item = el("li", { class: "notice", "data-notification-id": String(notification.id) }, text, dismiss);
-    dismiss.addEventListener("click", async () => {
-      const next = item.nextElementSibling || item.previousElementSibling;
-      item.remove();
-      (next ? next.querySelector("button") : $("task-results")).focus();
-      try {
-        await api("POST", `/api/notifications/${notification.id}/read`);
-      } catch (error) {
-        // Still unread on the server: it shows again on the next visit.
-      }
-    });
-    noticeList.prepend(item);
-  }
-
-  async function loadNotices() {
-    try {
-      const unread = await api("GET", "/api/notifications?unread=true&limit=5");
-      for (const notification of unread.reverse()) showNotice(notification);
-    } catch (error) {
-      // Reminders that arrive live still show.
-    }
-  }
+  const notices = TodoLive.notices({ section: $("notices"), csrfToken, timeZone, focusAfter: $("task-results") });
 
   // ------------------------------------------------------------------ live updates
 
@@ -776,9 +745,7 @@
   };
 
   function onLive(message) {
-    if (message.type === "todo.reminder.due" && message.notification) {
-      showNotice({ ...message.notification, due_at: message.task ? message.task.due_at : null });
-    }
+    notices.onLive(message);
     const local = state.localChanges.get(message.task_id);
     const word = EVENT_WORDS[message.type];
     if (word && !(local && Date.now() - local < 5000)) {
@@ -796,10 +763,6 @@
     offline: "Live updates interrupted; reconnecting…",
     denied: "Your session has ended. ",
   };
-  let socket = null;
-  let attempt = 0;
-  let reconnectTimer = null;
-
   function setLive(mode) {
     root.dataset.live = mode;
     const status = $("live-status");
@@ -810,49 +773,6 @@
       text.append(el("a", { href: "/accounts/login/?next=" + encodeURIComponent(location.pathname + location.search), text: "Log in again" }));
     }
   }
-
-  function backoff(n) {
-    const ceiling = Math.min(30000, 500 * 2 ** n);
-    return ceiling / 2 + Math.random() * ceiling / 2;
-  }
-
-  function connect() {
-    clearTimeout(reconnectTimer);
-    if (socket || root.dataset.live === "denied") return;
-    setLive(attempt ? "offline" : "connecting");
-    const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/tasks/");
-    socket = ws;
-    ws.addEventListener("open", () => {
-      attempt = 0;
-      setLive("open");
-      // Whatever changed while disconnected: reload once, now that every later change is pushed.
-      refresh();
-      loadTags();
-      loadNotices();
-    });
-    ws.addEventListener("message", (event) => {
-      let message;
-      try {
-        message = JSON.parse(event.data);
-      } catch (error) {
-        return;
-      }
-      onLive(message);
-    });
-    ws.addEventListener("close", (event) => {
-      if (socket !== ws) return;
-      socket = null;
-      if (event.code === UNAUTHORIZED) {
-        setLive("denied");
-        return;
-      }
-      setLive("offline");
-      reconnectTimer = setTimeout(connect, backoff(attempt++));
-    });
-  }
-
-  window.addEventListener("online", () => { attempt = 0; connect(); });
-  document.addEventListener("visibilitychange", () => { if (!document.hidden) connect(); });
 
   // ------------------------------------------------------------------ filters
 
@@ -910,5 +830,10 @@
   refresh();
   loadTags();
   loadSavedFilters();
-  connect();
+  TodoLive.connect({
+    onMode: setLive,
+    // Whatever changed while disconnected: reload once, now that every later change is pushed.
+    onOpen() { refresh(); loadTags(); notices.loadUnread(); },
+    onMessage: onLive,
+  });
 })();
