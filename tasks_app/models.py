@@ -485,10 +485,7 @@ class PushSubscription(models.Model):
             models.CheckConstraint(condition=Q(endpoint__startswith="https://") | Q(endpoint__startswith="http://"),
                                    name="push_subscription_endpoint_http"),
         ]
-        indexes = [
-            # channels.push.wanted and the delivery: `WHERE user_id = %s` (the listing too).
-            models.Index(fields=["user"], name="push_subscription_user"),
-        ]
+        # channels.push.wanted, the delivery and the listing (`WHERE user_id = %s`) use the foreign key's index.
 
     def __str__(self) -> str:
         return f"push subscription of {self.user} ({self.endpoint[:40]}…)"

@@ -24,7 +24,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from pywebpush import WebPusher
+from pywebpush import WebPusher, WebPushException
 
 from ..cleaning import clean_text
 from ..errors import quota_check
@@ -194,7 +194,12 @@ def push_send(*, subscriptions: list[PushSubscription], payload: dict, ttl: int 
     policy = push_policy()
 
     def post(subscription: PushSubscription) -> network.Answer:
-        body, headers = _encrypted_request(subscription, data, ttl=ttl, topic=topic, urgency=urgency, keys=keys)
+        try:
+            body, headers = _encrypted_request(subscription, data, ttl=ttl, topic=topic, urgency=urgency, keys=keys)
+        except (ValueError, WebPushException) as exc:
+            # Keys of the right shape that are no point on the curve (a row not saved through
+            # push_subscription_save): nothing can ever be sent to it.  Final, like a refused address.
+            return network.Answer(None, 0, f"the subscription's keys are unusable: {exc}"[:500], refused=True)
         return network.post(subscription.endpoint, body, headers, policy)
 
     if len(subscriptions) == 1:

@@ -173,3 +173,17 @@ def test_a_payload_too_large_for_a_push_message_is_refused_before_sending(alice,
     with pytest.raises(ValueError):
         push.push_send(subscriptions=[subscription], payload={"body": "x" * 5000})
     assert push_service.received == []
+
+
+@pytest.mark.django_db
+def test_a_subscription_with_keys_off_the_curve_fails_for_good_without_a_request(alice, push_service):
+    data = Browser().subscription_json(push_service.endpoint("/ok"))
+    off_curve = "BA" + "A" * 85  # 65 bytes of the right shape: 0x04 and zeros, not a P-256 point
+    subscription = PushSubscription.objects.create(user=alice, endpoint=data["endpoint"], p256dh=off_curve,
+                                                   auth=data["keys"]["auth"])
+
+    [result] = push.push_send(subscriptions=[subscription], payload={"body": "x"})
+
+    assert (result.delivered, result.retryable) == (False, False)
+    assert "unusable" in result.error
+    assert push_service.received == []
