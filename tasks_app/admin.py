@@ -13,8 +13,10 @@ from .models import (
     NotificationDelivery,
     Profile,
     OutboxEvent,
+    PushSubscription,
     Tag,
     Task,
+    VapidKey,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -263,3 +265,25 @@ class CalendarFeedAdmin(ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(PushSubscription)
+class PushSubscriptionAdmin(ReadOnlyAdmin):
+    """Which users get push in which browsers.  The endpoint and keys are not shown (the endpoint is a
+    capability URL, the keys the browser's); deleting a row stops push to that browser."""
+
+    list_display = ["user", "user_agent", "created_at", "last_success_at"]
+    search_fields = ["user__username"]
+    list_select_related = ["user"]
+    fields = ["user", "user_agent", "created_at", "last_success_at"]
+    readonly_fields = fields
+
+
+@admin.register(VapidKey)
+class VapidKeyAdmin(ReadOnlyAdmin):
+    """The generated VAPID key pair (tasks_app.push.vapid).  Deleting it makes a new pair on next use:
+    every browser must then enable push again."""
+
+    list_display = ["public_key", "created_at"]
+    fields = ["public_key", "created_at"]
+    readonly_fields = fields

@@ -603,3 +603,58 @@ class Change(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} task {self.task_id} ({self.user_id})"
+
+
+PUSH_ENDPOINT_MAX_LENGTH = 1024  # push services' endpoints are 150–500 characters today
+PUSH_USER_AGENT_MAX_LENGTH = 200
+
+
+class PushSubscription(models.Model):
+    """A browser's Web Push subscription (its PushSubscription JSON): where to POST a user's
+    notices and the keys to encrypt them for that browser (RFC 8291).  tasks_app.push."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions")
+    # An https URL on a known push service (PUSH_ENDPOINT_HOSTS); a capability URL, not shown to others.
+    endpoint = models.CharField(max_length=PUSH_ENDPOINT_MAX_LENGTH)
+    # The browser's P-256 public key (65 bytes, uncompressed point) and auth secret (16 bytes), base64url
+    # without padding, as the browser sends them.
+    p256dh = models.CharField(max_length=87)
+    auth = models.CharField(max_length=22)
+    user_agent = models.CharField(max_length=PUSH_USER_AGENT_MAX_LENGTH, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            # A browser's subscription belongs to whoever signed in there last: one row per endpoint
+            # (stronger than unique per user and endpoint, which would let a shared browser receive
+            # the notices of everyone who ever enabled push in it).  Also the upsert's conflict target.
+            models.UniqueConstraint(fields=["endpoint"], name="push_subscription_endpoint_once"),
+            models.CheckConstraint(condition=Q(p256dh__regex=r"^[A-Za-z0-9_-]{87}$"), name="push_subscription_p256dh_shape"),
+            models.CheckConstraint(condition=Q(auth__regex=r"^[A-Za-z0-9_-]{22}$"), name="push_subscription_auth_shape"),
+            models.CheckConstraint(condition=Q(endpoint__startswith="https://") | Q(endpoint__startswith="http://"),
+                                   name="push_subscription_endpoint_http"),
+        ]
+        # channels.push.wanted, the delivery and the listing (`WHERE user_id = %s`) use the foreign key's index.
+
+    def __str__(self) -> str:
+        return f"push subscription of {self.user} ({self.endpoint[:40]}…)"
+
+
+class VapidKey(models.Model):
+    """The server's VAPID key pair when none is configured (tasks_app.push.vapid): generated once,
+    shared by every web and worker process through the database.  The private key is stored
+    encrypted (AES-GCM) under a key derived from SECRET_KEY, so a leaked database alone cannot sign
+    pushes to the users' browsers.  One row (the constraint makes concurrent first runs agree)."""
+
+    singleton = models.BooleanField(default=True, unique=True)
+    public_key = models.CharField(max_length=87)  # base64url of the uncompressed P-256 point
+    private_key_encrypted = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(singleton=True), name="vapid_key_single_row")]
+
+    def __str__(self) -> str:
+        return f"VAPID key {self.public_key[:12]}…"

@@ -18,6 +18,7 @@ from .errors import field_errors
 from .webhooks import views as webhook_views
 from .forms import SignupForm
 from .models import MAX_REMINDER_MINUTES, TITLE_MAX_LENGTH, Priority, WeekStart
+from .push import views as push_views
 
 
 def signup(request):
@@ -93,6 +94,7 @@ def _settings_page(request, *, password_form, preference_errors=(), preferences=
         "deliveries": selectors.notification_delivery_list(user=request.user, limit=RECENT_DELIVERIES),
         **webhook_views.settings_context(request.user),
         **calendar_feed_views.settings_context(request),
+        **push_views.settings_context(request.user),
     }, status=status)
 
 

@@ -22,6 +22,7 @@ from tasks_app.api import router as tasks_router
 from tasks_app.lists_api import router as lists_router
 from tasks_app.auth import api_auth
 from tasks_app.errors import QuotaExceeded, database_error_message, field_errors, not_found_message
+from tasks_app.push.api import router as push_router
 from tasks_app.throttling import Throttled
 from tasks_app.transfer.api import router as transfer_router
 from tasks_app.webhooks.api import router as webhooks_router
@@ -108,6 +109,7 @@ api.add_router("/", chat_router)
 api.add_router("/", transfer_router)
 api.add_router("/", webhooks_router)
 api.add_router("/", calendar_feed_router)
+api.add_router("/", push_router)
 
 
 # ------------------------------------------------------------------ 422: ours and ninja's, one shape

@@ -476,6 +476,37 @@ NOTIFICATION_RETRY_MAX_SECONDS = env_int("NOTIFICATION_RETRY_MAX_SECONDS", 3600,
 # hard time limit (90 s, workers/tasks.py), so a live worker's send is never given up on.
 NOTIFICATION_SENDING_LEASE_SECONDS = env_int("NOTIFICATION_SENDING_LEASE_SECONDS", 300, minimum=120)
 
+
+# --------------------------------------------------------------------------- Web Push (tasks_app.push)
+# VAPID identifies this server to the browsers' push services (RFC 8292).  Give the key pair
+# (VAPID_PRIVATE_KEY: base64url of the raw 32-byte key, or a PEM; VAPID_PUBLIC_KEY optional, checked
+# against it; both take *_FILE) to keep it in your secret store; unset, one pair is generated on first
+# use and kept in the database, encrypted under SECRET_KEY (tasks_app.push.vapid).  Changing the pair
+# invalidates every browser's subscription.  VAPID_SUBJECT: how a push service reaches the operator.
+VAPID_PRIVATE_KEY = env_str("VAPID_PRIVATE_KEY")
+VAPID_PUBLIC_KEY = env_str("VAPID_PUBLIC_KEY")
+VAPID_SUBJECT = env_str("VAPID_SUBJECT", "mailto:webmaster@localhost")
+if not VAPID_SUBJECT.startswith(("mailto:", "https://")):
+    raise ImproperlyConfigured(f"VAPID_SUBJECT={VAPID_SUBJECT!r} must be a mailto: or https:// URL")
+# Endpoints must be https URLs on these push services (a host or a parent domain; `*`: any public
+# host).  A user sends the endpoint, so this keeps the server from POSTing anywhere else (SSRF);
+# every address a host resolves to is checked again when sending (tasks_app.webhooks.network).
+PUSH_ENDPOINT_HOSTS = env_list("PUSH_ENDPOINT_HOSTS", [
+    "fcm.googleapis.com",  # Chrome, Edge on Android, Brave, Opera, Samsung Internet
+    "push.services.mozilla.com",  # Firefox
+    "push.apple.com",  # Safari (web.push.apple.com)
+    "notify.windows.com",  # Edge on Windows (WNS)
+])
+# Only for tests and local development with a push service on this machine: endpoints on loopback
+# addresses (127.0.0.0/8, ::1), over http too.  Never in production.
+PUSH_ALLOW_LOOPBACK = env_bool("PUSH_ALLOW_LOOPBACK", False)
+PUSH_CONNECT_TIMEOUT = env_int("PUSH_CONNECT_TIMEOUT", 3, minimum=1)
+PUSH_READ_TIMEOUT = env_int("PUSH_READ_TIMEOUT", 5, minimum=1)
+PUSH_TOTAL_TIMEOUT = env_int("PUSH_TOTAL_TIMEOUT", 10, minimum=1)
+# How long a push service keeps a message for a device that is offline (the TTL header).
+PUSH_TTL_SECONDS = env_int("PUSH_TTL_SECONDS", 24 * 3600, minimum=0, maximum=28 * 24 * 3600)
+QUOTA_PUSH_SUBSCRIPTIONS_PER_USER = env_int("QUOTA_PUSH_SUBSCRIPTIONS_PER_USER", 10, minimum=1)
+
 # --------------------------------------------------------------------------- retention (beat job workers.prune_retention)
 
 # Days kept; 0 keeps forever.  Published outbox rows (never unpublished or parked ones, nor

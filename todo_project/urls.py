@@ -7,6 +7,7 @@ from django.urls import path
 from chat_app import views as chat_views
 from tasks_app import views as task_views
 from tasks_app.calendar_feed import views as calendar_feed_views
+from tasks_app.push import views as push_views
 from tasks_app.throttling import login_throttled
 from tasks_app.transfer import views as transfer_views
 from tasks_app.webhooks import views as webhook_views
@@ -32,6 +33,10 @@ urlpatterns = [
     path("settings/calendar-feed/off", calendar_feed_views.calendar_feed_turn_off, name="calendar_feed_turn_off"),
     # No sign-in: the token in the path is the credential (tasks_app.calendar_feed.services).
     path("calendar/<str:token>.ics", calendar_feed_views.calendar_feed, name="calendar_feed"),
+    path("settings/push/<int:subscription_id>/remove", push_views.push_subscription_remove,
+         name="push_subscription_remove"),
+    # The service worker at the root, so that its scope is the whole site (tasks_app.push).
+    path("sw.js", push_views.service_worker, name="service_worker"),
     path("settings/preferences", task_views.update_preferences, name="update_preferences"),
     path("settings/tokens/<int:token_id>/revoke", task_views.revoke_token, name="revoke_token"),
     path("tasks/", task_views.tasks_dashboard, name="tasks_dashboard"),

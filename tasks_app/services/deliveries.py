@@ -47,6 +47,9 @@ def deliveries_create(*, notifications: Sequence[Notification], now: datetime | 
     now = now or timezone.now()
     registered = channels.registered()
     users = get_user_model().objects.filter(pk__in={n.user_id for n in notifications}).select_related("profile")
+    for channel in registered.values():
+        if hasattr(channel, "users_for_wanted"):
+            users = channel.users_for_wanted(users)
     wanted = {user.pk: [name for name, channel in registered.items() if channel.wanted(user)] for user in users}
     rows = [NotificationDelivery(notification=notification, user_id=notification.user_id, channel=name,
                                  next_attempt_at=now)
