@@ -187,3 +187,34 @@ def test_a_subscription_with_keys_off_the_curve_fails_for_good_without_a_request
     assert (result.delivered, result.retryable) == (False, False)
     assert "unusable" in result.error
     assert push_service.received == []
+
+
+# --------------------------------------------------------------------------- through the delivery log
+
+
+@pytest.mark.django_db
+def test_a_claimed_reminder_is_pushed_once_through_the_delivery_log(alice, bob, push_service):
+    from datetime import timedelta
+
+    from tasks_app.models import NotificationDelivery
+
+    browser = Browser()
+    subscribe(alice, browser, push_service.endpoint("/ok"))
+    for user in (alice, bob):  # bob has no browser with push: no push delivery for him
+        services.task_create(user=user, title=f"Pay {user.username}'s rent",
+                             due_at=timezone.now() + timedelta(minutes=30), reminder_minutes_before=30)
+
+    claimed = services.reminders_claim_due(now=timezone.now() + timedelta(seconds=1))
+    assert {n.user_id for n in claimed} == {alice.pk, bob.pk}
+    [delivery] = NotificationDelivery.objects.all()
+    assert (delivery.user_id, delivery.channel, delivery.status) == (alice.pk, "push", "pending")
+
+    for delivery_id in services.deliveries_claim_due(limit=10):
+        services.delivery_send(delivery_id=delivery_id)
+    assert services.deliveries_claim_due(limit=10) == []  # nothing left to send: never twice
+
+    [request] = push_service.received
+    payload = browser.read(request, server_public_key=vapid.public_key(), audience=push_service.origin)
+    assert "Pay alice's rent" in payload["body"]
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("sent", 1)
