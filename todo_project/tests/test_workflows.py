@@ -15,6 +15,8 @@ import yaml
 
 from .deploy_support import BASE_DIR, TOOLS_DIR, find_tool, tool_missing
 
+pytestmark = pytest.mark.pure  # no services: runs in the fast tier (make test ARGS='-m pure')
+
 WORKFLOWS = BASE_DIR / ".github" / "workflows"
 CI = WORKFLOWS / "ci.yml"
 ROLLBACK = WORKFLOWS / "rollback.yml"
