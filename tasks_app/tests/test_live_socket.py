@@ -164,5 +164,16 @@ def test_each_socket_hears_only_its_own_users_events(alice, bob, celery_worker_p
     async_to_sync(scenario)()
 
 
-def test_pushing_an_unknown_event_sends_nothing():
-    assert live.live_push(event_id=str(uuid.uuid4())) is False
+def test_pushing_an_unknown_event_sends_nothing(alice):
+    ticket = ticket_for(alice)
+
+    async def scenario():
+        socket = await open_socket(f"{PATH}?ticket={ticket}")
+        try:
+            assert await database_sync_to_async(live.live_push)(event_id=str(uuid.uuid4())) is False
+            # Checked on a listening page, not by the return value alone: the next frame is the marker.
+            await assert_still_open(socket, alice)
+        finally:
+            await socket.disconnect()
+
+    async_to_sync(scenario)()
