@@ -44,6 +44,19 @@ def fresh_rate_limits(request):
 
 
 @pytest.fixture
+def midday():
+    """The clock at noon today in the server's zone (then running on): a test that reads "tomorrow"
+    or "in 3 days" and checks it against today cannot see the date change under it at midnight.
+    The clock itself moves (time-machine), so the services read it as they always do."""
+    import time_machine
+    from django.utils import timezone
+
+    noon = timezone.localtime().replace(hour=12, minute=0, second=0, microsecond=0)
+    with time_machine.travel(noon, tick=True):
+        yield noon
+
+
+@pytest.fixture
 def alice(django_user_model):
     return django_user_model.objects.create_user("alice", password="alice-Password-1")
 
