@@ -5,7 +5,6 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from tasks_app import services
-from tasks_app.models import Task
 
 pytestmark = pytest.mark.django_db
 

@@ -23,7 +23,6 @@ django.setup()
 from django.conf import settings
 from workers import kafka
 config = kafka.client_config()
-from confluent_kafka import Producer
 kafka.new_producer()  # librdkafka accepts the configuration (it connects lazily, in the background)
 print(json.dumps({"settings": {name: getattr(settings, name) for name in (
     "SECRET_KEY", "REDIS_URL", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "OPENAI_API_KEY")},
