@@ -25,10 +25,13 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
-def fresh_rate_limits():
+def fresh_rate_limits(request):
     """Rate-limit counters live in the shared Redis: every test starts with none (one test's
     failed logins from 127.0.0.1 must not lock the next one out)."""
     from redis.exceptions import RedisError
+
+    if request.node.get_closest_marker("pure"):
+        return  # no Redis was started for it (devstack.pytest_plugin)
 
     from tasks_app.throttling import KEY_PREFIX, redis_client
 
@@ -38,6 +41,19 @@ def fresh_rate_limits():
             redis_client().delete(*keys)
     except RedisError:
         pass  # a test that stopped Redis on purpose; nothing to clear
+
+
+@pytest.fixture
+def midday():
+    """The clock at noon today in the server's zone (then running on): a test that reads "tomorrow"
+    or "in 3 days" and checks it against today cannot see the date change under it at midnight.
+    The clock itself moves (time-machine), so the services read it as they always do."""
+    import time_machine
+    from django.utils import timezone
+
+    noon = timezone.localtime().replace(hour=12, minute=0, second=0, microsecond=0)
+    with time_machine.travel(noon, tick=True):
+        yield noon
 
 
 @pytest.fixture

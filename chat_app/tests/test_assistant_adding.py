@@ -60,7 +60,7 @@ def test_tags(alice, message, tags):
     assert sorted(tag.name for tag in only_task(alice).tags.all()) == tags
 
 
-def test_due_dates_in_natural_language(alice):
+def test_due_dates_in_natural_language(alice, midday):
     today = local(timezone.now()).date()
     say(alice, "add buy milk tomorrow 5pm")
     milk = Task.objects.get(user=alice, title="Buy milk")

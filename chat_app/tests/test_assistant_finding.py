@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from tasks_app import services
 
-pytestmark = pytest.mark.django_db
+# "today" and "tomorrow" are read by the assistant and by the test: one clock, set to noon (conftest.midday).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("midday")]
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from tasks_app.models import Task
 
 from .conftest import say, tool_json
 
-pytestmark = pytest.mark.django_db
+# "today" and "tomorrow" are read by the assistant and by the test: one clock, set to noon (conftest.midday).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("midday")]
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")

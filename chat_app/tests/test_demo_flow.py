@@ -6,6 +6,8 @@ import sys
 import time
 from datetime import timedelta
 
+from devstack.testing import wait_until
+from tasks_app import services
 from tasks_app.models import Task
 
 from .conftest import BASE_DIR
@@ -59,5 +61,18 @@ def test_demo_flow_through_manage_py_chat(chat_worker, child_env, alice):
     assert (following.title, following.priority, following.completed, following.reminder_minutes_before) == (
         "Weekly team standup", "P1", False, 30)
     assert sorted(tag.name for tag in following.tags.all()) == ["meetings", "work"]
-    time.sleep(1)  # a redelivery or a second job would show up now: still exactly one
+    # A second job for the same completion would have been queued before this marker's: once the marker's
+    # next occurrence exists and the worker holds no job, it has run.  Then still exactly one.
+    marker = services.task_complete(task=services.task_create(user=alice, title="Marker", recurrence="daily",
+                                                              due_at=following.due_at))
+    wait_for_next_occurrence(marker)
+    wait_until(worker_idle, message="the worker to finish every job it took")
     assert Task.objects.filter(user=alice, title="Weekly team standup").count() == 2
+
+
+def worker_idle() -> bool:
+    from todo_project.celery import app
+
+    replies = app.control.inspect(timeout=1.0)
+    active, reserved = replies.active(), replies.reserved()
+    return bool(active) and not any(active.values()) and not any((reserved or {}).values())

@@ -10,6 +10,8 @@ import pytest
 
 from chat_app.offline import phrases
 
+pytestmark = pytest.mark.pure  # no services: runs in the fast tier (make test ARGS='-m pure')
+
 BERLIN = ZoneInfo("Europe/Berlin")
 # A Wednesday afternoon.
 NOW = datetime(2026, 11, 25, 14, 30, tzinfo=BERLIN)

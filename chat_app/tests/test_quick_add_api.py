@@ -54,7 +54,7 @@ def test_every_part_comes_with_its_span_in_the_text_as_sent(alice_api):
     assert [p["start"] for p in body["parts"]] == sorted(p["start"] for p in body["parts"]), "in typed order"
 
 
-def test_spans_count_in_the_text_as_typed_with_its_extra_spaces_and_quotes(alice_api):
+def test_spans_count_in_the_text_as_typed_with_its_extra_spaces_and_quotes(alice_api, midday):
     text = "“Buy   milk”  tomorrow 5pm   #Shopping  urgent!"
     body = post(alice_api, "/api/tasks/quick", {"text": text}).json()
     task = body["task"]

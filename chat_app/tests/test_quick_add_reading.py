@@ -9,6 +9,8 @@ import pytest
 from chat_app.offline import intents, phrases
 from tasks_app import recurrence
 
+pytestmark = pytest.mark.pure  # no services: runs in the fast tier (make test ARGS='-m pure')
+
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 12, 4, 10, 0, tzinfo=BERLIN)  # a Friday
 

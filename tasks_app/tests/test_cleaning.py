@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 
 from tasks_app import cleaning
 
+pytestmark = pytest.mark.pure  # no services: runs in the fast tier (make test ARGS='-m pure')
+
 BERLIN = ZoneInfo("Europe/Berlin")
 
 

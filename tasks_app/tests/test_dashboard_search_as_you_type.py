@@ -12,6 +12,9 @@ from tasks_app.services import task_create, task_update
 
 from .test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, session_cookie, web_server  # noqa: F401 (fixture)
 
+# Set here, not by whichever browser test file happened to be imported first.
+expect.set_options(timeout=15_000)
+
 
 def test_typing_the_start_of_a_word_finds_the_task(web_server, transactional_db, alice, browser_home):  # noqa: F811
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y chromium (see the Makefile)"

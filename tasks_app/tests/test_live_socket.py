@@ -39,6 +39,17 @@ async def open_socket(path: str = PATH, headers=()) -> WebsocketCommunicator:
     return socket
 
 
+async def assert_still_open(socket: WebsocketCommunicator, user) -> None:
+    """A message sent to `user`'s group now arrives on `socket`: it is open and in that group.  A close
+    sent to it before (a revocation, a refused origin) would arrive first: a positive marker, not a
+    wait for silence."""
+    from channels.layers import get_channel_layer
+
+    marker = {"type": "test.marker", "sent": uuid.uuid4().hex}
+    await get_channel_layer().group_send(live.user_group(user.pk), {"type": live.MESSAGE_TYPE, "update": marker})
+    assert await socket.receive_json_from(timeout=WAIT) == marker
+
+
 async def close_code(path: str = PATH, headers=()) -> int | str:
     """How the server ends a connection attempt: the close code after accepting, or "handshake refused"."""
     socket = WebsocketCommunicator(application, path, headers=list(headers))
@@ -92,7 +103,7 @@ def test_a_session_counts_only_from_a_page_of_this_site(alice):
 
     async def same_site():
         socket = await open_socket(PATH, headers)
-        assert await socket.receive_nothing(timeout=0.1)
+        await assert_still_open(socket, alice)
         await socket.disconnect()
 
     async_to_sync(same_site)()
@@ -153,5 +164,16 @@ def test_each_socket_hears_only_its_own_users_events(alice, bob, celery_worker_p
     async_to_sync(scenario)()
 
 
-def test_pushing_an_unknown_event_sends_nothing():
-    assert live.live_push(event_id=str(uuid.uuid4())) is False
+def test_pushing_an_unknown_event_sends_nothing(alice):
+    ticket = ticket_for(alice)
+
+    async def scenario():
+        socket = await open_socket(f"{PATH}?ticket={ticket}")
+        try:
+            assert await database_sync_to_async(live.live_push)(event_id=str(uuid.uuid4())) is False
+            # Checked on a listening page, not by the return value alone: the next frame is the marker.
+            await assert_still_open(socket, alice)
+        finally:
+            await socket.disconnect()
+
+    async_to_sync(scenario)()

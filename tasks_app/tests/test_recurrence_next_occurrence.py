@@ -45,6 +45,8 @@ from dateutil.rrule import rrulestr  # noqa: E402
 
 from tasks_app.recurrence import InvalidRecurrence, check_series, next_after  # noqa: E402
 
+pytestmark = pytest.mark.pure  # no services: runs in the fast tier (make test ARGS='-m pure')
+
 
 def utc(*args):
     return datetime(*args, tzinfo=UTC)

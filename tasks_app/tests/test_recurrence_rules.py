@@ -7,6 +7,8 @@ from tasks_app.recurrence import (
     normalize_rrule,
 )
 
+pytestmark = pytest.mark.pure  # no services: runs in the fast tier (make test ARGS='-m pure')
+
 
 @pytest.mark.parametrize(
     "text, expected",

@@ -74,9 +74,27 @@ def test_due_range_is_half_open(alice_api, tasks):
     assert titles(alice_api, due_after=jan2) == ["Expense report"]
 
 
-def test_due_filters_read_naive_times_in_the_server_zone(alice_api, tasks):
-    assert titles(alice_api, due_after="2027-01-01T00:00:00", due_before="2027-01-01T00:00:01") == [
+def test_due_filters_read_naive_times_in_the_server_zone(alice_api, tasks, settings):
+    # JAN is midnight UTC: 19:00 the day before in New York (UTC-5 in winter).  Read as UTC,
+    # these bounds would miss it.
+    settings.TIME_ZONE = "America/New_York"
+    assert titles(alice_api, due_after="2026-12-31T19:00:00", due_before="2026-12-31T19:00:01") == [
         "Quarterly report"]
+    assert titles(alice_api, due_after="2027-01-01T00:00:00", due_before="2027-01-01T00:00:01") == []
+
+
+def test_due_filters_read_naive_times_in_the_users_zone_on_both_sides_of_a_dst_change(alice, alice_api, settings):
+    from tasks_app.services.profiles import profile_ensure, profile_update
+
+    settings.TIME_ZONE = "UTC"
+    profile_ensure(user=alice)
+    profile_update(user=alice, timezone="Europe/Berlin")  # UTC+1, then UTC+2 from 2027-03-28
+    task_create(user=alice, title="Before the change", due_at=datetime(2027, 3, 27, 8, 0, tzinfo=timezone.utc))
+    task_create(user=alice, title="After the change", due_at=datetime(2027, 3, 29, 7, 0, tzinfo=timezone.utc))
+    assert titles(alice_api, due_after="2027-03-27T09:00:00", due_before="2027-03-27T09:00:01") == [
+        "Before the change"]
+    assert titles(alice_api, due_after="2027-03-29T09:00:00", due_before="2027-03-29T09:00:01") == [
+        "After the change"]
 
 
 def test_overdue_means_open_and_past_due(alice_api, tasks):

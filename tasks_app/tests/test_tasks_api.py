@@ -50,9 +50,24 @@ def test_create_applies_defaults(alice_api):
     assert (task["priority"], task["tags"], task["due_at"], task["recurrence"]) == ("P3", [], None, None)
 
 
-def test_naive_due_date_is_read_in_the_server_zone_and_returned_with_offset(alice_api):
-    task = create(alice_api, due_at="2027-03-01T10:30:00")
-    assert datetime.fromisoformat(task["due_at"]) == datetime(2027, 3, 1, 10, 30, tzinfo=timezone.utc)
+def test_naive_due_date_is_read_in_the_server_zone_and_returned_with_offset(alice_api, settings):
+    # A zone with an offset and a DST change (2027-03-14 in New York): read as UTC, or with one
+    # fixed offset for both dates, one of these fails.
+    settings.TIME_ZONE = "America/New_York"
+    winter, summer = create(alice_api, due_at="2027-03-01T10:30:00"), create(alice_api, due_at="2027-03-15T10:30:00")
+    assert datetime.fromisoformat(winter["due_at"]) == datetime(2027, 3, 1, 15, 30, tzinfo=timezone.utc)
+    assert datetime.fromisoformat(summer["due_at"]) == datetime(2027, 3, 15, 14, 30, tzinfo=timezone.utc)
+
+
+def test_naive_due_date_is_read_in_the_users_own_zone_not_the_servers(alice, alice_api, settings):
+    from tasks_app.services.profiles import profile_ensure, profile_update
+
+    settings.TIME_ZONE = "America/New_York"
+    profile_ensure(user=alice)
+    profile_update(user=alice, timezone="Europe/Berlin")  # summer time from 2027-03-28
+    winter, summer = create(alice_api, due_at="2027-03-27T09:00:00"), create(alice_api, due_at="2027-03-29T09:00:00")
+    assert datetime.fromisoformat(winter["due_at"]) == datetime(2027, 3, 27, 8, 0, tzinfo=timezone.utc)
+    assert datetime.fromisoformat(summer["due_at"]) == datetime(2027, 3, 29, 7, 0, tzinfo=timezone.utc)
 
 
 def test_rrule_is_stored_canonically(alice_api):

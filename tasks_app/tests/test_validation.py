@@ -66,7 +66,8 @@ def test_list_rejects_bad_query_parameters(alice_api, query):
 
 def test_malformed_json_is_a_client_error(alice_api):
     response = alice_api.post("/api/tasks", "{not json", content_type="application/json")
-    assert 400 <= response.status_code < 500
+    # As the README's problem types say: 400 malformed-request (a bad value would be a 422).
+    assert (response.status_code, response.json()["type"]) == (400, "/problems/malformed-request")
 
 
 def test_non_numeric_task_id_is_not_found(alice_api):

@@ -16,6 +16,8 @@ from .deploy_support import (
     container_env, env_values, objects, one, pod_spec, render, values_file,
 )
 
+pytestmark = pytest.mark.pure  # no services: runs in the fast tier (make test ARGS='-m pure')
+
 FULLNAME = RELEASE  # release "todo-app" of chart "todo-app": resources are todo-app-web, ...
 APP_WORKLOADS = {f"{FULLNAME}-web", f"{FULLNAME}-worker", f"{FULLNAME}-beat"}
 # Kinds from the Prometheus Operator: not in the Kubernetes schemas; checked in test_monitoring.py.

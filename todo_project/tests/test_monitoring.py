@@ -486,6 +486,13 @@ def test_web_metrics_endpoint_serves_django_prometheus(web_exposition):
     names = exported_metric_names(web_exposition)
     assert "django_http_requests_total_by_view_transport_method_total" in names
     assert "django_http_requests_latency_seconds_by_view_method_bucket" in names
+    # Counted, not only declared: the fixture's GET /healthz is in both (by view and method).
+    samples = [sample for family in text_string_to_metric_families(web_exposition) for sample in family.samples
+               if sample.labels.get("view") == "healthz" and sample.labels.get("method") == "GET"]
+    counted = {sample.name: sample.value for sample in samples
+               if sample.name in {"django_http_requests_total_by_view_transport_method_total",
+                                  "django_http_requests_latency_seconds_by_view_method_count"}}
+    assert counted and all(value >= 1 for value in counted.values()) and len(counted) == 2, counted
 
 
 def test_every_metric_in_alerts_and_dashboard_is_exported_by_the_app(rule_groups, dashboard, web_exposition):

@@ -15,6 +15,8 @@ import pytest
 from .deploy_support import BASE_DIR
 from .test_deploy_settings import image_env
 
+pytestmark = pytest.mark.pure  # no services: runs in the fast tier (make test ARGS='-m pure')
+
 ENTRYPOINT = BASE_DIR / "scripts" / "docker-entrypoint.sh"
 DEVELOPMENT_KEY = "django-insecure-development-only-key-do-not-use-in-production"
 UNREACHABLE_DB = "postgresql://todo@127.0.0.1:1/todo"  # settings load; nothing connects

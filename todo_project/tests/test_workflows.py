@@ -15,6 +15,8 @@ import yaml
 
 from .deploy_support import BASE_DIR, TOOLS_DIR, find_tool, tool_missing
 
+pytestmark = pytest.mark.pure  # no services: runs in the fast tier (make test ARGS='-m pure')
+
 WORKFLOWS = BASE_DIR / ".github" / "workflows"
 CI = WORKFLOWS / "ci.yml"
 ROLLBACK = WORKFLOWS / "rollback.yml"
@@ -34,6 +36,25 @@ def run_blocks(workflow: dict):
         for step in job.get("steps", []):
             if "run" in step:
                 yield job_name, step.get("name", step["run"].splitlines()[0]), step["run"]
+
+
+def commands(job: dict) -> list[tuple[int, str]]:
+    """(step index, command line) of a job's run blocks: continuation lines joined, comments and
+    blank lines left out, so a command mentioned in a comment or an echo does not count."""
+    found = []
+    for index, step in enumerate(job.get("steps", [])):
+        for line in step.get("run", "").replace("\\\n", " ").splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                found.append((index, line))
+    return found
+
+
+def step_running(job: dict, pattern: str) -> int:
+    """The index of the step whose command line matches `pattern` (a regex, anchored at the start)."""
+    matches = [index for index, line in commands(job) if re.match(pattern, line)]
+    assert matches, f"no step runs {pattern!r}: {[line for _, line in commands(job)]}"
+    return matches[0]
 
 
 def uses(job: dict) -> list[str]:
@@ -97,22 +118,30 @@ def test_ci_triggers_and_least_privilege():
 
 def test_lint_and_test_jobs_run_the_real_checks():
     jobs = load(CI)["jobs"]
-    lint = "\n".join(step.get("run", "") for step in jobs["lint"]["steps"])
-    assert "helm lint charts/todo-app --strict" in lint
-    assert "hadolint Dockerfile" in lint and "shellcheck scripts/*.sh" in lint
-    assert "scripts/install-check-tools.sh" in lint
-    assert any(step.get("env", {}).get("TODO_REQUIRE_CHECK_TOOLS") == "1" for step in jobs["lint"]["steps"])
-    test = "\n".join(step.get("run", "") for step in jobs["test"]["steps"])
-    assert "bash .ci/run" in test
+    lint = jobs["lint"]
+    # The tools are installed, then each check runs as a command of its own step (not in a comment).
+    tools = step_running(lint, r"bash scripts/install-check-tools\.sh$")
+    for check in (r"helm lint charts/todo-app --strict\b", r"(\.venv/bin/)?hadolint Dockerfile$",
+                  r"(\.venv/bin/)?shellcheck scripts/\*\.sh$"):
+        assert step_running(lint, check) > tools, check
+    assert lint["steps"][tools].get("env", {}).get("TODO_REQUIRE_CHECK_TOOLS") == "1" or any(
+        step.get("env", {}).get("TODO_REQUIRE_CHECK_TOOLS") == "1" for step in lint["steps"][tools + 1:])
+    test = jobs["test"]
+    assert step_running(test, r"bash \.ci/run$") > step_running(test, r"bash scripts/install-check-tools\.sh$")
 
 
 def test_build_verifies_the_image_and_push_publishes_multi_arch():
     jobs = load(CI)["jobs"]
     build_steps = jobs["build"]["steps"]
     assert "docker/build-push-action" in uses(jobs["build"])
-    build_run = "\n".join(step.get("run", "") for step in build_steps)
-    assert "manage check --deploy --fail-level WARNING" in build_run
-    assert "docker compose up" in build_run and "/healthz" in build_run
+    build = jobs["build"]
+    built = next(index for index, step in enumerate(build_steps)
+                 if step.get("uses", "").startswith("docker/build-push-action"))
+    # The built image checks its own deploy settings, then the Compose stack starts and answers /healthz.
+    assert step_running(build, r"docker run .*manage check --deploy --fail-level WARNING") > built
+    started = step_running(build, r"docker compose up -d\b")
+    assert started > built
+    assert step_running(build, r"curl -fsS http://localhost:8000/healthz$") >= started
     push = next(s for s in jobs["push"]["steps"] if s.get("uses", "").startswith("docker/build-push-action"))
     assert push["with"]["push"] is True
     assert set(push["with"]["platforms"].split(",")) == {"linux/amd64", "linux/arm64"}  # OKE Ampere nodes

@@ -2,7 +2,11 @@
 
 import urllib.request
 
+from datetime import timedelta
+
 import pytest
+from django.conf import settings
+from django.db.models import F
 from django.test import Client
 from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.parser import text_string_to_metric_families
@@ -19,8 +23,9 @@ def scrape(text: str) -> dict[str, list]:
 
 
 def value(samples, **labels) -> float:
-    return sum(sample.value for sample in samples
-               if all(sample.labels.get(key) == wanted for key, wanted in labels.items()))
+    # A counter's `_created` sample is a timestamp: summed in, any `>= 1` would always hold.
+    return sum(sample.value for sample in samples if not sample.name.endswith("_created")
+               and all(sample.labels.get(key) == wanted for key, wanted in labels.items()))
 
 
 @pytest.mark.django_db
@@ -30,11 +35,17 @@ def test_outbox_lag_is_exported_on_the_web_metrics(alice):
     assert Client().get("/healthz").status_code == 200
     before = scrape(internal_get("/metrics")[1])
     services.task_create(user=alice, title="Pending event")
+    # Five minutes old: an age of 0 (or one measured from the newest event) would be wrong.
+    OutboxEvent.objects.filter(published_at__isnull=True).update(created_at=F("created_at") - timedelta(minutes=5))
+    services.task_create(user=alice, title="Another, new")
     after = scrape(internal_get("/metrics")[1])
     unpublished = OutboxEvent.objects.filter(published_at__isnull=True).count()
-    assert value(after["todo_outbox_unpublished_events"]) == unpublished >= 1
-    assert value(after["todo_outbox_oldest_unpublished_age_seconds"]) >= 0
-    assert "django_http_requests_total_by_view_transport_method" in before
+    assert value(after["todo_outbox_unpublished_events"]) == unpublished >= 2
+    assert 300 <= value(after["todo_outbox_oldest_unpublished_age_seconds"]) < 300 + 60
+    requests = "django_http_requests_total_by_view_transport_method"
+    healthz = {"view": "healthz", "method": "GET"}
+    Client().get("/healthz")
+    assert value(scrape(internal_get("/metrics")[1])[requests], **healthz) == value(before[requests], **healthz) + 1
 
 
 def test_worker_serves_job_publish_and_scan_metrics(celery_processes, alice):
@@ -55,8 +66,9 @@ def test_worker_serves_job_publish_and_scan_metrics(celery_processes, alice):
     assert value(families["todo_kafka_events_published"], topic="task-updates") >= 1
     assert value(families["todo_celery_tasks"], task="workers.publish_outbox", state="success") >= 1
     assert value(families["todo_celery_task_duration_seconds"], task="workers.publish_outbox") >= 1
-    assert "todo_kafka_publish_failures" in families
-    assert "todo_celery_queue_length" in families
+    assert value(families["todo_kafka_publish_failures"]) == 0
+    assert {sample.labels["queue"] for sample in families["todo_celery_queue_length"]} == {
+        queue.name for queue in settings.CELERY_TASK_QUEUES}
     assert value(families["todo_outbox_unpublished_events"]) == 0
 
 

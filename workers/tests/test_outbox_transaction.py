@@ -3,6 +3,7 @@
 from datetime import datetime, timezone
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from tasks_app import services
@@ -48,7 +49,7 @@ def test_a_change_rolled_back_leaves_no_event(alice):
 
 def test_a_rejected_change_leaves_no_event(alice):
     task = services.task_create(user=alice, title="Keep")
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="priority"):
         services.task_update(task=task, title="ok", priority="P9")
     assert [event.type for event in events_of(task.pk)] == ["todo.task.created"]
 

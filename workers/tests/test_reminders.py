@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone as dj_timezone
 
 from tasks_app import services
@@ -104,8 +105,13 @@ def test_the_scan_is_an_index_scan_on_the_partial_index(alice, bob):
     )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE tasks_app_task")
-    query = Task.objects.filter(remind_at__lte=now, reminder_sent_at__isnull=True, completed=False,
-                                remind_at__isnull=False).order_by("remind_at")[:500]
-    plan = query.explain()
+    # The statement the claim really sends (captured, not a copy of it that could drift from it).
+    with CaptureQueriesContext(connection) as queries:
+        assert services.reminders_claim_due(now=now) == []
+    claim = next(query["sql"] for query in queries.captured_queries
+                 if '"tasks_app_task"' in query["sql"] and "FOR UPDATE" in query["sql"])
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + claim)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "task_reminder_pending" in plan, plan
     assert "Seq Scan" not in plan, plan

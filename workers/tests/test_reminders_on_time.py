@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from devstack.testing import wait_until
 from tasks_app import services
 from tasks_app.models import Notification, Task
 
@@ -26,6 +27,11 @@ def reminder_in(user, seconds: float, title="Call Sam") -> Task:
                                 reminder_minutes_before=0)
     task.refresh_from_db()
     return task
+
+
+def jobs_finished(worker, name: str) -> int:
+    """How many `name` jobs the worker's log says finished ("Task <name>[<id>] succeeded in …")."""
+    return sum(1 for line in worker.output().splitlines() if f"Task {name}[" in line and " succeeded in " in line)
 
 
 def wait_for_notification(task: Task) -> Notification:
@@ -80,14 +86,17 @@ def test_a_moved_reminder_fires_at_its_new_time_only(celery_processes, alice):
 @pytest.mark.django_db(transaction=True)
 def test_scan_and_precise_jobs_racing_send_each_reminder_once(celery_processes, alice):
     # A worker with a one-second scan and a beat, and reminders armed for the same moment.
-    celery_processes.worker(env={"REMINDER_SCAN_INTERVAL": "1"})
+    worker = celery_processes.worker(env={"REMINDER_SCAN_INTERVAL": "1"})
     celery_processes.beat(env={"REMINDER_SCAN_INTERVAL": "1"})
     tasks = [reminder_in(alice, 3, title=f"Reminder {n}") for n in range(30)]
     witness = reminder_in(alice, 8, title="Witness")
 
     for task in tasks + [witness]:
         wait_for_notification(task)
-    time.sleep(2)  # a few more scans over the sent ones (not a timing assertion: more time can only add duplicates)
+    # Two more scans over the sent ones finished (the worker's log says so): a duplicate they could
+    # send is in the table by now.  Counted, not slept for.
+    seen = jobs_finished(worker, "workers.scan_reminders")
+    wait_until(lambda: jobs_finished(worker, "workers.scan_reminders") >= seen + 2, timeout=WAIT_SECONDS, message="two more reminder scans")
 
     for task in tasks:
         assert Notification.objects.filter(task_id=task.pk).count() == 1, task.pk
@@ -152,7 +161,7 @@ def test_reminders_coming_up_are_those_after_now_and_up_to_the_horizon(alice):
 def test_a_reminder_whose_row_is_locked_when_its_job_runs_is_sent_once_the_lock_goes(celery_processes, alice):
     """The claim skips locked rows (SKIP LOCKED, so scans never wait on each other); the precise job
     arms itself again for a reminder it skipped, rather than leaving it to a scan (there is none here)."""
-    celery_processes.worker(env=NO_SCAN)
+    worker = celery_processes.worker(env=NO_SCAN)
     task = reminder_in(alice, 2)
     locked, release = threading.Event(), threading.Event()
 
@@ -170,7 +179,10 @@ def test_a_reminder_whose_row_is_locked_when_its_job_runs_is_sent_once_the_lock_
     holder = threading.Thread(target=hold_the_row)
     holder.start()
     locked.wait(10)
-    time.sleep(4)  # past its time while the row is held: the first job runs into the lock
+    # Past its time while the row is held: the first precise job has run (the worker's log says it
+    # finished) and met the lock.  Waited for, not slept for.
+    wait_until(lambda: jobs_finished(worker, "workers.fire_reminders") >= 1, timeout=WAIT_SECONDS,
+               message="the first precise job to run into the held row")
     assert not Notification.objects.filter(task_id=task.pk).exists(), "not sent through a held lock"
     release.set()
     holder.join()
