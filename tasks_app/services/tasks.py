@@ -100,7 +100,8 @@ def task_create(
     tag_objects = tags_for(user, tags)
     task.full_clean(exclude=TASK_CLEAN_EXCLUDE, validate_constraints=False)
     task.save()
-    task.tags.set(tag_objects)
+    if tag_objects:  # add, not set: a new task has no links to compare with (set() would read them first)
+        task.tags.add(*tag_objects)
     events.record(events.TASK_CREATED, task)
     return task
 
