@@ -33,6 +33,10 @@ case "$role" in
     mkdir -p "$PROMETHEUS_MULTIPROC_DIR" && rm -f "$PROMETHEUS_MULTIPROC_DIR"/*.db
     # A pool of database connections per process (todo_project/settings.py DATABASE_POOL_MAX_SIZE).
     export DATABASE_POOL_MAX_SIZE="${DATABASE_POOL_MAX_SIZE:-8}"
+    # uvicorn's supervisor restarts a process that fails to import the app, for ever, and keeps the
+    # port open: a bad setting would leave a pod that is alive and never ready.  Import the app once
+    # here (about a second) so that such a container exits with the error instead.
+    INTERNAL_PORT=0 python -c 'import todo_project.asgi'
     exec python -m uvicorn todo_project.asgi:application \
       --host 0.0.0.0 --port "${PORT:-8000}" --workers "$WEB_CONCURRENCY" \
       --proxy-headers --timeout-graceful-shutdown "${WEB_GRACEFUL_SHUTDOWN_SECONDS:-25}" "$@"
