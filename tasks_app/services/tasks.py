@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from .. import events
@@ -102,6 +103,8 @@ def task_create(
     task.save()
     if tag_objects:  # add, not set: a new task has no links to compare with (set() would read them first)
         task.tags.add(*tag_objects)
+    # Read once: the event's snapshot and the response both list the task's tags.
+    prefetch_related_objects([task], "tags")
     events.record(events.TASK_CREATED, task)
     return task
 
@@ -112,7 +115,8 @@ def task_update(*, task: Task, **changes: Any) -> Task:
     unknown = set(changes) - set(UPDATABLE_FIELDS)
     if unknown:
         raise ValidationError({name: ["cannot be changed"] for name in sorted(unknown)})
-    task = Task.objects.select_for_update().get(pk=task.pk)
+    # Tags read once for the snapshot before, and once more below if they change.
+    task = Task.objects.select_for_update().prefetch_related("tags").get(pk=task.pk)
     before = events.task_snapshot(task)
     reminder_before = (task.due_at, task.reminder_minutes_before)
     series_before = (task.recurrence, task.due_at)
@@ -138,6 +142,7 @@ def task_update(*, task: Task, **changes: Any) -> Task:
     task.save()
     if new_tags is not None:
         task.tags.set(new_tags)
+        prefetch_related_objects([task], "tags")
     after = events.task_snapshot(task)
     changed = {name: {"old": before[name], "new": after[name]} for name in UPDATABLE_FIELDS
                if before[name] != after[name]}
@@ -161,7 +166,7 @@ def _follow_series_change(task: Task, *, rule_before: str | None, due_before: da
 
 @transaction.atomic
 def task_complete(*, task: Task) -> Task:
-    task = Task.objects.select_for_update().get(pk=task.pk)
+    task = Task.objects.select_for_update().prefetch_related("tags").get(pk=task.pk)
     if not task.completed:
         task.completed = True
         task.completed_at = timezone.now()
@@ -175,7 +180,7 @@ def task_complete(*, task: Task) -> Task:
 
 @transaction.atomic
 def task_reopen(*, task: Task) -> Task:
-    task = Task.objects.select_for_update().get(pk=task.pk)
+    task = Task.objects.select_for_update().prefetch_related("tags").get(pk=task.pk)
     if task.completed:
         task.completed = False
         task.completed_at = None
