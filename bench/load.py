@@ -165,6 +165,7 @@ class Client:
 async def run_phase(clients: list[Client], seconds: float, pick) -> dict:
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
+    statuses: dict[int | str, int] = defaultdict(int)
     deadline = time.monotonic() + seconds
 
     async def loop(client: Client):
@@ -173,17 +174,18 @@ async def run_phase(clients: list[Client], seconds: float, pick) -> dict:
             began = time.perf_counter()
             try:
                 response = await call()
-                ok = response.status_code < 400
-            except Exception:  # a refused or reset connection is an error of the run, counted
-                ok = False
-            if ok:
+                status = response.status_code
+            except Exception as exc:  # a refused or reset connection is an error of the run, counted
+                status = type(exc).__name__
+            if isinstance(status, int) and status < 400:
                 latencies[name].append((time.perf_counter() - began) * 1000)
             else:
                 errors[name] += 1
+                statuses[status] += 1
 
     began = time.monotonic()
     await asyncio.gather(*(loop(client) for client in clients))
-    return {"latencies": latencies, "errors": errors, "elapsed": time.monotonic() - began,
+    return {"latencies": latencies, "errors": errors, "statuses": dict(statuses), "elapsed": time.monotonic() - began,
             "load": os.getloadavg()[0]}
 
 
@@ -197,7 +199,8 @@ def report(title: str, phase: dict) -> float:
     total = sum(len(v) for v in phase["latencies"].values())
     errors = sum(phase["errors"].values())
     print(f"  {title}: {total / phase['elapsed']:.1f} req/s, errors {errors}/{total + errors} "
-          f"({100 * errors / max(1, total + errors):.2f} %), load average {phase['load']:.2f}")
+          f"({100 * errors / max(1, total + errors):.2f} %{', ' + str(phase['statuses']) if errors else ''}), "
+          f"load average {phase['load']:.2f}")
     for name in sorted(set(phase["latencies"]) | set(phase["errors"])):
         values = phase["latencies"].get(name) or [float("nan")]
         print(f"    {name:8s} {len(phase['latencies'].get(name, [])) / phase['elapsed']:7.1f}/s  "
