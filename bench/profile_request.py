@@ -52,6 +52,15 @@ class ProfileSyncThread:
             profile.disable()
 
 
+def _database_counts() -> tuple[float, float]:
+    """(statements executed, connections taken: opened, or from the pool) so far, from django-prometheus."""
+    from prometheus_client import REGISTRY
+
+    labels = {"alias": "default", "vendor": "postgresql"}
+    return tuple(REGISTRY.get_sample_value(name, labels) or 0.0
+                 for name in ("django_db_execute_total", "django_db_new_connections_total"))
+
+
 def percentile(values, q):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
@@ -124,12 +133,15 @@ def main(argv=None) -> int:
                       f"{os.getloadavg()[0]:.2f}; CONN_MAX_AGE={database['CONN_MAX_AGE']}, "
                       f"pool={database['OPTIONS'].get('pool')}):")
                 for name, send in operations.items():
-                    cpu_began = time.process_time()
+                    cpu_began, counted_before = time.process_time(), _database_counts()
                     took = await _timed(client, args.requests, send)
-                    # CPU of this process per request: what a loaded machine's waiting does not inflate.
+                    # CPU of this process per request, and statements and new connections per request
+                    # (django-prometheus' counters): what a loaded machine's waiting does not inflate.
                     cpu = (time.process_time() - cpu_began) * 1000 / args.requests
+                    statements, connects = ((after - before) / args.requests
+                                            for after, before in zip(_database_counts(), counted_before, strict=True))
                     print(f"  {name:32s} p50 {statistics.median(took):6.2f} ms  p95 {percentile(took, 95):6.2f} ms"
-                          f"  app CPU {cpu:5.2f} ms/request")
+                          f"  app CPU {cpu:5.2f} ms  SQL statements {statements:4.1f}  connections taken {connects:3.1f}")
                 for name, send in operations.items():
                     if "plain" in name or args.no_profile:
                         continue
