@@ -2,7 +2,7 @@
 
 Starts PostgreSQL, Redis and the Kafka-protocol broker (unless DATABASE_URL,
 REDIS_URL, KAFKA_BOOTSTRAP_SERVERS point elsewhere), migrates, ensures the
-demo login, then runs web (uvicorn), a Celery worker and Celery beat until
+demo login, then runs web (uvicorn, one process per core), a Celery worker and Celery beat until
 Ctrl-C, and stops everything it started.
 
 `python -m devstack services` starts only the services and prints their URLs.
@@ -147,6 +147,21 @@ def _banner(port: int, token: str | None, internal_port: int = 0, mailbox: Path 
     return "\n".join(lines)
 
 
+def web_environment(env: dict[str, str], root: Path) -> dict[str, str]:
+    """What the web processes run with, as the image's entrypoint sets it: one uvicorn process per
+    core (WEB_CONCURRENCY), a database connection pool in each (DATABASE_POOL_MAX_SIZE), and their
+    request metrics added up in prometheus_client's multiprocess mode (a folder emptied here: files
+    of an earlier run would count twice)."""
+    metrics_dir = root / "prometheus-web"
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in metrics_dir.glob("*.db"):
+        stale.unlink(missing_ok=True)
+    return {**env,
+            "WEB_CONCURRENCY": env.get("WEB_CONCURRENCY") or str(len(os.sched_getaffinity(0))),
+            "DATABASE_POOL_MAX_SIZE": env.get("DATABASE_POOL_MAX_SIZE") or "8",
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+
+
 def run(port: int) -> int:
     from honcho.manager import Manager
 
@@ -175,11 +190,14 @@ def run(port: int) -> int:
         if env.get("DJANGO_DEBUG", "true").strip().lower() in {"1", "true", "yes", "on"}:
             # Made while web, worker and beat start (a Django start-up of its own: seconds saved).
             demo = _Manage("ensure_demo_user", env=env, what="ensuring the demo login").start()
-        print("devstack: starting web (uvicorn), Celery worker and Celery beat …", flush=True)
+        web_env = web_environment(env, root)
+        print(f"devstack: starting web (uvicorn, {web_env['WEB_CONCURRENCY']} processes), Celery worker and "
+              "Celery beat …", flush=True)
         py = shlex.quote(sys.executable)
         manager = Manager()
         manager.add_process("web", f"{py} -m uvicorn todo_project.asgi:application --host {LOCALHOST} "
-                                   f"--port {port} --no-access-log", env=env, cwd=str(BASE_DIR))
+                                   f"--port {port} --workers {web_env['WEB_CONCURRENCY']} --no-access-log",
+                            env=web_env, cwd=str(BASE_DIR))
         # The worker alone counts its jobs in prometheus_client's multiprocess mode (workers/metrics.py);
         # it empties the folder when it starts.
         worker_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(root / "prometheus-worker")}

@@ -23,10 +23,22 @@ role="${1:-web}"
 
 case "$role" in
   web)
-    # One uvicorn process per container: scale with replicas, not --workers, so that each
-    # scrape of /metrics sees the whole process (django-prometheus is per process).
+    # One uvicorn process per core (WEB_CONCURRENCY, default: the cores this container may use).
+    # uvicorn's own supervisor rather than gunicorn: no extra dependency, the same command as
+    # `make run`, WebSockets served the same way, and it restarts a worker that dies.  Their request
+    # metrics add up through prometheus_client's multiprocess mode (a folder per container, emptied
+    # here: files of an earlier run would count twice); one of them serves the internal port.
+    export WEB_CONCURRENCY="${WEB_CONCURRENCY:-$(nproc)}"
+    export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-/tmp/prometheus-web}"
+    mkdir -p "$PROMETHEUS_MULTIPROC_DIR" && rm -f "$PROMETHEUS_MULTIPROC_DIR"/*.db
+    # A pool of database connections per process (todo_project/settings.py DATABASE_POOL_MAX_SIZE).
+    export DATABASE_POOL_MAX_SIZE="${DATABASE_POOL_MAX_SIZE:-8}"
+    # uvicorn's supervisor restarts a process that fails to import the app, for ever, and keeps the
+    # port open: a bad setting would leave a pod that is alive and never ready.  Import the app once
+    # here (about a second) so that such a container exits with the error instead.
+    INTERNAL_PORT=0 python -c 'import todo_project.asgi'
     exec python -m uvicorn todo_project.asgi:application \
-      --host 0.0.0.0 --port "${PORT:-8000}" \
+      --host 0.0.0.0 --port "${PORT:-8000}" --workers "$WEB_CONCURRENCY" \
       --proxy-headers --timeout-graceful-shutdown "${WEB_GRACEFUL_SHUTDOWN_SECONDS:-25}" "$@"
     ;;
   worker)

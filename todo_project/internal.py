@@ -7,7 +7,10 @@ in a thread of the same process (started by asgi.py) on INTERNAL_PORT (default 9
                    database answers, 503 otherwise ("status": "degraded" when another is down)
     GET /metrics   Prometheus exposition of this process: django-prometheus and the app's collector
 
-In the same process so that /metrics sees this process's request counters. It is bound to
+In the same process so that /metrics sees this process's request counters. With several uvicorn
+processes (WEB_CONCURRENCY) each one tries to bind the port and one wins; they all count in
+prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR, set by the launchers), and the
+winner's /metrics adds up every process's files, so a scrape sees the whole pod. It is bound to
 INTERNAL_ADDR: loopback on a laptop; in a pod 0.0.0.0, with a NetworkPolicy that admits only the
 monitoring namespace and a Service that no ingress routes to. No Django middleware, no Host check:
 nothing here is for users, and each answer costs a Kafka admin client and a worker ping, which is
@@ -24,11 +27,25 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from django.conf import settings
 from django.db import connections
-from prometheus_client import REGISTRY, make_wsgi_app
+from prometheus_client import REGISTRY, CollectorRegistry, make_wsgi_app, multiprocess
+
+from workers.metrics import SharedStateCollector, multiprocess_dir
 
 logger = logging.getLogger(__name__)
 
-_metrics = make_wsgi_app(REGISTRY)
+
+def _metrics_registry() -> CollectorRegistry:
+    """Every web process's metrics when several count in multiprocess mode (plus the shared state,
+    read once here); otherwise this process's default registry."""
+    if multiprocess_dir() is None:
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    registry.register(SharedStateCollector())
+    return registry
+
+
+_metrics = make_wsgi_app(_metrics_registry())
 _server: WSGIServer | None = None
 
 
@@ -83,7 +100,12 @@ def start_from_settings() -> WSGIServer | None:
     if _server is None and settings.INTERNAL_PORT:
         try:
             _server = start(settings.INTERNAL_PORT, settings.INTERNAL_ADDR)
-        except OSError as exc:  # a second web process on one host (a laptop): say so, keep serving users
+        except OSError as exc:
+            if multiprocess_dir() is not None:  # a sibling uvicorn process serves it, for all of them
+                logger.debug("internal port %s:%d served by another web process", settings.INTERNAL_ADDR,
+                             settings.INTERNAL_PORT)
+                return None
+            # a second web process on one host (a laptop): say so, keep serving users
             logger.warning("internal port %s:%d not started: %s", settings.INTERNAL_ADDR, settings.INTERNAL_PORT, exc)
             return None
         logger.info("detailed health and metrics on http://%s:%d/healthz and /metrics",

@@ -305,6 +305,29 @@ _database.setdefault("OPTIONS", {}).update({
     "keepalives_interval": 10,
     "keepalives_count": 3,
 })
+# A pool of connections per process (psycopg_pool, Django's OPTIONS["pool"]) for the web processes.
+# Under ASGI Django runs each request's sync code in a thread of its own, so CONN_MAX_AGE keeps
+# nothing (the next request is another thread) and a request would pay a new connection (TCP, startup,
+# authentication: 3-8 ms here); a pool is shared by the process's threads.  Off (0) unless the launcher
+# asks: the web role of the image, `make run` and the chart set it.  Celery's prefork pool forks after
+# start-up and a connection pool cannot be shared across a fork, so workers keep plain connections.
+# Sizing: processes × DATABASE_POOL_MAX_SIZE must stay below PostgreSQL's max_connections with room
+# for the workers; a request that waits DATABASE_POOL_TIMEOUT_SECONDS for a connection is answered
+# 503 with Retry-After like any database outage.  Each connection is checked (one empty round trip)
+# when taken from the pool, so connections broken by a database restart are replaced, not used.
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 0, minimum=0, maximum=100)
+if DATABASE_POOL_MAX_SIZE:
+    if _database["CONN_MAX_AGE"]:
+        raise ImproperlyConfigured("DATABASE_POOL_MAX_SIZE and DATABASE_CONN_MAX_AGE exclude each other: set one")
+    # Django passes CONN_HEALTH_CHECKS on to the pool as its check on taking a connection.
+    _database["CONN_HEALTH_CHECKS"] = env_bool("DATABASE_POOL_CHECK", True)
+    _database["OPTIONS"]["pool"] = {
+        "min_size": min(2, DATABASE_POOL_MAX_SIZE),
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": env_int("DATABASE_POOL_TIMEOUT_SECONDS", 5, minimum=1),
+        "max_idle": 300,
+        "max_lifetime": 1800,
+    }
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

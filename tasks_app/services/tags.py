@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from .. import events
@@ -28,17 +28,42 @@ from .changes import change_group, change_record, task_state
 
 
 def tags_for(user, names: Iterable[str]) -> list[Tag]:
-    """The user's tags called `names` (cleaned), created as needed."""
-    tags = []
-    for name in clean_tag_names(names):
-        tag = Tag.objects.filter(user=user, name__iexact=name).first()
-        if tag is None:
-            quota_check(used=Tag.objects.filter(user=user).count(), limit=settings.QUOTA_TAGS_PER_USER,
-                        what="tags per user", hint="delete unused tags to add new ones")
-            # get_or_create retries the lookup if a concurrent request created it first.
-            tag, _ = Tag.objects.get_or_create(user=user, name__iexact=name, defaults={"name": name})
-        tags.append(tag)
-    return tags
+    """The user's tags called `names` (cleaned), created as needed.
+
+    One query when they all exist; otherwise the quota count, one INSERT … ON CONFLICT DO NOTHING
+    for all the missing ones (a tag a concurrent request created first is simply read back) and the
+    query again.  Names are matched by the database (lower(name), its unique index), not in Python."""
+    cleaned = clean_tag_names(names)
+    if not cleaned:
+        return []
+    found = _tags_named(user, cleaned)
+    missing = [name for name, tag in zip(cleaned, found, strict=True) if tag is None]
+    if missing:
+        # As if each new tag were checked before it is made: the last one must still fit.
+        quota_check(used=Tag.objects.filter(user=user).count() + len(missing) - 1,
+                    limit=settings.QUOTA_TAGS_PER_USER, what="tags per user", hint="delete unused tags to add new ones")
+        Tag.objects.bulk_create([Tag(user=user, name=name) for name in missing], ignore_conflicts=True)
+        found = _tags_named(user, cleaned)
+        if None in found:  # deleted by a concurrent request between the insert and the read: rare, retry once
+            return tags_for(user, cleaned)
+    unique = {tag.pk: tag for tag in found}  # two spellings the database holds to be one name: one tag
+    return list(unique.values())
+
+
+def _tags_named(user, names: list[str]) -> list[Tag | None]:
+    """For each of `names`, in order, the user's tag of that name in any case, or None; one query
+    through the unique index on (user, lower(name))."""
+    table = Tag._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT t.id, t.name, t.created_at FROM unnest(%s::text[]) WITH ORDINALITY AS wanted(name, position) "
+            f"LEFT JOIN {connection.ops.quote_name(table)} t "
+            f"ON t.user_id = %s AND lower(t.name) = lower(wanted.name) ORDER BY wanted.position",
+            [names, user.pk],
+        )
+        rows = cursor.fetchall()
+    return [None if pk is None else Tag(pk=pk, user=user, name=name, created_at=created_at)
+            for pk, name, created_at in rows]
 
 
 def _lookup_name(name) -> str:

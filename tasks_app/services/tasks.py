@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from .. import events
@@ -117,7 +118,10 @@ def task_create(
     tag_objects = tags_for(user, tags)
     task.full_clean(exclude=TASK_CLEAN_EXCLUDE, validate_constraints=False)
     task.save()
-    task.tags.set(tag_objects)
+    if tag_objects:  # add, not set: a new task has no links to compare with (set() would read them first)
+        task.tags.add(*tag_objects)
+    # Read once: the event's snapshot and the response both list the task's tags.
+    prefetch_related_objects([task], "tags")
     events.record(events.TASK_CREATED, task)
     if previous_occurrence is None:  # a spawned occurrence goes with the completion that made it
         change_record(kind="created", task=task, before=None)
@@ -130,7 +134,8 @@ def task_update(*, task: Task, **changes: Any) -> Task:
     unknown = set(changes) - set(UPDATABLE_FIELDS)
     if unknown:
         raise ValidationError({name: ["cannot be changed"] for name in sorted(unknown)})
-    task = Task.objects.select_for_update().get(pk=task.pk)
+    # Tags read once for the snapshot before, and once more below if they change.
+    task = Task.objects.select_for_update().prefetch_related("tags").get(pk=task.pk)
     before = events.task_snapshot(task)
     state_before = task_state(task)
     reminder_before = (task.due_at, task.reminder_minutes_before)
@@ -159,6 +164,7 @@ def task_update(*, task: Task, **changes: Any) -> Task:
     task.save()
     if new_tags is not None:
         task.tags.set(new_tags)
+        prefetch_related_objects([task], "tags")
     after = events.task_snapshot(task)
     changed = {name: {"old": before[name], "new": after[name]} for name in UPDATABLE_FIELDS
                if before[name] != after[name]}
@@ -192,7 +198,7 @@ def _follow_series_change(task: Task, *, rule_before: str | None, due_before: da
 
 @transaction.atomic
 def task_complete(*, task: Task) -> Task:
-    task = Task.objects.select_for_update().get(pk=task.pk)
+    task = Task.objects.select_for_update().prefetch_related("tags").get(pk=task.pk)
     if not task.completed:
         before = task_state(task)
         task.completed = True
@@ -208,7 +214,7 @@ def task_complete(*, task: Task) -> Task:
 
 @transaction.atomic
 def task_reopen(*, task: Task) -> Task:
-    task = Task.objects.select_for_update().get(pk=task.pk)
+    task = Task.objects.select_for_update().prefetch_related("tags").get(pk=task.pk)
     if task.completed:
         before = task_state(task)
         task.completed = False

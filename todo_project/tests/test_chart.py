@@ -200,20 +200,39 @@ def test_worker_exposes_metrics_port_the_app_is_told_about(env_render):
     assert service["spec"]["ports"][0]["targetPort"] == "metrics"
 
 
-def test_only_the_worker_counts_in_multiprocess_mode_in_its_writable_tmp(env_render):
-    """The worker's pool processes share PROMETHEUS_MULTIPROC_DIR on the /tmp emptyDir (the root file
-    system is read-only); web and beat must not have it (their metrics are per process)."""
+def test_web_and_worker_count_in_multiprocess_mode_each_in_its_own_writable_tmp_folder(env_render):
+    """The worker's pool processes, and the web pod's uvicorn processes (web.workers), each share a
+    PROMETHEUS_MULTIPROC_DIR of their own on the /tmp emptyDir (the root file system is read-only),
+    so one scrape of a pod adds up all its processes; beat runs one process and must not have it."""
     _, _, docs = env_render
     config_maps = {c["metadata"]["name"]: c for c in by_kind(docs, "ConfigMap")}
+    folders = {}
     for component in ("web", "worker", "beat"):
         spec = pod_spec(one(docs, "Deployment", f"{FULLNAME}-{component}"))
         env = container_env(spec["containers"][0], config_maps)
-        if component != "worker":
+        if component == "beat":
             assert "PROMETHEUS_MULTIPROC_DIR" not in env, component
             continue
         mounts = {m["mountPath"]: m["name"] for m in spec["containers"][0]["volumeMounts"]}
         assert env["PROMETHEUS_MULTIPROC_DIR"].startswith("/tmp/") and "tmp" == mounts["/tmp"]
         assert "emptyDir" in next(v for v in spec["volumes"] if v["name"] == "tmp")
+        folders[component] = env["PROMETHEUS_MULTIPROC_DIR"]
+    assert folders["web"] != folders["worker"]
+
+
+def test_web_runs_a_process_per_core_of_its_cpu_limit_with_a_connection_pool_each(env_render):
+    """web.workers uvicorn processes (WEB_CONCURRENCY), no more than the cores the pod may use, and
+    each with DATABASE_POOL_MAX_SIZE connections (the worker keeps plain connections: it forks)."""
+    _, values, docs = env_render
+    config_maps = {c["metadata"]["name"]: c for c in by_kind(docs, "ConfigMap")}
+    web = container_env(pod_spec(one(docs, "Deployment", f"{FULLNAME}-web"))["containers"][0], config_maps)
+    worker = container_env(pod_spec(one(docs, "Deployment", f"{FULLNAME}-worker"))["containers"][0], config_maps)
+    workers = int(web["WEB_CONCURRENCY"])
+    assert workers >= 1 and int(web["DATABASE_POOL_MAX_SIZE"]) >= 1
+    cpu_limit = pod_spec(one(docs, "Deployment", f"{FULLNAME}-web"))["containers"][0]["resources"]["limits"]["cpu"]
+    cores = float(cpu_limit[:-1]) / 1000 if str(cpu_limit).endswith("m") else float(cpu_limit)
+    assert workers <= max(1, round(cores)), (workers, cpu_limit)
+    assert "DATABASE_POOL_MAX_SIZE" not in worker
 
 
 def test_pods_log_json_by_default(env_render):

@@ -99,9 +99,11 @@ def test_check_deploy_is_clean_with_the_charts_production_settings(values_name, 
 
 @pytest.mark.parametrize("values_name", ENV_VALUES_FILES)
 def test_worker_and_beat_get_the_web_settings(values_name):
-    """So the check above holds for every role (only the web's own PORT/shutdown knobs differ)."""
+    """So the check above holds for every role (only the web's own server knobs differ: port, shutdown,
+    processes, connection pool, and its metrics folder)."""
     web = chart_env(values_name)
-    web_only = {"PORT", "WEB_GRACEFUL_SHUTDOWN_SECONDS"}
+    web_only = {"PORT", "WEB_GRACEFUL_SHUTDOWN_SECONDS", "WEB_CONCURRENCY", "DATABASE_POOL_MAX_SIZE",
+                "PROMETHEUS_MULTIPROC_DIR"}
     for component in ("worker", "beat"):
         other = chart_env(values_name, component=component)
         other.pop("CELERY_BEAT_SCHEDULE", None)
