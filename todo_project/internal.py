@@ -27,25 +27,15 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from django.conf import settings
 from django.db import connections
-from prometheus_client import REGISTRY, CollectorRegistry, make_wsgi_app, multiprocess
+from prometheus_client import make_wsgi_app
 
-from workers.metrics import SharedStateCollector, multiprocess_dir
+from workers.metrics import combined_registry, multiprocess_dir
 
 logger = logging.getLogger(__name__)
 
 
-def _metrics_registry() -> CollectorRegistry:
-    """Every web process's metrics when several count in multiprocess mode (plus the shared state,
-    read once here); otherwise this process's default registry."""
-    if multiprocess_dir() is None:
-        return REGISTRY
-    registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)
-    registry.register(SharedStateCollector())
-    return registry
-
-
-_metrics = make_wsgi_app(_metrics_registry())
+# Every web process's metrics when several count in multiprocess mode (plus the shared state).
+_metrics = make_wsgi_app(combined_registry())
 _server: WSGIServer | None = None
 
 

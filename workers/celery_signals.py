@@ -38,7 +38,7 @@ def on_worker_ready(sender=None, **kwargs):
 
         try:
             start_http_server(settings.WORKER_METRICS_PORT, addr=settings.WORKER_METRICS_ADDR,
-                              registry=metrics.worker_registry())
+                              registry=metrics.combined_registry())
             logger.info("worker metrics on :%d/metrics", settings.WORKER_METRICS_PORT)
         except OSError as exc:  # e.g. a second worker on one host (make run beside the tests)
             logger.warning("worker metrics endpoint not started: %s", exc)

@@ -108,9 +108,10 @@ def mark_process_dead(pid: int) -> None:
         multiprocess.mark_process_dead(pid)
 
 
-def worker_registry() -> CollectorRegistry:
-    """What the worker's endpoint serves: in multiprocess mode every process's files added up, plus
-    the shared state; otherwise (a solo pool, a test process) this process's REGISTRY."""
+def combined_registry() -> CollectorRegistry:
+    """What a metrics endpoint serves (the worker's, and the web's when several uvicorn processes
+    count): in multiprocess mode every process's files added up, plus the shared state; otherwise
+    (a solo pool, a single web process, a test process) this process's REGISTRY."""
     if multiprocess_dir() is None:
         return REGISTRY
     registry = CollectorRegistry()
