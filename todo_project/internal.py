@@ -27,15 +27,16 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from django.conf import settings
 from django.db import connections
-from prometheus_client import make_wsgi_app
+from prometheus_client import REGISTRY, make_wsgi_app
 
 from workers.metrics import combined_registry, multiprocess_dir
 
 logger = logging.getLogger(__name__)
 
 
-# Every web process's metrics when several count in multiprocess mode (plus the shared state).
-_metrics = make_wsgi_app(combined_registry())
+# Every web process's metrics when several count in multiprocess mode (plus the shared state);
+# otherwise this process's default registry (django-prometheus and the shared state are there).
+_metrics = make_wsgi_app(combined_registry(single_process=REGISTRY))
 _server: WSGIServer | None = None
 
 

@@ -108,12 +108,13 @@ def mark_process_dead(pid: int) -> None:
         multiprocess.mark_process_dead(pid)
 
 
-def combined_registry() -> CollectorRegistry:
+def combined_registry(single_process: CollectorRegistry = REGISTRY) -> CollectorRegistry:
     """What a metrics endpoint serves (the worker's, and the web's when several uvicorn processes
     count): in multiprocess mode every process's files added up, plus the shared state; otherwise
-    (a solo pool, a single web process, a test process) this process's REGISTRY."""
+    (a solo pool, a single web process, a test process) `single_process`, this process's own
+    registry: the worker's REGISTRY by default, prometheus_client's default one for the web."""
     if multiprocess_dir() is None:
-        return REGISTRY
+        return single_process
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     registry.register(SharedStateCollector())
