@@ -8,12 +8,14 @@ from .models import (
     ApiToken,
     AuditLog,
     CalendarFeed,
+    Change,
     IdempotencyKey,
     Notification,
     NotificationDelivery,
     Profile,
     OutboxEvent,
     PushSubscription,
+    SavedFilter,
     Tag,
     Task,
     VapidKey,
@@ -287,3 +289,33 @@ class VapidKeyAdmin(ReadOnlyAdmin):
     list_display = ["public_key", "created_at"]
     fields = ["public_key", "created_at"]
     readonly_fields = fields
+
+
+@admin.register(SavedFilter)
+class SavedFilterAdmin(ReadOnlyAdmin):
+    """Users' named lists.  Their parameters are validated by the list's own schema when saved through
+    the API (services.saved_filters), so the admin shows them and may delete one, but does not edit."""
+
+    list_display = ["name", "user", "params", "updated_at"]
+    search_fields = ["name", "user__username"]
+    list_filter = [("user", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["user"]
+    fields = ["user", "name", "params", "created_at", "updated_at"]
+    readonly_fields = fields
+
+
+@admin.register(Change)
+class ChangeAdmin(ReadOnlyAdmin):
+    """What undo can revert: each change with the task before and after.  Pruned by the retention job;
+    deleting one here would make an undo skip it, so nobody deletes."""
+
+    list_display = ["created_at", "user", "kind", "task_id", "group", "undone_at"]
+    list_filter = ["kind", ("user", admin.RelatedOnlyFieldListFilter), ("undone_at", admin.EmptyFieldListFilter)]
+    search_fields = ["=task_id", "=group", "user__username"]
+    list_select_related = ["user"]
+    date_hierarchy = "created_at"
+    fields = ["user", "group", "task_id", "kind", "before", "after", "created_at", "undone_at"]
+    readonly_fields = fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -17,7 +17,10 @@ HELP = (
     "I can add tasks (“Add a P1 task called 'Send invoice' due tomorrow 5pm tagged work”), "
     "list and search them (“show my P1 tasks tagged work sorted by due date”, “what's overdue?”, "
     "“find tasks about the report”, “show my recurring tasks”, “what has a reminder?”, “recently changed”), and complete, reopen, delete, rename or change them "
-    "(“mark 'Send invoice' as done”, “move it to Friday”, “make it urgent”, “tag it with finance”)."
+    "(“mark 'Send invoice' as done”, “move it to Friday”, “make it urgent”, “tag it with finance”). "
+    "Ask “what should I do next?” for a plan, save a list (“save this as 'work this week'”), "
+    "and say “undo” (or “undo the last 3”) to take a change back; changes to more than 3 tasks "
+    "are shown to you first and wait for your yes."
 )
 # A chat bubble, not a report: longer lists are paged with "show more".
 MAX_LISTED = 20

@@ -54,3 +54,24 @@ def test_reopen_action_uses_the_service(operator_client, alice):
 
     assert OutboxEvent.objects.filter(task_id=task.pk, type="todo.task.reopened").count() == 1
     assert not OutboxEvent.objects.filter(task_id=untouched.pk, type="todo.task.reopened").exists()
+
+
+def test_saved_lists_and_undo_history_are_shown_to_operators_read_only(operator_client, alice, bob):
+    from tasks_app.models import Change
+    from tasks_app.services.saved_filters import saved_filter_create
+
+    saved_filter_create(user=alice, name="Work this week", params={"tag": ["work"]})
+    saved_filter_create(user=bob, name="Bob's urgent", params={"priority": ["P1"]})
+    services.task_delete(task=services.task_create(user=alice, title="Gone but undoable"))
+
+    response = operator_client.get("/admin/tasks_app/savedfilter/?q=work")
+    assert [saved.name for saved in response.context["cl"].result_list] == ["Work this week"]
+    change = Change.objects.get(user=alice, kind="deleted")
+    response = operator_client.get(f"/admin/tasks_app/change/?kind__exact=deleted&user__id__exact={alice.pk}")
+    assert list(response.context["cl"].result_list) == [change]
+    page = operator_client.get(f"/admin/tasks_app/change/{change.pk}/change/")
+    assert page.status_code == 200 and "Gone but undoable" in page.content.decode()
+    # Read only: no add, and the undo history cannot be deleted from the admin (an undo would skip it).
+    assert operator_client.get("/admin/tasks_app/savedfilter/add/").status_code == 403
+    assert operator_client.post(f"/admin/tasks_app/change/{change.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert Change.objects.filter(pk=change.pk).exists()
