@@ -15,6 +15,8 @@ task is still as the change left it: otherwise (an unrecorded change since, such
 whole undo is refused with UndoConflict and nothing is reverted.  One undo per user runs at a time
 (an advisory lock), so two concurrent undos never revert the same change twice.  Every revert is a
 `todo.task.undone` outbox event.
+A tag the undone changes had added and that no task carries afterwards is deleted (undoing a
+tag rename leaves no empty tag behind).
 """
 
 from __future__ import annotations
@@ -30,12 +32,13 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from .. import events
 from ..cleaning import clean_whole_number
 from ..errors import quota_check
-from ..models import Change, Task
+from ..models import Change, Tag, Task
 
 # The fields a change is compared on (is the task still as the change left it?) — what a person
 # changes; not what the app keeps on its own (reminder sent, snooze, series bookkeeping).
@@ -137,7 +140,21 @@ def undo_last(*, user, count: int = 1) -> list[Reverted]:
     changes = list(undoable.filter(group__in=groups).order_by("-id"))
     reverted = [_revert(change, user) for change in changes]
     Change.objects.filter(pk__in=[change.pk for change in changes]).update(undone_at=timezone.now())
+    _delete_tags_left_empty(user, changes)
     return reverted
+
+
+def _delete_tags_left_empty(user, changes: list[Change]) -> None:
+    """A tag the undone changes had put on tasks and that no task carries now goes too: undoing a
+    rename of "work" to "job" leaves "work" on the tasks and no empty "job" behind, undoing the
+    creation of the only task tagged "someday" takes "someday" away."""
+    added = set()
+    for change in changes:
+        before = {tag.casefold() for tag in (change.before or {}).get("tags") or []}
+        added |= {tag.casefold() for tag in (change.after or {}).get("tags") or []} - before
+    if added:
+        (Tag.objects.annotate(folded=Lower("name"))
+         .filter(user=user, folded__in=added, tasks__isnull=True).delete())
 
 
 def _locked_task(change: Change, user) -> Task | None:

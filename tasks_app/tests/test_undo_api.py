@@ -233,3 +233,19 @@ def test_each_user_keeps_at_most_the_configured_number_of_changes(alice, bob, se
     kept = Change.objects.filter(user=alice).order_by("id")
     assert [change.after["title"] for change in kept] == ["Three", "Four"]
     assert Change.objects.filter(user=bob).count() == 1
+
+
+def test_undo_leaves_no_tag_it_emptied_behind(alice_api, alice):
+    from tasks_app.models import Tag
+
+    first = create(alice_api, title="Report", tags=["work"])
+    create(alice_api, title="Slides", tags=["work", "office"])
+    assert alice_api.patch("/api/tags/work", json.dumps({"name": "job"}),
+                           content_type="application/json").status_code == 200
+    undo(alice_api)  # the rename: both tasks carry "work" again, and no empty "job" is left
+    assert sorted(Tag.objects.filter(user=alice).values_list("name", flat=True)) == ["office", "work"]
+    assert alice_api.get(f"/api/tasks/{first['id']}").json()["tags"] == ["work"]
+
+    create(alice_api, title="Someday", tags=["Maybe", "work"])
+    undo(alice_api)  # the creation: "maybe" was only on that task; "work" is still on two others
+    assert sorted(Tag.objects.filter(user=alice).values_list("name", flat=True)) == ["office", "work"]
