@@ -46,6 +46,8 @@ def test_add_complete_undo_and_a_bulk_preview_on_the_chat_page(asgi_server, alic
             page.get_by_label("Password").fill(PASSWORD)
             page.get_by_role("button", name="Log in").click()
             expect(page.get_by_label("Your message")).to_be_visible()
+            # chat.js is deferred: an Enter typed before it runs only adds a line.
+            expect(page.locator("#chat-form")).to_have_attribute("data-ready", "true")
 
             replies = page.locator(".message.assistant")
             tasks = page.locator("#task-panel")

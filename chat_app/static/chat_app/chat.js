@@ -178,6 +178,9 @@
       submit();
     }
   });
+  // The scripts are deferred: until here Enter in the box only adds a line. Tests (and anything
+  // else driving the page) wait for this mark before typing.
+  form.dataset.ready = "true";
   scrollToEnd();
 
   // Reminder notices, live and unread, as on the dashboard (tasks_app/live.js).
