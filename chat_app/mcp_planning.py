@@ -18,7 +18,7 @@ from tasks_app.cleaning import user_timezone
 from tasks_app.models import SAVED_FILTER_NAME_MAX_LENGTH
 
 # build_server imports this module when it runs, once mcp_server is loaded.
-from .mcp_server import LIST_DEFAULT_LIMIT, TaskList, TaskOut, _task_out
+from .mcp_server import LIST_DEFAULT_LIMIT, TaskList, TaskOut, _plain, _task_out
 
 
 class Occurrences(BaseModel):
@@ -30,16 +30,8 @@ class Occurrences(BaseModel):
     occurrences: list[datetime] = Field(description="This occurrence's due date first, then the next ones")
 
 
-class PlanItem(BaseModel):
-    rank: int = Field(description="1 is the task to do first")
-    reason: str = Field(description="Why, e.g. 'overdue by 2 days · P1'")
-    task: TaskOut
-
-
-class Plan(BaseModel):
-    date: str = Field(description="Today in the user's zone")
-    timezone: str
-    items: list[PlanItem]
+PlanItem = _plain(schemas.PlanItemOut, task=TaskOut)
+Plan = _plain(schemas.PlanOut, items=list[PlanItem])
 
 
 class SavedFilterInfo(BaseModel):

@@ -97,10 +97,11 @@ IdempotencyKeyArg = Annotated[
 ]
 
 
-def _plain(schema: type[BaseModel]) -> type[BaseModel]:
+def _plain(schema: type[BaseModel], **annotations: Any) -> type[BaseModel]:
     """The REST API's output schema as a plain pydantic model: the tools answer in the same shape,
-    and the SDK can re-validate results without ninja's ORM resolvers running on them again."""
-    fields = {name: (info.annotation, info) for name, info in schema.model_fields.items()}
+    and the SDK can re-validate results without ninja's ORM resolvers running on them again.
+    `annotations` replace the types of nested schemas by their plain models (`task=TaskOut`)."""
+    fields = {name: (annotations.get(name, info.annotation), info) for name, info in schema.model_fields.items()}
     return create_model(schema.__name__.removesuffix("Out"), **fields)
 
 
@@ -519,16 +520,8 @@ def build_server(*, user=None, change_group=None) -> MCPServer:
 # --------------------------------------------------------------------------- undo and bulk actions
 
 
-class Reverted(BaseModel):
-    change_id: int
-    kind: str = Field(description="What was undone: created, updated, completed, reopened or deleted")
-    task_id: int
-    title: str
-    now: str = Field(description="What the task is now: deleted, reopened, completed, restored or changed back")
-
-
-class UndoResult(BaseModel):
-    undone: list[Reverted] = Field(description="Each task change reverted, newest first")
+Reverted = _plain(schemas.RevertedOut)
+UndoResult = _plain(schemas.UndoOut, undone=list[Reverted])
 
 
 class TaskFilter(BaseModel):
