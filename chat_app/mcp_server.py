@@ -224,7 +224,7 @@ def _runner(resolve_user: Callable[[], Any], *, rate_limited: bool = False, chan
 
 
 def _task_out(task) -> BaseModel:
-    return TaskOut(**schemas.TaskOut.from_orm(task).model_dump())
+    return TaskOut(**schemas.task_out_values(task))
 
 
 def _idempotent(user, key: str | None, scope: str, request: dict, perform) -> services.Answer:

@@ -8,7 +8,6 @@ Task responses carry an `ETag`; PATCH and DELETE honour `If-Match` (412 on a sta
 and a created task comes with `Location` (see tasks_app.conditional).
 """
 
-import json
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -17,7 +16,7 @@ from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
 from ninja import Header, Query, Router, Status
 from ninja.errors import HttpError
-from ninja.responses import NinjaJSONEncoder
+from ninja.renderers import JSONRenderer
 
 from todo_project.problems import JSON_BODY, SIGNED_IN, SIGNED_IN_WRITE, documented
 
@@ -42,6 +41,7 @@ from .schemas import (
     TaskOut,
     TaskPageOut,
     TaskUpdateIn,
+    task_out_json,
     TokenIn,
     TokenInfoOut,
     TokenOut,
@@ -138,9 +138,21 @@ def _task_for_write(request, task_id: int, if_match: str | None) -> Task:
     return task
 
 
-def _with_etag(response: HttpResponse, task: Task) -> Task:
+_renderer = JSONRenderer()  # the API's renderer (todo_project.api keeps ninja's default)
+
+
+def _rendered(request, data) -> HttpResponse:
+    """`data`, already the response schema's JSON, rendered as ninja renders any answer, without
+    validating it through the schema again (the schema stays the documented shape)."""
+    return HttpResponse(_renderer.render(request, data, response_status=200),
+                        content_type=f"{_renderer.media_type}; charset={_renderer.charset}")
+
+
+def _task_response(request, task: Task) -> HttpResponse:
+    """The task as TaskOut with its `ETag`."""
+    response = _rendered(request, task_out_json(task))
     response["ETag"] = conditional.task_etag(task)
-    return task
+    return response
 
 
 @router.get("/tasks", response=documented(TaskPageOut, SIGNED_IN, 404, 422), summary="List and search tasks",
@@ -159,7 +171,9 @@ def list_tasks(request, query: Query[TaskListQuery]):
     if query.filter is not None:
         saved = selectors.saved_filter_get(user=request.user, ref=query.filter)
         arguments = selectors.list_arguments(saved.params) | arguments
-    return selectors.task_list(user=request.user, **arguments, cursor=query.cursor, limit=query.limit)
+    page = selectors.task_list(user=request.user, **arguments, cursor=query.cursor, limit=query.limit)
+    return _rendered(request, {"items": [task_out_json(task) for task in page.items],
+                               "next_cursor": page.next_cursor, "count": page.count})
 
 
 # --------------------------------------------------------------------------- idempotent writes (Idempotency-Key)
@@ -175,7 +189,7 @@ IdempotencyKeyHeader = Header(
 
 def task_json(task: Task) -> dict:
     """The task as the API sends it (ninja's JSON encoder: the same date-time text as any other answer)."""
-    return json.loads(json.dumps(TaskOut.from_orm(task).model_dump(), cls=NinjaJSONEncoder))
+    return task_out_json(task)
 
 
 def task_created_headers(request, task: Task) -> dict[str, str]:
@@ -220,18 +234,18 @@ def create_task(request, payload: TaskCreateIn,
 
 @router.get("/tasks/{int:task_id}", response=documented(TaskOut, SIGNED_IN, 404), url_name="task-detail",
             operation_id="task_get")
-def get_task(request, task_id: int, response: HttpResponse):
-    return _with_etag(response, _task(request, task_id))
+def get_task(request, task_id: int):
+    return _task_response(request, _task(request, task_id))
 
 
 @router.patch("/tasks/{int:task_id}", response=documented(TaskOut, SIGNED_IN_WRITE, JSON_BODY, 404, 412),
               operation_id="task_update")
-def update_task(request, task_id: int, payload: TaskUpdateIn, response: HttpResponse,
+def update_task(request, task_id: int, payload: TaskUpdateIn,
                 if_match: str | None = Header(None, alias="If-Match", description=IF_MATCH_DOC)):
     with transaction.atomic():
         task = _task_for_write(request, task_id, if_match)
         task = services.task_update(task=task, **payload.dict(exclude_unset=True))
-    return _with_etag(response, task)
+    return _task_response(request, task)
 
 
 @router.delete("/tasks/{int:task_id}", response=documented({204: None}, SIGNED_IN_WRITE, 404, 412),
@@ -245,14 +259,14 @@ def delete_task(request, task_id: int,
 
 @router.post("/tasks/{int:task_id}/complete", response=documented(TaskOut, SIGNED_IN_WRITE, 404),
              operation_id="task_complete")
-def complete_task(request, task_id: int, response: HttpResponse):
-    return _with_etag(response, services.task_complete(task=_task(request, task_id)))
+def complete_task(request, task_id: int):
+    return _task_response(request, services.task_complete(task=_task(request, task_id)))
 
 
 @router.post("/tasks/{int:task_id}/reopen", response=documented(TaskOut, SIGNED_IN_WRITE, 404),
              operation_id="task_reopen")
-def reopen_task(request, task_id: int, response: HttpResponse):
-    return _with_etag(response, services.task_reopen(task=_task(request, task_id)))
+def reopen_task(request, task_id: int):
+    return _task_response(request, services.task_reopen(task=_task(request, task_id)))
 
 
 @router.post("/undo", response=documented(UndoOut, SIGNED_IN_WRITE, JSON_BODY, 409), operation_id="changes_undo")

@@ -18,7 +18,7 @@ import json
 from datetime import UTC, datetime
 
 from .models import Task
-from .schemas import TaskOut
+from .schemas import task_out_values
 
 
 def _json_default(value):
@@ -29,7 +29,7 @@ def _json_default(value):
 
 def task_etag(task: Task) -> str:
     """The strong ETag (quoted) of `task` as the API shows it."""
-    state = TaskOut.from_orm(task).model_dump()
+    state = task_out_values(task)
     digest = hashlib.sha256(json.dumps(state, sort_keys=True, default=_json_default).encode()).hexdigest()
     return f'"{digest[:32]}"'
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from ninja import Field, Schema
 from pydantic import BeforeValidator, ConfigDict, StringConstraints, create_model
 
@@ -60,10 +61,29 @@ class _TaskOutResolvers(Schema):
 
 
 # The task as the REST API and the MCP tools return it: the API fields of TASK_FIELDS, in order.
+TASK_OUT_FIELDS = tuple(field.name for field in TASK_FIELDS if field.in_api)
 TaskOut = create_model(
     "TaskOut", __base__=_TaskOutResolvers, __module__=__name__,
     **{field.name: (field.type, ...) for field in TASK_FIELDS if field.in_api},
 )
+
+# The JSON text of a date-time exactly as ninja's renderer writes it (DjangoJSONEncoder: milliseconds, Z for UTC).
+_api_datetime = DjangoJSONEncoder().default
+
+
+def task_out_values(task) -> dict[str, Any]:
+    """`TaskOut.from_orm(task).model_dump()` read straight off the task (date-times as objects).
+
+    ninja's from_orm resolves every attribute of every task through a Python wrapper: for a page of
+    50 tasks that was a third of the list's time.  The task's attributes already have TaskOut's
+    types (test_task_out_values_are_what_TaskOut_makes_of_the_task keeps the two equal)."""
+    return {name: task_tag_names(task) if name == "tags" else getattr(task, name) for name in TASK_OUT_FIELDS}
+
+
+def task_out_json(task) -> dict[str, Any]:
+    """The task as the REST API sends it: task_out_values with date-times as ninja renders them."""
+    return {name: _api_datetime(value) if isinstance(value, datetime) else value
+            for name, value in task_out_values(task).items()}
 
 
 class TaskCreateIn(Schema):

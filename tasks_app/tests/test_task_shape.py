@@ -1,9 +1,14 @@
 """A task has one public shape: the REST API shows it, events carry it plus the links between rows."""
 
-import pytest
+import json
+from datetime import UTC, datetime
 
-from tasks_app import events, services
+import pytest
+from ninja.responses import NinjaJSONEncoder
+
+from tasks_app import events, selectors, services
 from tasks_app.models import OutboxEvent
+from tasks_app.schemas import TaskOut, task_out_json, task_out_values
 
 pytestmark = pytest.mark.django_db
 
@@ -19,3 +24,46 @@ def test_the_api_and_the_events_show_the_same_fields_with_the_same_values(alice,
         if not name.endswith("_at"):  # date-times: the API writes Z, events +00:00
             assert carried[name] == value, name
     assert carried["tags"] == ["Home", "work"]
+
+
+def _tasks_of_every_shape(user) -> list:
+    """Fresh from the services (date-times as the caller gave them, in the user's zone) and read back."""
+    services.profile_update(user=user, timezone="Europe/Berlin")
+    made = [
+        services.task_create(user=user, title="Bare"),
+        services.task_create(user=user, title="Full", description="Notes", priority="P1", tags=["b", "A"],
+                             due_at=datetime(2031, 3, 30, 9, 15, 7, 123456),  # naive: read in Berlin
+                             recurrence="FREQ=MONTHLY;BYDAY=1MO", reminder_minutes_before=30),
+        services.task_create(user=user, title="From completion", due_at=datetime(2031, 1, 1, 8, tzinfo=UTC),
+                             recurrence="FREQ=WEEKLY", recurrence_from_completion=True),
+    ]
+    made.append(services.task_complete(task=services.task_create(user=user, title="Done")))
+    listed = selectors.task_list(user=user, limit=10).items
+    return made + listed + [selectors.task_get(user=user, task_id=task.pk) for task in made]
+
+
+def test_task_out_values_are_what_TaskOut_makes_of_the_task(alice):  # noqa: N802 - the schema's name
+    """The REST API and the MCP tools build the task's shape straight off the task (schemas.task_out_values),
+    not through ninja's from_orm: the two must agree on every field, value, type and order."""
+    for task in _tasks_of_every_shape(alice):
+        validated = TaskOut.from_orm(task).model_dump()
+        values = task_out_values(task)
+        assert list(values) == list(validated)
+        assert values == validated, task.title
+        assert [type(value) for value in values.values()] == [type(value) for value in validated.values()]
+        as_ninja_sends_it = json.loads(json.dumps(validated, cls=NinjaJSONEncoder))
+        assert task_out_json(task) == as_ninja_sends_it, task.title
+
+
+def test_the_list_and_a_single_task_send_the_same_json_as_the_schema_would(alice, alice_api):
+    tasks = _tasks_of_every_shape(alice)
+    page = alice_api.get("/api/tasks?limit=50").json()
+    by_id = {item["id"]: item for item in page["items"]}
+    assert page["count"] == len(by_id) == 4 and page["next_cursor"] is None
+    for task in tasks:
+        expected = json.loads(json.dumps(TaskOut.from_orm(selectors.task_get(user=alice, task_id=task.pk))
+                                         .model_dump(), cls=NinjaJSONEncoder))
+        assert by_id[task.pk] == expected
+        single = alice_api.get(f"/api/tasks/{task.pk}")
+        assert single.json() == expected and single["Content-Type"] == "application/json; charset=utf-8"
+    assert by_id[tasks[1].pk]["due_at"] == "2031-03-30T07:15:07.123Z"  # Berlin summer time, to the millisecond
