@@ -3,10 +3,12 @@ HTTP and Channels for the live-update WebSocket; it also starts the internal hea
 
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "todo_project.settings")
-django_application = get_asgi_application()
+
+from todo_project.handler import get_one_hop_asgi_application  # noqa: E402
+
+# Django for HTTP, its middleware chain and view in one hand-off to the request's thread (see there).
+django_application = get_one_hop_asgi_application()
 
 # Imported after setup.  /mcp (MCP tools over streamable HTTP) is answered in front of everything else.
 from channels.auth import AuthMiddlewareStack  # noqa: E402
