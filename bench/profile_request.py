@@ -97,8 +97,12 @@ async def _timed(client, n, send):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--top", type=int, default=30, help="rows of each profile (by cumulative time)")
+    parser.add_argument("--top", type=int, default=30, help="rows of each profile")
     parser.add_argument("--no-profile", action="store_true", help="only the timings")
+    parser.add_argument("--only", help="time only the operations whose name contains this (e.g. healthz), for an "
+                        "outside sampling profiler such as py-spy")
+    parser.add_argument("--sort", default="cumulative", choices=["cumulative", "tottime"],
+                        help="order of the profile rows: cumulative (where the time goes) or tottime (hot spots)")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("INTERNAL_PORT", "0")  # no internal metrics thread in this process
@@ -138,6 +142,7 @@ def main(argv=None) -> int:
 
         operations = {"POST /api/tasks (2 tags, due)": create, "POST /api/tasks (plain)": create_plain,
                       "GET /api/tasks?limit=50": list50, "GET /healthz": health}
+        operations = {name: send for name, send in operations.items() if args.only is None or args.only in name}
 
         async def run():
             from profile_request import ProfileSyncThread  # the class Django loaded, not __main__'s
@@ -173,7 +178,7 @@ def main(argv=None) -> int:
                     stats.add(sync_profile)
                     out = io.StringIO()
                     stats.stream = out
-                    stats.sort_stats("cumulative").print_stats(args.top)
+                    stats.sort_stats(args.sort).print_stats(args.top)
                     print(f"\n===== profile: {name} ({min(args.requests, 100)} requests; times are totals) =====")
                     print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:12000])
 
