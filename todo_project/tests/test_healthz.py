@@ -112,3 +112,36 @@ def test_public_healthz_says_503_and_nothing_more_when_the_database_is_down(serv
         report = json.loads(text)
         assert status == 503 and report["components"]["database"]["ok"] is False
         assert report["components"]["database"]["detail"]
+
+
+# --------------------------------------------------------------------------- public port, under ASGI
+
+
+def _asgi_get(path: str, *, method: str = "GET", host: str = "localhost"):
+    import httpx2
+    from asgiref.sync import async_to_sync
+
+    from todo_project.asgi import application
+
+    async def send():
+        transport = httpx2.ASGITransport(app=application)
+        async with httpx2.AsyncClient(transport=transport, base_url=f"http://{host}") as client:
+            return await client.request(method, path)
+
+    return async_to_sync(send)()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_asgi_probe_answers_in_front_of_django_with_the_views_answer(client):
+    """Under ASGI the probe skips the middleware: a Host Django would refuse still gets its answer,
+    and the answer is byte for byte the view's (the probe is not another, looser check)."""
+    probed = _asgi_get("/healthz", host="10.1.2.3:8000")  # a pod IP, not in ALLOWED_HOSTS
+    assert probed.status_code == 200 and probed.content == b'{"status": "ok"}'
+    assert probed.headers["cache-control"] == "no-store" and probed.headers["content-type"] == "application/json"
+    assert probed.content == client.get("/healthz").content
+    assert _asgi_get("/api/docs", host="10.1.2.3:8000").status_code == 400  # Django's Host check, elsewhere
+    # With the database down it says 503: test_public_healthz_says_503_and_nothing_more_when_the_database_is_down
+    # (uvicorn serves this same ASGI application).
+    head = _asgi_get("/healthz", method="HEAD")
+    assert head.status_code == 200 and head.content == b"" and head.headers["content-length"] == "16"
+
