@@ -2,12 +2,14 @@
 
     .venv/bin/python bench/load.py                              # 1, 4, 8, 16, 32 clients, 15 s per phase
     .venv/bin/python bench/load.py --clients 1,8 --seconds 10 --web-concurrency 2
+    .venv/bin/python bench/load.py --clients 1 --seconds 1 --one-at-a-time 300   # mostly the single-request figures
 
 Starts the whole stack as `make run` does (`python -m devstack run`: embedded PostgreSQL, Redis and
 Kafka broker, web with WEB_CONCURRENCY uvicorn processes, Celery worker, beat) on a free port with
 its data in a temporary folder, in production mode (DEBUG off), with the chat throttle off.  Each
 client is one user with its own Bearer token and one kept-alive connection (httpx2).  For each
-client count, three phases of --seconds each:
+client count, three phases of --seconds each (after, first, --one-at-a-time N requests of each kind from
+one client, one at a time: create with and without tags, a list of 50, /healthz):
 
 1. mixed: 60 % list/search (`GET /api/tasks?limit=50`, and `?q=<word>`), 30 % writes (create,
    update, complete, a third each), 10 % chat with the offline assistant (`POST /api/chat`);
@@ -163,6 +165,29 @@ class Client:
         return "chat", self.chat
 
 
+async def one_at_a_time(client: Client, requests: int) -> None:
+    """The issue's single-request figures: one client, one kept-alive connection, one request at a time
+    against the running server (web, worker, beat and the services all up, as `make run` runs them)."""
+    operations = {
+        "POST /api/tasks (2 tags, due)": lambda i: client.http.post(
+            "/api/tasks", headers=client.headers,
+            json={"title": f"One at a time {i}", "tags": ["work", "home"], "due_at": "2030-01-01T09:00:00Z"}),
+        "POST /api/tasks (plain)": lambda i: client.http.post("/api/tasks", headers=client.headers,
+                                                             json={"title": f"Plain {i}"}),
+        "GET /api/tasks?limit=50": lambda i: client.http.get("/api/tasks?limit=50", headers=client.headers),
+        "GET /healthz": lambda i: client.http.get("/healthz"),
+    }
+    print(f"\none at a time ({requests} requests each, load average {os.getloadavg()[0]:.2f}):")
+    for name, send in operations.items():
+        took = []
+        for i in range(requests):
+            began = time.perf_counter()
+            response = await send(i)
+            took.append((time.perf_counter() - began) * 1000)
+            assert 200 <= response.status_code < 300, (name, response.status_code, response.text)
+        print(f"  {name:32s} p50 {percentile(took, 50):6.2f} ms  p95 {percentile(took, 95):6.2f} ms")
+
+
 async def run_phase(clients: list[Client], seconds: float, pick) -> dict:
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
@@ -241,6 +266,8 @@ async def main_async(args, stack: Stack) -> None:
 
     print(f"bench/load.py: web {args.web_concurrency} process(es), {args.seconds} s per phase, "
           f"{os.cpu_count()} CPUs, load average at start {os.getloadavg()}")
+    if args.one_at_a_time:
+        await one_at_a_time(clients[0], args.one_at_a_time)
     summary = []
     for count in args.clients:
         active = clients[:count]
@@ -287,6 +314,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", default="1,4,8,16,32", type=lambda v: [int(x) for x in v.split(",")])
     parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--one-at-a-time", type=int, default=200, metavar="N",
+                        help="first, N requests of each kind one at a time (0: skip)")
     parser.add_argument("--web-concurrency", type=int, default=len(os.sched_getaffinity(0)))
     args = parser.parse_args(argv)
     stack = Stack(args.web_concurrency)
