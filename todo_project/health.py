@@ -21,6 +21,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
+from django.http.request import split_domain_port, validate_host
 
 from workers.kafka import broker_reachable
 
@@ -114,20 +115,37 @@ def _probe_in_a_thread() -> bool:
         connection.close()  # a thread of the loop's executor, not a request's: hand it back (to the pool) now
 
 
+def _host_allowed(scope) -> bool:
+    """The request's Host is one Django would accept (HttpRequest.get_host's check, without
+    X-Forwarded-Host: with USE_X_FORWARDED_HOST on, a probe is left to Django)."""
+    if getattr(settings, "USE_X_FORWARDED_HOST", False):
+        return False
+    hosts = [value for name, value in scope["headers"] if name == b"host"]
+    if len(hosts) != 1:
+        return False
+    domain, _port = split_domain_port(hosts[0].decode("latin-1"))
+    allowed = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed:
+        allowed = [".localhost", "127.0.0.1", "[::1]"]  # as HttpRequest.get_host allows under DEBUG
+    return bool(domain) and validate_host(domain, allowed)
+
+
 class HealthProbe:
     """ASGI: `GET`/`HEAD /healthz` answered in front of Django, with the view's check and answer.
 
     Kubelet and load balancers call it every few seconds on every web process, and through Django
     it cost the whole middleware chain (sessions, auth, CSRF, metrics, request id, the access log)
     for one `SELECT 1`: ~3 ms of CPU against ~1 ms here (docs/performance.md).  So probes are not in
-    the request metrics or the access log (the latency alert left them out already), and the Host
-    header is not checked: a probe addresses the pod by IP, and the answer says nothing."""
+    the request metrics or the access log (the latency alert left them out already).  The Host
+    header is checked as Django checks it (the chart puts the pod IP in ALLOWED_HOSTS for probes);
+    any other Host, or a forwarded one, goes on to Django, which refuses it as for every path."""
 
     def __init__(self, app):
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["path"] != HEALTHZ_PATH or scope["method"] not in ("GET", "HEAD"):
+        if (scope["type"] != "http" or scope["path"] != HEALTHZ_PATH or scope["method"] not in ("GET", "HEAD")
+                or not _host_allowed(scope)):
             return await self.app(scope, receive, send)
         status, body = PROBE_ANSWERS[await sync_to_async(_probe_in_a_thread, thread_sensitive=False)()]
         payload = json.dumps(body).encode()

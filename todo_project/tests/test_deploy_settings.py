@@ -199,6 +199,9 @@ def test_web_role_under_production_settings(web_server):
     assert _get(port, "/metrics", pod).status == 404
     internal_port = int(env["_INTERNAL_PORT"])
     assert json.loads(_get(internal_port, "/healthz", pod).body)["components"]["database"]["ok"] is True
+    # Probes are answered in front of Django (todo_project/health.HealthProbe): a Django request
+    # is what the request metrics count.
+    assert _get(port, "/api/docs", pod, {"X-Forwarded-Proto": "https"}).status == 200
     metrics = _get(internal_port, "/metrics", pod)
     assert metrics.status == 200 and b"django_http_requests_total_by_view_transport_method_total" in metrics.body
     # Any other host is refused.

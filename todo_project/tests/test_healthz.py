@@ -125,23 +125,36 @@ def _asgi_get(path: str, *, method: str = "GET", host: str = "localhost"):
 
     async def send():
         transport = httpx2.ASGITransport(app=application)
-        async with httpx2.AsyncClient(transport=transport, base_url=f"http://{host}") as client:
-            return await client.request(method, path)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://probe") as client:
+            return await client.request(method, path, headers={"Host": host})
 
     return async_to_sync(send)()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_asgi_probe_answers_in_front_of_django_with_the_views_answer(client):
-    """Under ASGI the probe skips the middleware: a Host Django would refuse still gets its answer,
-    and the answer is byte for byte the view's (the probe is not another, looser check)."""
-    probed = _asgi_get("/healthz", host="10.1.2.3:8000")  # a pod IP, not in ALLOWED_HOSTS
+def test_asgi_probe_answers_in_front_of_django_with_the_views_answer(client, settings):
+    """Under ASGI the probe skips the middleware (no request id, no security headers) and its answer
+    is byte for byte the view's: the probe is not another, looser check."""
+    settings.ALLOWED_HOSTS = ["todo.example.com", "10.1.2.3"]  # the chart adds the pod IP for probes
+    probed = _asgi_get("/healthz", host="10.1.2.3:8000")
     assert probed.status_code == 200 and probed.content == b'{"status": "ok"}'
     assert probed.headers["cache-control"] == "no-store" and probed.headers["content-type"] == "application/json"
-    assert probed.content == client.get("/healthz").content
-    assert _asgi_get("/api/docs", host="10.1.2.3:8000").status_code == 400  # Django's Host check, elsewhere
+    assert "x-request-id" not in probed.headers  # Django's middleware did not run
+    assert probed.content == client.get("/healthz", HTTP_HOST="todo.example.com").content
     # With the database down it says 503: test_public_healthz_says_503_and_nothing_more_when_the_database_is_down
     # (uvicorn serves this same ASGI application).
-    head = _asgi_get("/healthz", method="HEAD")
+    head = _asgi_get("/healthz", method="HEAD", host="todo.example.com")
     assert head.status_code == 200 and head.content == b"" and head.headers["content-length"] == "16"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("host", ["attacker.example", "10.1.2.4:8000", "todo.example.com.attacker.example",
+                                  "todo.example.com@attacker.example", "[::1"])
+def test_asgi_probe_refuses_a_host_django_refuses(settings, host):
+    """The fast path keeps Django's Host check: any Host outside ALLOWED_HOSTS gets Django's 400,
+    on /healthz as on every other path."""
+    settings.ALLOWED_HOSTS = ["todo.example.com", "10.1.2.3"]
+    refused = _asgi_get("/healthz", host=host)
+    assert refused.status_code == 400 and b"ok" not in refused.content
+    assert _asgi_get("/api/docs", host=host).status_code == 400
 
