@@ -18,7 +18,10 @@ one client, one at a time: create with and without tags, a list of 50, /healthz)
    shaped like tasks (a stored tsvector with a GIN index), same server, same number of clients.
 
 Prints throughput and p50/p95/p99 per operation, the error rate, the load average of the machine
-at each phase, and create throughput / pgbench TPS.  At the end it waits for the outbox to drain
+at each phase, and create throughput / pgbench TPS; for the one-at-a-time requests and the create-only
+phases, the CPU each request cost the stack's processes, by role (web, worker, postgres, redis, kafka,
+beat): on a machine with few cores, what the worker and the services spend per create is what the web
+processes do not get.  At the end it waits for the outbox to drain
 (every event published to Kafka by the worker), says how long that took, and prints the commit-to-Kafka
 latency of the run's events (p50/p95/p99 of published_at − created_at).
 """
@@ -165,7 +168,7 @@ class Client:
         return "chat", self.chat
 
 
-async def one_at_a_time(client: Client, requests: int) -> None:
+async def one_at_a_time(client: Client, requests: int, stack: Stack) -> None:
     """The issue's single-request figures: one client, one kept-alive connection, one request at a time
     against the running server (web, worker, beat and the services all up, as `make run` runs them)."""
     operations = {
@@ -180,12 +183,16 @@ async def one_at_a_time(client: Client, requests: int) -> None:
     print(f"\none at a time ({requests} requests each, load average {os.getloadavg()[0]:.2f}):")
     for name, send in operations.items():
         took = []
+        cpu_before = cpu_by_role(stack)
         for i in range(requests):
             began = time.perf_counter()
             response = await send(i)
             took.append((time.perf_counter() - began) * 1000)
             assert 200 <= response.status_code < 300, (name, response.status_code, response.text)
+        await asyncio.sleep(0.5)  # the worker's jobs for the last requests finish inside the window
+        cpu_after = cpu_by_role(stack)
         print(f"  {name:32s} p50 {percentile(took, 50):6.2f} ms  p95 {percentile(took, 95):6.2f} ms")
+        report_cpu(cpu_before, cpu_after, requests)
 
 
 async def run_phase(clients: list[Client], seconds: float, pick) -> dict:
@@ -213,6 +220,79 @@ async def run_phase(clients: list[Client], seconds: float, pick) -> dict:
     await asyncio.gather(*(loop(client) for client in clients))
     return {"latencies": latencies, "errors": errors, "statuses": dict(statuses), "elapsed": time.monotonic() - began,
             "load": os.getloadavg()[0]}
+
+
+ROLES = [("uvicorn", "web"), ("celery", None), ("postgres", "postgres"), ("redis-server", "redis"),
+         ("tansu", "kafka"), ("devstack", "devstack")]
+
+
+def _processes() -> dict[int, tuple[int, int, str, float]]:
+    """pid -> (parent pid, session, command line, CPU seconds used so far) of every process we can read."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue  # gone meanwhile
+        fields = stat[stat.rindex(")") + 2:].split()  # from field 3 (state) on; the name may hold spaces
+        found[int(entry.name)] = (int(fields[1]), int(fields[3]), cmdline, (int(fields[11]) + int(fields[12])) / tick)
+    return found
+
+
+def _role(pid: int, processes: dict) -> str:
+    """What a process is part of, from its own command line or its nearest ancestor's that says
+    (uvicorn's and Celery's pool children are bare `python -c ...` / forked processes)."""
+    seen = 0
+    while pid in processes and seen < 20:
+        cmdline = processes[pid][2]
+        for needle, role in ROLES:
+            if needle in cmdline:
+                if role is None:  # celery: the worker (and its pool) or beat
+                    return "beat" if " beat" in cmdline else "worker"
+                return role
+        pid, seen = processes[pid][0], seen + 1
+    return "other"
+
+
+def cpu_by_role(stack: Stack) -> dict[str, float]:
+    """CPU seconds used so far by the stack's processes, added up by role (web, worker, beat, postgres,
+    redis, kafka, devstack), plus this client's own.  The stack is the devstack process's session, and
+    any process whose command line or whose ancestor's names the stack's data folder (a server that
+    detached itself).  Processes that exited meanwhile are not counted: take it over a phase in which
+    the stack's processes live on (persistent connections, pools)."""
+    processes = _processes()
+    root = str(stack.root)
+
+    def belongs(pid: int) -> bool:
+        for _ in range(20):
+            if pid not in processes:
+                return False
+            parent, session, cmdline, _cpu = processes[pid]
+            if session == stack.process.pid or root in cmdline:
+                return True
+            pid = parent
+        return False
+
+    used: dict[str, float] = defaultdict(float)
+    for pid, (_parent, _session, _cmdline, cpu) in processes.items():
+        if belongs(pid):
+            used[_role(pid, processes)] += cpu
+    own = os.times()
+    used["client"] = own.user + own.system
+    return used
+
+
+def report_cpu(before: dict[str, float], after: dict[str, float], operations: int) -> None:
+    """CPU per operation of a phase, by role: where the machine's cores went."""
+    spent = {role: after.get(role, 0.0) - before.get(role, 0.0) for role in after}
+    total = sum(value for role, value in spent.items() if role != "client")
+    parts = ", ".join(f"{role} {1000 * value / max(1, operations):.2f}" for role, value in
+                      sorted(spent.items(), key=lambda item: -item[1]) if value > 0)
+    print(f"    CPU per request, ms: stack {1000 * total / max(1, operations):.2f} ({parts})")
 
 
 def pgbench(database_url: str, clients: int, seconds: int, script: Path) -> float:
@@ -267,15 +347,18 @@ async def main_async(args, stack: Stack) -> None:
     print(f"bench/load.py: web {args.web_concurrency} process(es), {args.seconds} s per phase, "
           f"{os.cpu_count()} CPUs, load average at start {os.getloadavg()}")
     if args.one_at_a_time:
-        await one_at_a_time(clients[0], args.one_at_a_time)
+        await one_at_a_time(clients[0], args.one_at_a_time, stack)
     summary = []
     for count in args.clients:
         active = clients[:count]
         print(f"\n{count} client(s):")
         mixed = await run_phase(active, args.seconds, lambda c: c.mixed_operation())
         report("mixed", mixed)
+        cpu_before = cpu_by_role(stack)
         creates = await run_phase(active, args.seconds, lambda c: ("create", c.create))
+        cpu_after = cpu_by_role(stack)
         create_rate = report("create only", creates)
+        report_cpu(cpu_before, cpu_after, len(creates["latencies"]["create"]))
         tps = pgbench(stack.database_url, count, args.seconds, script)
         print(f"  pgbench INSERT+COMMIT: {tps:.0f} TPS (load average {os.getloadavg()[0]:.2f}); "
               f"create / raw = {create_rate / tps:.3f}")
