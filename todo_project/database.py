@@ -3,7 +3,8 @@
 Every connection starts with the web limits (DB_STATEMENT_TIMEOUT_MS, DB_LOCK_TIMEOUT_MS; set as
 startup options in settings.DATABASES).  Two kinds of work are not web requests and get other
 limits here: `manage.py migrate` runs without any (a migration that rewrites a large table must
-not be cut halfway), and Celery workers use DB_WORKER_* (their jobs have time limits of their own).
+not be cut halfway), and Celery workers use DB_WORKER_* (their jobs have time limits of their own;
+their connections are kept between jobs, DB_WORKER_CONN_MAX_AGE).
 """
 
 from __future__ import annotations
@@ -29,13 +30,24 @@ def lift_limits_for_migrations(sender=None, using="default", **kwargs) -> None:
 
 def use_worker_limits(**kwargs) -> None:
     """Celery worker start (main process and each pool process): connections opened from now on
-    use DB_WORKER_STATEMENT_TIMEOUT_MS and DB_WORKER_LOCK_TIMEOUT_MS."""
+    use DB_WORKER_STATEMENT_TIMEOUT_MS and DB_WORKER_LOCK_TIMEOUT_MS, and are kept between jobs
+    for DB_WORKER_CONN_MAX_AGE seconds (unless a pool keeps them already)."""
     options = startup_options(statement_timeout_ms=settings.DB_WORKER_STATEMENT_TIMEOUT_MS,
                               lock_timeout_ms=settings.DB_WORKER_LOCK_TIMEOUT_MS)
     for alias in connections:
-        connections.settings[alias].setdefault("OPTIONS", {})["options"] = options
-        connections[alias].settings_dict.setdefault("OPTIONS", {})["options"] = options
+        for settings_dict in (connections.settings[alias], connections[alias].settings_dict):
+            settings_dict.setdefault("OPTIONS", {})["options"] = options
+            if "pool" not in settings_dict["OPTIONS"]:
+                settings_dict["CONN_MAX_AGE"] = settings.DB_WORKER_CONN_MAX_AGE
         connections[alias].close()
+
+
+def retire_connections(**kwargs) -> None:
+    """Before and after each Celery job: close this process's connections that are older than their
+    CONN_MAX_AGE, broken, or left mid-transaction, and have the next job's first query check the
+    one it keeps (CONN_HEALTH_CHECKS) — what Django does around each request."""
+    for connection in connections.all(initialized_only=True):
+        connection.close_if_unusable_or_obsolete()
 
 
 def connect_receivers() -> None:
@@ -44,3 +56,5 @@ def connect_receivers() -> None:
     # prefork child; either alone may come before or after this module is loaded.
     celery_signals.worker_init.connect(use_worker_limits, weak=False, dispatch_uid="todo-db-worker-init")
     celery_signals.worker_process_init.connect(use_worker_limits, weak=False, dispatch_uid="todo-db-worker-proc")
+    celery_signals.task_prerun.connect(retire_connections, weak=False, dispatch_uid="todo-db-task-prerun")
+    celery_signals.task_postrun.connect(retire_connections, weak=False, dispatch_uid="todo-db-task-postrun")

@@ -295,6 +295,12 @@ DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 5000, minimum=0)
 DB_LOCK_TIMEOUT_MS = env_int("DB_LOCK_TIMEOUT_MS", 3000, minimum=0)
 DB_WORKER_STATEMENT_TIMEOUT_MS = env_int("DB_WORKER_STATEMENT_TIMEOUT_MS", 0, minimum=0)
 DB_WORKER_LOCK_TIMEOUT_MS = env_int("DB_WORKER_LOCK_TIMEOUT_MS", 0, minimum=0)
+# Seconds a Celery pool process keeps its database connection between jobs (its CONN_MAX_AGE, set
+# when the worker starts: todo_project.database).  A prefork child runs one job at a time in one
+# thread, so a kept connection is safe there; Celery's Django fixup closes it after a job once it is
+# older than this or broken, and CONN_HEALTH_CHECKS tests it before the next job uses it.  0: a new
+# connection per job, whose start-up cost more CPU than most jobs (bench/load.py, docs/performance.md).
+DB_WORKER_CONN_MAX_AGE = env_int("DB_WORKER_CONN_MAX_AGE", 60, minimum=0)
 # Seconds a client is told to wait (Retry-After) after a database timeout or outage.
 DB_RETRY_AFTER_SECONDS = env_int("DB_RETRY_AFTER_SECONDS", 2, minimum=1)
 _database.setdefault("OPTIONS", {}).update({
@@ -389,6 +395,11 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # visibility timeout, or a late-acked job still running would be redelivered beside itself.
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
+# Celery's Django fixup closes every database connection around every job unless told to reuse
+# them (this many jobs, then it closes them anyway).  Kept connections are looked after per job by
+# todo_project.database.retire_connections: closed once older than DB_WORKER_CONN_MAX_AGE or broken,
+# health-checked before the job's first query.
+CELERY_DB_REUSE_MAX = 1000 if DB_WORKER_CONN_MAX_AGE else None
 
 # Queues, so that no kind of work waits behind another's backlog (a worker takes from each
 # queue in turn, one message at a time):
