@@ -273,35 +273,50 @@ def _produce(producer, topic: str, key: bytes, value: bytes, headers: dict, on_d
 
 
 class _Marker:
-    """Marks acknowledged rows published from a thread of its own, so PostgreSQL
-    writes overlap with reading and producing the next rows instead of adding to them."""
+    """Marks acknowledged rows published.  Acknowledgements that come in while rows are still being
+    read and produced are marked from a thread of its own (started by the first of them), so
+    PostgreSQL writes overlap with that work instead of adding to it.  A round whose acknowledgements
+    all come in at its final flush — a commit's few events, the usual case — marks them on the sink's
+    own connection: no thread, and no database connection opened for it."""
 
     def __init__(self, result: SinkResult):
         self.result = result
         self.queue: queue.Queue[list[int] | None] = queue.Queue()
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="outbox-marker", daemon=True)
-        self.thread.start()
+        self.thread: threading.Thread | None = None
 
     def mark(self, round_: _Round) -> None:
         if round_.acked:
             acked, round_.acked = round_.acked, []
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="outbox-marker", daemon=True)
+                self.thread.start()
             self.queue.put(acked)
+
+    def _update(self, acked: list[int]) -> None:
+        with connection.cursor() as cursor:
+            # = ANY(array): one parameter, however many ids (an IN list binds one each).
+            cursor.execute(f"UPDATE {OUTBOX_TABLE} SET published_at = clock_timestamp() "
+                           "WHERE id = ANY(%s) AND published_at IS NULL", [acked])
+        self.result.published += len(acked)
 
     def _run(self) -> None:
         try:
             while (acked := self.queue.get()) is not None:
-                with connection.cursor() as cursor:
-                    # = ANY(array): one parameter, however many ids (an IN list binds one each).
-                    cursor.execute(f"UPDATE {OUTBOX_TABLE} SET published_at = clock_timestamp() "
-                                   "WHERE id = ANY(%s) AND published_at IS NULL", [acked])
-                self.result.published += len(acked)
+                self._update(acked)
         except BaseException as exc:  # re-raised in the sink's thread by close()
             self.error = exc
         finally:
-            connection.close()
+            connection.close()  # this thread's own
 
-    def close(self) -> None:
+    def close(self, round_: _Round) -> None:
+        """Mark the round's last acknowledgements, and wait until every mark is written."""
+        if self.thread is None:
+            if round_.acked:
+                acked, round_.acked = round_.acked, []
+                self._update(acked)
+            return
+        self.mark(round_)
         self.queue.put(None)
         self.thread.join()
         if self.error is not None:
@@ -342,8 +357,7 @@ def _drain(result: SinkResult, deadline: float) -> bool:
         for pk in produced or _pending_ids(0)[:settings.OUTBOX_BATCH_SIZE]:
             round_.fail(pk, TRANSIENT, f"{type(exc).__name__}: {exc}")
     finally:
-        marker.mark(round_)
-        marker.close()
+        marker.close(round_)
         for pk, error in too_large.items():
             round_.fail(pk, PERMANENT, error)
         result.parked += _record_failures(round_.errors)
