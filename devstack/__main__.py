@@ -194,6 +194,8 @@ def run(port: int) -> int:
         print(f"devstack: starting web (uvicorn, {web_env['WEB_CONCURRENCY']} processes), Celery worker and "
               "Celery beat …", flush=True)
         py = shlex.quote(sys.executable)
+        # The worker's and beat's own lines (a job received, a job done) follow LOG_LEVEL, as in the image.
+        level = shlex.quote(env.get("LOG_LEVEL") or "INFO")
         manager = Manager()
         manager.add_process("web", f"{py} -m uvicorn todo_project.asgi:application --host {LOCALHOST} "
                                    f"--port {port} --workers {web_env['WEB_CONCURRENCY']} --no-access-log",
@@ -201,10 +203,10 @@ def run(port: int) -> int:
         # The worker alone counts its jobs in prometheus_client's multiprocess mode (workers/metrics.py);
         # it empties the folder when it starts.
         worker_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(root / "prometheus-worker")}
-        manager.add_process("worker", f"{py} -m celery -A todo_project worker --loglevel=INFO "
+        manager.add_process("worker", f"{py} -m celery -A todo_project worker --loglevel={level} "
                                       f"--concurrency=2 -Q {WORKER_QUEUES} --hostname=worker@%h", env=worker_env,
                             cwd=str(BASE_DIR))
-        manager.add_process("beat", f"{py} -m celery -A todo_project beat --loglevel=INFO "
+        manager.add_process("beat", f"{py} -m celery -A todo_project beat --loglevel={level} "
                                     f"--schedule={shlex.quote(str(root / 'celerybeat-schedule'))}",
                             env=env, cwd=str(BASE_DIR))
 
