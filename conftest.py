@@ -165,7 +165,9 @@ def forget_purged_kicks() -> None:
     test's first commit would skip its kick, and with no beat running nothing would send its events."""
     from workers.metrics import redis_client
 
-    stale = list(redis_client().scan_iter(match="todo:*:kick-pending"))
+    # And the feeds' items (workers.dispatch.feed): another test's events, not this one's.
+    stale = list(redis_client().scan_iter(match="todo:*:kick-pending")) + list(redis_client().scan_iter(
+        match="todo:*:items"))
     if stale:
         redis_client().delete(*stale)
 

@@ -1,6 +1,7 @@
 """Live updates: every open page of a user (a WebSocket at /ws/tasks/) sits in that
-user's Channels group; the worker job `workers.push_live_update` sends each domain
-event there, after commit, through the Redis channel layer.
+user's Channels group; after commit each domain event is sent there, through the Redis
+channel layer, by the live feed's drain job (`workers.drain_live`, the events of many commits
+in one job).
 
 A push that is lost (Redis down, worker gone) is not re-sent: a page reloads its
 list whenever its socket (re)connects, so it catches up on its own.
@@ -63,11 +64,14 @@ def live_push(*, event_id: str) -> bool:
     return True
 
 
-def live_push_many(*, event_ids: list[str]) -> int:
+def live_push_many(*, event_ids: list[str], since=None) -> int:
     """Send many outbox events, in commit order, to their users' open pages through one channel
-    layer connection (a transaction's events, batched per user by workers.dispatch).  Returns
-    the messages sent."""
-    events_ = [e for e in OutboxEvent.objects.filter(event_id__in=event_ids).order_by("id") if e.user_id is not None]
+    layer connection (the events of one commit or of many, workers.dispatch); with `since`, only
+    those recorded since then (older ones are of no use to a page).  Returns the messages sent."""
+    found = OutboxEvent.objects.filter(event_id__in=event_ids)
+    if since is not None:
+        found = found.filter(created_at__gte=since)
+    events_ = [e for e in found.order_by("id") if e.user_id is not None]
 
     async def send_all():
         layer = get_channel_layer()

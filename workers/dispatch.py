@@ -12,6 +12,13 @@ next event starts a new one, so nothing is ever appended to a batch that will no
 The Kafka sink is kicked at most once per commit, and not at all while a kick is already
 queued (a short Redis key, cleared by the sink when it starts).  Losing a kick loses no
 event: the beat runs the sink every OUTBOX_SWEEP_INTERVAL seconds whatever happens.
+
+Audit and live pushes are fed the same way (`feed`): a commit appends its event ids to a Redis
+list and queues the list's drain job unless one is already queued, in one round trip.  While the
+worker is busy, many commits share one job instead of queueing one each (each job costs the worker
+more CPU in Celery than most of them spend on their own work).  What a lost drain leaves in a list
+is drained by the next commit's; the audit rows of events it never reaches are written by the
+lost-job sweep (workers.tasks.sweep_lost_jobs), and a live push is only ever a hint.
 """
 
 from __future__ import annotations
@@ -116,6 +123,59 @@ def sink_started() -> None:
         redis_client().delete(SINK_PENDING_KEY)
     except redis.RedisError:
         logger.debug("sink kick key not cleared", exc_info=True)
+
+
+# --------------------------------------------------------------------------- feeds: coalesced jobs with a list of work
+
+# A kick left behind by a drain that never ran (a worker killed before it fetched it) blocks the
+# next kick for at most this long.
+FEED_KICK_SECONDS = 10
+
+
+def feed_key(name: str) -> str:
+    return f"todo:{name}:items"
+
+
+def feed(name: str, items: list[str], drain, *, fallback=None, keep: int | None = None) -> None:
+    """Append `items` to feed `name` and queue `drain` (a job that takes no arguments) unless one is
+    queued already: one Redis round trip, and one Celery message however many commits feed it
+    while it waits.  `keep`: the feed holds at most this many items, the newest (for work that may
+    be dropped).  Redis refusing: `fallback(items)` sends them as a job of their own."""
+    if not items:
+        return
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        pipe.rpush(feed_key(name), *items)
+        if keep:
+            pipe.ltrim(feed_key(name), -keep, -1)
+        pipe.set(f"todo:{name}:kick-pending", 1, nx=True, ex=FEED_KICK_SECONDS)
+        kick = pipe.execute()[-1]
+    except redis.RedisError:
+        logger.warning("feed %s unavailable; sending %d items as a job of their own", name, len(items))
+        if fallback is not None:
+            fallback(items)
+        return
+    if kick:
+        drain.delay()
+
+
+def take(name: str, count: int) -> list[str]:
+    """Up to `count` items from the head of feed `name` (removed from it)."""
+    taken = redis_client().lpop(feed_key(name), count) or []
+    return [item.decode() if isinstance(item, bytes) else item for item in taken]
+
+
+def give_back(name: str, items: list[str]) -> None:
+    """Put `items` back at the head of feed `name`, in their order (a drain that failed on them)."""
+    if items:
+        try:
+            redis_client().lpush(feed_key(name), *reversed(items))
+        except redis.RedisError:
+            logger.warning("feed %s: %d items not given back", name, len(items), exc_info=True)
+
+
+def feed_length(name: str) -> int:
+    return int(redis_client().llen(feed_key(name)))
 
 
 def queue_length(name: str) -> int:

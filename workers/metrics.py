@@ -167,6 +167,16 @@ class SharedStateCollector:
         for name, length in lengths.items():
             queue.add_metric([name], length)
         yield queue
+        try:
+            # The events waiting for the audit and live drains (workers.dispatch.feed): one job drains many.
+            fed = {name: redis_client().llen(f"todo:{name}:items") for name in ("audit", "live")}
+        except redis.RedisError:
+            return
+        feed = GaugeMetricFamily("todo_job_feed_length", "Events waiting in each job feed (audit, live)",
+                                 labels=["feed"])
+        for name, length in fed.items():
+            feed.add_metric([name], length)
+        yield feed
 
 
 _registered = False

@@ -2,8 +2,8 @@
 
 One dispatch per transaction, not per event (workers.dispatch): the first event of a
 transaction registers the after-commit dispatch, later ones join its batch — one sink
-kick, one audit job for all the events, one live push job (live_push_many sends each event
-to its own user's group).
+kick; its event ids fed to the audit and the live feeds, each drained by one job however many
+commits feed it while it waits (live_push_many sends each event to its own user's group).
 
 robust=True: the change is already committed when these run; if Redis is
 unreachable the dispatch is logged and the beat sweepers pick the work up,
@@ -36,7 +36,7 @@ def publish_after_commit(sender, event, **kwargs):
 
 @receiver(event_recorded, dispatch_uid="workers.record_audit")
 def audit_after_commit(sender, event, **kwargs):
-    dispatch.collect("audit", str(event.event_id), tasks.dispatch_audit)
+    dispatch.collect("audit", str(event.event_id), tasks.feed_audit)
 
 
 @receiver(task_completed, dispatch_uid="workers.spawn_next_occurrence")
@@ -46,9 +46,9 @@ def recur_after_commit(sender, task, **kwargs):
 
 @receiver(event_recorded, dispatch_uid="workers.push_live_update")
 def push_live_after_commit(sender, event, **kwargs):
-    # One push job per transaction (chunked), whatever the number of users in it: a request is one
-    # user's anyway, and a reminder claim spanning 40 users would otherwise queue 40 jobs per slice.
-    dispatch.collect("live", str(event.event_id), tasks.dispatch_live)
+    # One feed per transaction, whatever the number of users in it: a request is one user's anyway,
+    # and a reminder claim spanning 40 users would otherwise queue 40 jobs per slice.
+    dispatch.collect("live", str(event.event_id), tasks.feed_live)
 
 
 @receiver(webhook_deliveries_created, dispatch_uid="workers.deliver_webhooks")

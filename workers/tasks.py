@@ -18,6 +18,7 @@ import time
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
+import redis
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -90,6 +91,41 @@ def record_audit_batch(event_ids: list[str]) -> int:
 def dispatch_audit(event_ids: list[str]) -> None:
     for chunk in dispatch.chunks(event_ids):
         record_audit_batch.delay(chunk)
+
+
+def feed_audit(event_ids: list[str]) -> None:
+    """After a commit: its events' audit rows, by the audit feed's drain (workers.dispatch.feed)."""
+    dispatch.feed("audit", event_ids, drain_audit, fallback=dispatch_audit)
+
+
+# A drain stops taking more after this long and leaves the rest to a fresh job of its own, well
+# inside its soft limit.
+DRAIN_SECONDS = {"audit": 20, "live": 5}
+
+
+def drain(name: str, work, job) -> int:
+    """Take feed `name` in chunks and hand each to `work(items)` until it is empty (or DRAIN_SECONDS
+    pass: then `job` is queued for the rest).  Items whose work failed go back to the feed first."""
+    dispatch.kick_started(name)  # a commit from now on kicks again: nothing it feeds is left behind
+    done, deadline = 0, time.monotonic() + DRAIN_SECONDS[name]
+    while items := dispatch.take(name, dispatch.CHUNK_SIZE):
+        try:
+            done += work(items)
+        except BaseException:
+            dispatch.give_back(name, items)
+            raise
+        if time.monotonic() >= deadline:
+            if dispatch.claim_kick(name):
+                job.delay()
+            break
+    return done
+
+
+@shared_task(name="workers.drain_audit", ignore_result=True, **TRANSIENT, **LIMITS["audit"])
+def drain_audit() -> int:
+    """The audit rows of every event fed since the last drain, a chunk at a time (one job for many
+    commits while the worker is busy).  A retry after a database error takes the same events again."""
+    return drain("audit", lambda event_ids: services.audit_record_many(event_ids=event_ids), drain_audit)
 
 
 @shared_task(name="workers.spawn_next_occurrence", ignore_result=True, **IDEMPOTENT, **TRANSIENT,
@@ -195,10 +231,16 @@ def sweep_lost_jobs(limit: int = 500) -> dict[str, int]:
     since = now - timezone.timedelta(seconds=settings.JOB_SWEEP_WINDOW_SECONDS)
     swept = {"audit": 0, "recurrence": 0}
     backlog = dispatch.queue_length(settings.CELERY_TASK_DEFAULT_QUEUE)
-    if backlog > SWEEP_BACKLOG_LIMIT:
+    try:
+        fed = dispatch.feed_length("audit")
+        if fed and dispatch.claim_kick("audit"):
+            drain_audit.delay()  # a feed whose drain was lost (no commit since to kick another)
+    except redis.RedisError:
+        fed = 0
+    if backlog > SWEEP_BACKLOG_LIMIT or fed > SWEEP_BACKLOG_LIMIT:
         # Work not yet done is mostly work still queued: re-sending it every sweep would only
         # add to the backlog it waits in (a storm feeding itself).  Sweep once it drains.
-        logger.info("lost-job sweep skipped: %d jobs already queued", backlog)
+        logger.info("lost-job sweep skipped: %d jobs queued, %d events in the audit feed", backlog, fed)
         return swept
     try:
         unaudited = selectors.outbox_events_unaudited(settled_before=settled, since=since, limit=limit)
@@ -240,6 +282,26 @@ def push_live_updates(event_ids: list[str]) -> int:
 def dispatch_live(event_ids: list[str]) -> None:
     for chunk in dispatch.chunks(event_ids):
         push_live_updates.delay(chunk)
+
+
+# The live feed holds at most this many events (the newest): a push is a hint, and a backlog
+# larger than this is older than any page would still want.
+LIVE_FEED_MAX = 50_000
+# A push older than this is dropped: a page reloads its list on the next push it gets and whenever
+# its socket reconnects (as `expires` does for push_live_updates).
+LIVE_PUSH_MAX_AGE = timedelta(seconds=60)
+
+
+def feed_live(event_ids: list[str]) -> None:
+    """After a commit: its events to their users' open pages, by the live feed's drain."""
+    dispatch.feed("live", event_ids, drain_live, fallback=dispatch_live, keep=LIVE_FEED_MAX)
+
+
+@shared_task(name="workers.drain_live", ignore_result=True, expires=60, **LIMITS["live"])
+def drain_live() -> int:
+    """Push every event fed since the last drain to its user's open pages, in commit order."""
+    since = timezone.now() - LIVE_PUSH_MAX_AGE
+    return drain("live", lambda event_ids: live.live_push_many(event_ids=event_ids, since=since), drain_live)
 
 
 @shared_task(name="workers.push_live_update", ignore_result=True, expires=60, **LIMITS["live"])

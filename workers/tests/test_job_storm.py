@@ -1,6 +1,7 @@
-"""No job storm: a transaction queues one sink kick, one audit job and one live push job per
-user, however many events it records — counted in the real Redis broker's queues — and with
-a real worker every one of those events still reaches Kafka and the audit trail."""
+"""No job storm: a transaction queues one sink kick, one audit drain and one live drain however
+many events it records (its event ids go to the audit and live feeds), and later commits add no
+job while those wait — counted in the real Redis broker's queues — and with a real worker every
+one of those events still reaches Kafka and the audit trail."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import redis
 from django.conf import settings
 from django.db import transaction
 
-from conftest import purge_celery_queues
+from conftest import forget_purged_kicks, purge_celery_queues
 from devstack.testing import read_topic, wait_until
 from tasks_app import services
 from tasks_app.models import AuditLog, OutboxEvent, Tag, Task
@@ -46,7 +47,12 @@ def lengths() -> dict[str, int]:
 
 def clear_queues() -> None:
     purge_celery_queues()
-    broker().delete(dispatch.SINK_PENDING_KEY)
+    forget_purged_kicks()
+
+
+def fed(name: str) -> list[str]:
+    """The event ids waiting in feed `name` (workers.dispatch.feed), in order."""
+    return [item.decode() for item in broker().lrange(dispatch.feed_key(name), 0, -1)]
 
 
 @pytest.fixture
@@ -66,23 +72,25 @@ def test_renaming_a_tag_on_2000_tasks_queues_a_handful_of_jobs_and_every_event_a
     assert lengths() == {"events": 1, "default": 1, "live": 1, "maintenance": 0, "webhooks": 0}
     messages = queued()
     assert [name for name, _ in messages["events"]] == ["workers.publish_outbox"]
-    [(audit_job, [audited])] = messages["default"]
-    [(live_job, [pushed])] = messages["live"]
-    every_event = {str(e) for e in OutboxEvent.objects.values_list("event_id", flat=True)}
-    assert (audit_job, set(audited)) == ("workers.record_audit_batch", every_event)
-    assert (live_job, set(pushed)) == ("workers.push_live_updates", every_event)
+    assert messages["default"] == [("workers.drain_audit", [])]
+    assert messages["live"] == [("workers.drain_live", [])]
+    in_commit_order = [str(e) for e in OutboxEvent.objects.order_by("id").values_list("event_id", flat=True)]
+    assert fed("audit") == in_commit_order
+    assert fed("live") == in_commit_order
 
-    # While that kick waits, further commits add no sink kick (their rows are read by it).
+    # While those jobs wait, further commits add no job: their events join the feeds, their rows
+    # are read by the waiting sink kick.
     for n in range(5):
         services.task_create(user=alice, title=f"Later {n}")
-    assert lengths()["events"] == 1
-    assert lengths()["default"] == 6, "one audit job per transaction"
+    assert lengths() == {"events": 1, "default": 1, "live": 1, "maintenance": 0, "webhooks": 0}
+    assert len(fed("audit")) == len(fed("live")) == TASKS + 5
 
     # A real worker: every event reaches Kafka once published, every audit row is written.
     celery_processes.worker()
     wait_until(lambda: not OutboxEvent.objects.filter(published_at__isnull=True).exists(), timeout=90,
                message="every event published")
     wait_until(lambda: AuditLog.objects.count() == TASKS + 5, timeout=60, message="an audit row per event")
+    wait_until(lambda: not fed("audit") and not fed("live"), timeout=30, message="both feeds drained")
     ours = {str(e) for e in OutboxEvent.objects.values_list("event_id", flat=True)}
     got = read_topic(settings.KAFKA_BOOTSTRAP_SERVERS, "task-events",
                      until=lambda got: ours <= {value["id"] for *_, value in got}, timeout=60)
@@ -100,8 +108,8 @@ def test_a_batch_survives_a_rolled_back_savepoint(transactional_db, alice):
             services.task_create(user=alice, title="Rolled back")
             raise RuntimeError
         kept = services.task_create(user=alice, title="Kept")
-    [(name, [event_ids])] = queued()["default"]
-    assert event_ids == [str(OutboxEvent.objects.get(task_id=kept.pk).event_id)]
+    assert queued()["default"] == [("workers.drain_audit", [])]
+    assert fed("audit") == [str(OutboxEvent.objects.get(task_id=kept.pk).event_id)]
     assert lengths()["events"] == 1
 
 
@@ -137,3 +145,52 @@ def test_the_lost_job_sweep_waits_while_the_default_queue_has_a_backlog(transact
     assert jobs.sweep_lost_jobs() == {"audit": 1, "recurrence": 0}
     [(name, [event_ids])] = queued()["default"]
     assert name == "workers.record_audit_batch" and len(event_ids) == 1
+
+
+def test_a_feed_whose_drain_was_lost_is_drained_after_the_sweep_kicks_it(transactional_db, alice):
+    """The drain job is lost (purged) and its kick key has expired, and no commit comes to kick
+    another: the lost-job sweep queues a drain for what waits in the feed."""
+    from workers import tasks as jobs
+
+    clear_queues()
+    services.task_create(user=alice, title="Waiting in the feed")
+    purge_celery_queues()
+    forget_kicks = [key for key in broker().scan_iter(match="todo:*:kick-pending")]
+    broker().delete(*forget_kicks)  # as if expired
+    assert len(fed("audit")) == 1 and lengths()["default"] == 0
+    assert jobs.sweep_lost_jobs() == {"audit": 0, "recurrence": 0}  # too fresh to re-send: only the kick
+    assert queued()["default"] == [("workers.drain_audit", [])]
+    assert jobs.drain_audit() == 1
+    assert AuditLog.objects.count() == 1 and fed("audit") == []
+
+
+def test_a_drain_that_fails_puts_its_items_back_in_order(transactional_db, alice):
+    from workers import tasks as jobs
+
+    clear_queues()
+    for n in range(3):
+        services.task_create(user=alice, title=f"Task {n}")
+    before = fed("audit")
+    assert len(before) == 3
+
+    def failing(event_ids):
+        raise RuntimeError("database went away")
+
+    with pytest.raises(RuntimeError):
+        jobs.drain("audit", failing, jobs.drain_audit)
+    assert fed("audit") == before
+    assert jobs.drain_audit() == 3
+
+
+def test_the_live_drain_drops_pushes_older_than_a_minute(transactional_db, alice):
+    from django.utils import timezone
+
+    from workers import tasks as jobs
+
+    clear_queues()
+    old = services.task_create(user=alice, title="Long ago")
+    services.task_create(user=alice, title="Just now")
+    OutboxEvent.objects.filter(task_id=old.pk).update(created_at=timezone.now() - jobs.LIVE_PUSH_MAX_AGE * 2)
+    assert len(fed("live")) == 2
+    assert jobs.drain_live() == 1, "only the fresh event is pushed"
+    assert fed("live") == []

@@ -35,6 +35,7 @@ def test_every_job_is_routed_to_a_known_queue_with_its_own_time_limits():
     app.loader.import_default_modules()
     jobs = {name: task for name, task in app.tasks.items() if name.startswith("workers.")}
     assert {"workers.publish_outbox", "workers.record_audit_batch", "workers.push_live_updates",
+            "workers.drain_audit", "workers.drain_live",
             "workers.prune_retention", "workers.scan_reminders", "workers.sweep_lost_jobs",
             "workers.spawn_next_occurrence"} <= set(jobs)
     for name, task in jobs.items():
