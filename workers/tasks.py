@@ -61,14 +61,21 @@ SWEEP_BACKLOG_LIMIT = 200
 def publish_outbox() -> int:
     """Forward unpublished outbox rows to Kafka (after each commit, and every few seconds from beat).
 
-    On the soft limit the sink's own cleanup runs (rows acknowledged so far are marked, the
-    advisory lock released) and the rest waits for the next run."""
-    dispatch.sink_started()
+    The sink's kick stays claimed while this run publishes, so commits meanwhile queue no further
+    run (this one's next round reads their rows); it is released after each round, just before the
+    look for rows that came in meanwhile, so a commit after that look kicks again.  A run that finds
+    another holding the sink's lock leaves the kick to it.  On the soft limit the sink's own cleanup
+    runs (rows acknowledged so far are marked, the advisory lock released) and the rest waits for
+    the next run."""
     try:
-        return outbox.publish_pending().published
+        result = outbox.publish_pending(before_last_look=dispatch.sink_started)
     except SoftTimeLimitExceeded:
+        dispatch.sink_started()
         logger.warning("kafka sink stopped at its time limit; the next run carries on")
         return 0
+    if not result.skipped:
+        dispatch.sink_started()  # stopped at its deadline or backing off: the next commit kicks again
+    return result.published
 
 
 def kick_sink() -> None:
@@ -105,20 +112,31 @@ DRAIN_SECONDS = {"audit": 20, "live": 5}
 
 def drain(name: str, work, job) -> int:
     """Take feed `name` in chunks and hand each to `work(items)` until it is empty (or DRAIN_SECONDS
-    pass: then `job` is queued for the rest).  Items whose work failed go back to the feed first."""
-    dispatch.kick_started(name)  # a commit from now on kicks again: nothing it feeds is left behind
+    pass: then `job` is queued for the rest).  Items whose work failed go back to the feed first.
+
+    The feed's kick stays claimed while the drain finds items, so commits meanwhile queue no other
+    drain (this one takes their items); once the feed looks empty the kick is released and the feed
+    looked at once more, so an item fed after that look kicks a drain of its own."""
     done, deadline = 0, time.monotonic() + DRAIN_SECONDS[name]
-    while items := dispatch.take(name, dispatch.CHUNK_SIZE):
-        try:
-            done += work(items)
-        except BaseException:
-            dispatch.give_back(name, items)
-            raise
-        if time.monotonic() >= deadline:
-            if dispatch.claim_kick(name):
-                job.delay()
-            break
-    return done
+    try:
+        while True:
+            items = dispatch.take(name, dispatch.CHUNK_SIZE)
+            if not items:
+                dispatch.kick_started(name)
+                items = dispatch.take(name, dispatch.CHUNK_SIZE)
+                if not items:
+                    return done
+            try:
+                done += work(items)
+            except BaseException:
+                dispatch.give_back(name, items)
+                raise
+            if time.monotonic() >= deadline:
+                job.delay()  # the rest in a fresh job (this one's kick is still claimed, or released)
+                return done
+    except BaseException:
+        dispatch.kick_started(name)  # failed: the next commit kicks again (a retry may come first)
+        raise
 
 
 @shared_task(name="workers.drain_audit", ignore_result=True, **TRANSIENT, **LIMITS["audit"])

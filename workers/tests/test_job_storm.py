@@ -194,3 +194,50 @@ def test_the_live_drain_drops_pushes_older_than_a_minute(transactional_db, alice
     assert len(fed("live")) == 2
     assert jobs.drain_live() == 1, "only the fresh event is pushed"
     assert fed("live") == []
+
+
+def test_commits_while_a_drain_runs_queue_no_other_drain_and_it_takes_their_events(transactional_db, alice):
+    from workers import tasks as jobs
+
+    clear_queues()
+    services.task_create(user=alice, title="First")
+    purge_celery_queues()  # this test runs that drain itself; its kick stays claimed
+    chunks = []
+
+    def audit_and_commit_more(event_ids):
+        chunks.append(len(event_ids))
+        if len(chunks) == 1:
+            for n in range(3):
+                services.task_create(user=alice, title=f"During {n}")
+        return services.audit_record_many(event_ids=event_ids)
+
+    assert jobs.drain("audit", audit_and_commit_more, jobs.drain_audit) == 4
+    assert chunks == [1, 3], "the drain took the events committed while it ran"
+    assert lengths()["default"] == 0, "and those commits queued no other drain"
+    assert not broker().exists("todo:audit:kick-pending"), "released once the feed was empty"
+    services.task_create(user=alice, title="After")
+    assert queued()["default"] == [("workers.drain_audit", [])], "a commit after it kicks again"
+
+
+def test_a_commit_while_the_sink_publishes_queues_no_other_sink_run(transactional_db, alice, monkeypatch):
+    from workers import outbox
+    from workers import tasks as jobs
+
+    clear_queues()
+    services.task_create(user=alice, title="First")
+    purge_celery_queues()  # this test runs that sink kick itself; the kick stays claimed
+    original, rounds = outbox._drain, []
+
+    def round_with_a_commit(result, deadline):
+        rounds.append(1)
+        if len(rounds) == 1:
+            services.task_create(user=alice, title="During")
+        return original(result, deadline)
+
+    monkeypatch.setattr(outbox, "_drain", round_with_a_commit)
+    assert jobs.publish_outbox() == 2
+    assert lengths()["events"] == 0, "the commit during the run queued no other run"
+    assert not OutboxEvent.objects.filter(published_at__isnull=True).exists()
+    assert not broker().exists(dispatch.SINK_PENDING_KEY)
+    services.task_create(user=alice, title="After")
+    assert lengths()["events"] == 1, "a commit after the run kicks again"
