@@ -42,12 +42,16 @@ def use_worker_limits(**kwargs) -> None:
         connections[alias].close()
 
 
-def retire_connections(**kwargs) -> None:
+def retire_connections(task=None, **kwargs) -> None:
     """Before and after each Celery job: close this process's connections that are older than their
     CONN_MAX_AGE, broken, or left mid-transaction, and have the next job's first query check the
-    one it keeps (CONN_HEALTH_CHECKS) — what Django does around each request."""
+    one it keeps (CONN_HEALTH_CHECKS) — what Django does around each request.  Not around a job run
+    in the caller's process (`apply()`): the connection is the caller's, maybe inside its transaction."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
     for connection in connections.all(initialized_only=True):
-        connection.close_if_unusable_or_obsolete()
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
 
 
 def connect_receivers() -> None:

@@ -4,7 +4,8 @@ job uses it, not failed on."""
 
 from __future__ import annotations
 
-from django.db import connection
+import pytest
+from django.db import connection, transaction
 
 from devstack.testing import wait_until
 from tasks_app import services
@@ -53,3 +54,16 @@ def test_a_kept_connection_the_server_dropped_is_replaced_before_a_job_uses_it(c
     # Checked before use (CONN_HEALTH_CHECKS, armed before each job): no job met the dead connection.
     log = worker.output()
     assert "OperationalError" not in log and "Retry in" not in log and "terminating connection" not in log, log[-3000:]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_run_in_the_callers_process_leaves_its_transaction_alone(alice):
+    """retire_connections runs around every job, but a job applied in process (`apply()`) shares the
+    caller's connection: closing it as "left mid-transaction" would break the caller's transaction."""
+    from workers import tasks as jobs
+
+    with transaction.atomic():
+        task = services.task_create(user=alice, title="Inside a transaction")
+        jobs.record_audit_batch.apply(args=([],))
+        assert services.task_update(task=task, priority="P1").priority == "P1"
+    assert OutboxEvent.objects.filter(task_id=task.pk).count() == 2
