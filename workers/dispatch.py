@@ -136,11 +136,14 @@ def feed_key(name: str) -> str:
     return f"todo:{name}:items"
 
 
-def feed(name: str, items: list[str], drain, *, fallback=None, keep: int | None = None) -> None:
+def feed(name: str, items: list[str], drain, *, fallback=None, keep: int | None = None,
+         delay: float = 0) -> None:
     """Append `items` to feed `name` and queue `drain` (a job that takes no arguments) unless one is
     queued already: one Redis round trip, and one Celery message however many commits feed it
     while it waits.  `keep`: the feed holds at most this many items, the newest (for work that may
-    be dropped).  Redis refusing: `fallback(items)` sends them as a job of their own."""
+    be dropped).  `delay`: the drain runs this many seconds later (an `eta` job, held by the worker's
+    consumer, not a pool process), so that the commits of that time share it.  Redis refusing:
+    `fallback(items)` sends them as a job of their own."""
     if not items:
         return
     try:
@@ -156,7 +159,7 @@ def feed(name: str, items: list[str], drain, *, fallback=None, keep: int | None 
             fallback(items)
         return
     if kick:
-        drain.delay()
+        drain.apply_async(countdown=delay) if delay else drain.delay()
 
 
 def take(name: str, count: int) -> list[str]:

@@ -100,9 +100,15 @@ def dispatch_audit(event_ids: list[str]) -> None:
         record_audit_batch.delay(chunk)
 
 
+# The audit drain runs this long after the commit that kicked it, so that the commits of that half
+# second share one job even when the worker is idle: nobody waits for an audit row, and one job per
+# commit was a third of the worker's CPU for a create (bench/load.py, docs/performance.md).
+AUDIT_DRAIN_DELAY_SECONDS = 0.5
+
+
 def feed_audit(event_ids: list[str]) -> None:
     """After a commit: its events' audit rows, by the audit feed's drain (workers.dispatch.feed)."""
-    dispatch.feed("audit", event_ids, drain_audit, fallback=dispatch_audit)
+    dispatch.feed("audit", event_ids, drain_audit, fallback=dispatch_audit, delay=AUDIT_DRAIN_DELAY_SECONDS)
 
 
 # A drain stops taking more after this long and leaves the rest to a fresh job of its own, well

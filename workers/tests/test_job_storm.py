@@ -241,3 +241,27 @@ def test_a_commit_while_the_sink_publishes_queues_no_other_sink_run(transactiona
     assert not broker().exists(dispatch.SINK_PENDING_KEY)
     services.task_create(user=alice, title="After")
     assert lengths()["events"] == 1, "a commit after the run kicks again"
+
+
+def test_the_audit_drain_waits_half_a_second_for_more_commits_and_the_live_drain_does_not(transactional_db, alice):
+    """Nobody waits for an audit row, so the commits of half a second share one audit job even when
+    the worker is idle; a page waits for its live push, so that drain is not held back."""
+    from datetime import datetime, timedelta
+
+    from django.utils import timezone
+
+    from workers import tasks as jobs
+
+    clear_queues()
+    before = timezone.now()
+    services.task_create(user=alice, title="Audited a moment later")
+    after = timezone.now()
+
+    def eta(queue: str):
+        [raw] = broker().lrange(queue, 0, -1)
+        value = json.loads(raw)["headers"].get("eta")
+        return datetime.fromisoformat(value) if value else None
+
+    delay = timedelta(seconds=jobs.AUDIT_DRAIN_DELAY_SECONDS)
+    assert before + delay <= eta("default") <= after + delay
+    assert eta("live") is None
