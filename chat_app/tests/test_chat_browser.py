@@ -58,6 +58,8 @@ def test_demo_flow_on_the_chat_page(asgi_server, chat_worker, alice_with_passwor
                 page.keyboard.press("Enter")
                 expect(replies).to_have_count(count)
                 expect(page.locator("#chat-status")).to_contain_text(re.compile(r"Done|Answered"))
+                # Sending again is possible (a message sent while the form is busy is not sent).
+                expect(page.locator("#chat-form")).not_to_have_attribute("aria-busy", "true")
 
             # 1. Add: the reply, what was done, and the task beside the conversation.
             send(DEMO[0], 1)

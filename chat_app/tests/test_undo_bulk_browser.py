@@ -58,6 +58,8 @@ def test_add_complete_undo_and_a_bulk_preview_on_the_chat_page(asgi_server, alic
                 page.keyboard.press("Enter")
                 expect(replies).to_have_count(count)
                 expect(status).to_contain_text(re.compile(r"Done|Answered"))
+                # Sending again is possible (a message sent while the form is busy is not sent).
+                expect(page.locator("#chat-form")).not_to_have_attribute("aria-busy", "true")
 
             # Add, complete, undo: the task is open again (the panel lists open tasks).
             send("add 'Water the plants'", 1)

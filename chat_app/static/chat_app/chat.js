@@ -87,6 +87,13 @@
     return "Something went wrong (" + response.status + "). Please try again.";
   }
 
+  function release() {
+    if (!send.disabled) return;
+    send.disabled = false;
+    form.removeAttribute("aria-busy");
+    input.focus();
+  }
+
   async function submit() {
     const text = input.value.trim();
     if (!text || send.disabled) return;
@@ -95,6 +102,7 @@
     setStatus("Working…");
     showSending(text);
     input.value = "";
+    let answered = false;
     try {
       const response = await fetch("/api/chat", {
         method: "POST",
@@ -118,6 +126,10 @@
         if (heading) heading.textContent = firstLine.length <= 80 ? firstLine : firstLine.slice(0, 79) + "…";
       }
       await refreshMessages();
+      // The reply is on the page: the next message can go now, while the task panel refreshes (an
+      // Enter pressed during that refresh used to be ignored, the text left in the box).
+      answered = true;
+      release();
       const did = body.tool_calls.length;
       setStatus(did ? "Done: " + did + " action" + (did === 1 ? "" : "s") + "." : "Answered.");
       if (did) {
@@ -127,12 +139,10 @@
         if (undoButton) undoButton.textContent = wrote ? "Undo that" : "Undo last change";
       }
     } catch (error) {
-      input.value = text;
+      if (!answered) input.value = text;  // once answered, the box may hold the next message already
       setStatus("Could not reach the server: " + error.message, true);
     } finally {
-      send.disabled = false;
-      form.removeAttribute("aria-busy");
-      input.focus();
+      release();
     }
   }
 
