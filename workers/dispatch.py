@@ -10,7 +10,7 @@ or a rollback (of the transaction, or of the savepoint the callback was register
 next event starts a new one, so nothing is ever appended to a batch that will not be sent.
 
 The Kafka sink is kicked at most once per commit, and not at all while a kick is already
-queued (a short Redis key, cleared by the sink when it starts).  Losing a kick loses no
+queued (a short Redis key, released by the sink after each of its rounds).  Losing a kick loses no
 event: the beat runs the sink every OUTBOX_SWEEP_INTERVAL seconds whatever happens.
 
 Audit and live pushes are fed the same way (`feed`): a commit appends its event ids to a Redis
@@ -94,10 +94,20 @@ def claim_sink_kick() -> bool:
         return True  # cannot tell: kick (the dispatch itself may fail too; beat covers it)
 
 
+# A kick left behind by a job that never ran (a worker killed before it fetched it) blocks the next
+# kick for at most this long.
+KICK_SECONDS = 10
+
+
+def kick_key(name: str) -> str:
+    """Set while coalesced job `name` is queued (or, for a drain, still finding work)."""
+    return f"todo:{name}:kick-pending"
+
+
 def claim_kick(name: str) -> bool:
-    """claim_sink_kick for another coalesced job (`todo:<name>:kick-pending`)."""
+    """claim_sink_kick for another coalesced job (kick_key(name))."""
     try:
-        return bool(redis_client().set(f"todo:{name}:kick-pending", 1, nx=True, ex=10))
+        return bool(redis_client().set(kick_key(name), 1, nx=True, ex=KICK_SECONDS))
     except redis.RedisError:
         return True
 
@@ -112,7 +122,7 @@ def webhooks_started() -> None:
 def kick_started(name: str) -> None:
     """webhooks_started for another coalesced job: a commit after this point kicks again."""
     try:
-        redis_client().delete(f"todo:{name}:kick-pending")
+        redis_client().delete(kick_key(name))
     except redis.RedisError:
         logger.debug("%s kick key not cleared", name, exc_info=True)
 
@@ -127,9 +137,8 @@ def sink_started() -> None:
 
 # --------------------------------------------------------------------------- feeds: coalesced jobs with a list of work
 
-# A kick left behind by a drain that never ran (a worker killed before it fetched it) blocks the
-# next kick for at most this long.
-FEED_KICK_SECONDS = 10
+# The feeds workers.tasks drains, each with its own kick (kick_key).
+FEEDS = ("audit", "live")
 
 
 def feed_key(name: str) -> str:
@@ -151,7 +160,7 @@ def feed(name: str, items: list[str], drain, *, fallback=None, keep: int | None 
         pipe.rpush(feed_key(name), *items)
         if keep:
             pipe.ltrim(feed_key(name), -keep, -1)
-        pipe.set(f"todo:{name}:kick-pending", 1, nx=True, ex=FEED_KICK_SECONDS)
+        pipe.set(kick_key(name), 1, nx=True, ex=KICK_SECONDS)
         kick = pipe.execute()[-1]
     except redis.RedisError:
         logger.warning("feed %s unavailable; sending %d items as a job of their own", name, len(items))

@@ -167,9 +167,11 @@ class SharedStateCollector:
         for name, length in lengths.items():
             queue.add_metric([name], length)
         yield queue
+        from .dispatch import FEEDS, feed_length  # dispatch imports this module
+
         try:
             # The events waiting for the audit and live drains (workers.dispatch.feed): one job drains many.
-            fed = {name: redis_client().llen(f"todo:{name}:items") for name in ("audit", "live")}
+            fed = {name: feed_length(name) for name in FEEDS}
         except redis.RedisError:
             return
         feed = GaugeMetricFamily("todo_job_feed_length", "Events waiting in each job feed (audit, live)",

@@ -397,10 +397,11 @@ def _record_failures(errors: dict[int, tuple[str, str]]) -> int:
     return parked
 
 
-def publish_pending(*, max_seconds: float = 50.0, before_last_look=None) -> SinkResult:
-    """Publish pending outbox rows until none are left (or `max_seconds` pass).  `before_last_look()`
-    runs after each round, before looking whether rows came in meanwhile (workers.tasks.publish_outbox
-    clears the sink's kick there)."""
+def publish_pending(*, max_seconds: float = 50.0, after_round=None) -> SinkResult:
+    """Publish pending outbox rows until none are left (or `max_seconds` pass).  `after_round()` runs
+    after each round, however it ended, once the lock is released and before looking whether rows
+    came in meanwhile (workers.tasks.publish_outbox releases the sink's kick there); not when another
+    sink holds the lock."""
     result = SinkResult()
     deadline = time.monotonic() + max_seconds
     while True:
@@ -415,14 +416,12 @@ def publish_pending(*, max_seconds: float = 50.0, before_last_look=None) -> Sink
         finally:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [SINK_LOCK_KEY])
+            if after_round is not None:
+                after_round()
         # An event committed while we were releasing the lock may have had its own
         # sink run bounce off our lock: look once more before leaving.  (A round that only
         # parked messages goes straight on with the rest.)
-        if back_off or time.monotonic() >= deadline:
-            return result
-        if before_last_look is not None:
-            before_last_look()
-        if not _pending_exists():
+        if back_off or time.monotonic() >= deadline or not _pending_exists():
             return result
 
 

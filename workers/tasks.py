@@ -62,20 +62,16 @@ def publish_outbox() -> int:
     """Forward unpublished outbox rows to Kafka (after each commit, and every few seconds from beat).
 
     The sink's kick stays claimed while this run publishes, so commits meanwhile queue no further
-    run (this one's next round reads their rows); it is released after each round, just before the
-    look for rows that came in meanwhile, so a commit after that look kicks again.  A run that finds
-    another holding the sink's lock leaves the kick to it.  On the soft limit the sink's own cleanup
-    runs (rows acknowledged so far are marked, the advisory lock released) and the rest waits for
-    the next run."""
+    run (this one's next round reads their rows); it is released after each round, however it ended,
+    just before the look for rows that came in meanwhile, so a commit after that look kicks again.
+    A run that finds another holding the sink's lock leaves the kick to it.  On the soft limit the
+    sink's own cleanup runs (rows acknowledged so far are marked, the advisory lock released, the
+    kick too) and the rest waits for the next run."""
     try:
-        result = outbox.publish_pending(before_last_look=dispatch.sink_started)
+        return outbox.publish_pending(after_round=dispatch.sink_started).published
     except SoftTimeLimitExceeded:
-        dispatch.sink_started()
         logger.warning("kafka sink stopped at its time limit; the next run carries on")
         return 0
-    if not result.skipped:
-        dispatch.sink_started()  # stopped at its deadline or backing off: the next commit kicks again
-    return result.published
 
 
 def kick_sink() -> None:
