@@ -175,7 +175,9 @@ def main(argv=None) -> int:
                     loop_profile.disable()
                     stats = pstats.Stats(loop_profile, stream=io.StringIO())
                     ProfileSyncThread.profile = None
-                    stats.add(sync_profile)
+                    sync_profile.create_stats()
+                    if sync_profile.stats:  # none for /healthz: HealthProbe answers it before Django
+                        stats.add(sync_profile)
                     out = io.StringIO()
                     stats.stream = out
                     stats.sort_stats(args.sort).print_stats(args.top)

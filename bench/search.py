@@ -16,8 +16,8 @@ is drawn from a Zipf distribution over a vocabulary of real to-do words followed
 by made-up ones: a few words are in most tasks, most words in few.
 
 Three queries, each run for a random user with random words, alternating the
-selector (the ORM, models, tag names as an array column: what the API and the chat tools call)
-and the raw SQL (the same statements, typed out, through a plain psycopg cursor
+selector as the REST list and the MCP tools call it (the ORM, `rows=True`: the API's columns and the tag
+names as an array column, each row a TaskRow rather than a model instance) and the raw SQL (the same statements, typed out, through a plain psycopg cursor
 on the same connection, rows left as tuples): the default list, a `q` search
 sorted by relevance, and `q` + priority + open-only filters sorted by due date.
 Each is what the selector sends: the page (one row more than the limit, each
@@ -158,9 +158,10 @@ def seed(conn, *, tasks: int, users: int, seed_value: int) -> None:
 def raw_queries(kind: str):
     """(count SQL, page SQL) with %s placeholders, as task_list(...) for `kind` builds them."""
     from tasks_app.models import Task
+    from tasks_app.selectors import ROW_FIELDS
 
-    # The columns the selector selects: all but the vector.
-    columns = ", ".join(field.column for field in Task._meta.concrete_fields if field.name != "search_vector")
+    # The columns the selector selects for the API (selectors.TaskRow): the task's API fields.
+    columns = ", ".join(Task._meta.get_field(name).column for name in ROW_FIELDS)
     user = "user_id = %(user)s"
     # The last word of q also matches as a prefix; whole-word matches rank first (selectors._clean_q).
     matching = ("(websearch_to_tsquery(tasks_app_search_config(), %(head)s) && "
@@ -187,11 +188,11 @@ def run_selector(kind: str, user, q: str | None):
     from tasks_app.selectors import task_list
 
     if kind == "default list":
-        page = task_list(user=user)
+        page = task_list(user=user, rows=True)
     elif kind == "q search":
-        page = task_list(user=user, q=q)
+        page = task_list(user=user, q=q, rows=True)
     else:
-        page = task_list(user=user, q=q, priorities=["P1", "P2"], completed=False, sort="due_at")
+        page = task_list(user=user, q=q, priorities=["P1", "P2"], completed=False, sort="due_at", rows=True)
     return [task.pk for task in page.items], page.count
 
 

@@ -125,7 +125,7 @@ def register(server, run) -> None:
             if limit is not None:
                 arguments["limit"] = limit
             arguments.setdefault("limit", LIST_DEFAULT_LIMIT)
-            page = selectors.task_list(user=user, **arguments, cursor=cursor)
+            page = selectors.task_list(user=user, **arguments, cursor=cursor, rows=True)
             return TaskList(items=[_task_out(task) for task in page.items], next_cursor=page.next_cursor,
                             count=page.count)
 

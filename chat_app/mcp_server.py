@@ -353,7 +353,7 @@ def build_server(*, user=None, change_group=None) -> MCPServer:
             page = selectors.task_list(user=user, q=q, priorities=priorities, tags=tags, completed=completed,
                                        due_before=due_before, due_after=due_after, overdue=overdue, has_due=has_due,
                                        recurring=recurring, has_reminder=has_reminder, sort=sort, cursor=cursor,
-                                       limit=limit)
+                                       limit=limit, rows=True)
             return TaskList(items=[_task_out(task) for task in page.items], next_cursor=page.next_cursor,
                             count=page.count)
 
@@ -369,7 +369,7 @@ def build_server(*, user=None, change_group=None) -> MCPServer:
 
         def work(user) -> RecurringTaskList:
             page = selectors.task_list(user=user, recurring=True, completed=False, sort="due_at", cursor=cursor,
-                                       limit=limit)
+                                       limit=limit, rows=True)
             return RecurringTaskList(items=[
                 RecurringTask(id=task.pk, title=task.title, next_due_at=task.due_at, recurrence=task.recurrence,
                               repeats=task.recurrence_text)

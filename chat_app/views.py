@@ -52,7 +52,7 @@ def chat_page(request):
         "conversation": conversation,
         "chat_messages": [_present(message) for message in selectors.conversation_messages(conversation=conversation)]
         if conversation else [],
-        "tasks": task_selectors.task_list(user=request.user, completed=False, limit=TASK_PANEL_SIZE),
+        "tasks": task_selectors.task_list(user=request.user, completed=False, limit=TASK_PANEL_SIZE, rows=True),
         "time_zone": str(user_timezone(request.user)),
         "message_max_length": MESSAGE_MAX_LENGTH,
         "error": error,

@@ -171,7 +171,8 @@ def list_tasks(request, query: Query[TaskListQuery]):
     if query.filter is not None:
         saved = selectors.saved_filter_get(user=request.user, ref=query.filter)
         arguments = selectors.list_arguments(saved.params) | arguments
-    page = selectors.task_list(user=request.user, **arguments, cursor=query.cursor, limit=query.limit)
+    page = selectors.task_list(user=request.user, **arguments, cursor=query.cursor, limit=query.limit,
+                                rows=True)
     return _rendered(request, {"items": [task_out_json(task) for task in page.items],
                                "next_cursor": page.next_cursor, "count": page.count})
 

@@ -39,7 +39,8 @@ def _tasks_of_every_shape(user) -> list:
     ]
     made.append(services.task_complete(task=services.task_create(user=user, title="Done")))
     listed = selectors.task_list(user=user, limit=10).items
-    return made + listed + [selectors.task_get(user=user, task_id=task.pk) for task in made]
+    rows = selectors.task_list(user=user, limit=10, rows=True).items
+    return made + listed + rows + [selectors.task_get(user=user, task_id=task.pk) for task in made]
 
 
 def test_task_out_values_are_what_TaskOut_makes_of_the_task(alice):  # noqa: N802 - the schema's name
@@ -67,3 +68,28 @@ def test_the_list_and_a_single_task_send_the_same_json_as_the_schema_would(alice
         single = alice_api.get(f"/api/tasks/{task.pk}")
         assert single.json() == expected and single["Content-Type"] == "application/json; charset=utf-8"
     assert by_id[tasks[1].pk]["due_at"] == "2031-03-30T07:15:07.123Z"  # Berlin summer time, to the millisecond
+
+
+@pytest.mark.parametrize("arguments", [
+    {}, *({"sort": sort} for sort in selectors.SORTS if sort != "relevance"),
+    {"q": "plan"}, {"q": "pla", "sort": "due_at"}, {"tags": ["work"]}, {"completed": False, "sort": "-priority"},
+], ids=repr)
+def test_a_page_of_rows_is_the_page_of_tasks_the_api_would_show(alice, arguments):
+    """task_list(rows=True), which the REST list, the MCP tools and the chat page's panel read, lists what
+    task_list lists, page after page, in the same shape and with the same cursors and count."""
+    _tasks_of_every_shape(alice)
+    for n in range(5):
+        services.task_create(user=alice, title=f"Plan {n}", tags=["work"] if n % 2 else [], priority=f"P{n % 4 + 1}",
+                             due_at=datetime(2031, 5, 1 + n, tzinfo=UTC) if n % 3 else None)
+    cursors = {False: None, True: None}
+    for _page in range(10):
+        tasks, rows = (selectors.task_list(user=alice, limit=2, cursor=cursors[as_rows], rows=as_rows, **arguments)
+                       for as_rows in (False, True))
+        assert all(isinstance(row, selectors.TaskRow) for row in rows.items)
+        assert [task_out_json(row) for row in rows.items] == [task_out_json(task) for task in tasks.items]
+        assert [row.pk for row in rows.items] == [task.pk for task in tasks.items]
+        assert (rows.next_cursor, rows.count) == (tasks.next_cursor, tasks.count)
+        if tasks.next_cursor is None:
+            break
+        cursors = {False: tasks.next_cursor, True: rows.next_cursor}
+    assert tasks.next_cursor is None, "the pages should end"
