@@ -9,7 +9,11 @@ list whenever its socket (re)connects, so it catches up on its own.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
+import threading
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -53,14 +57,47 @@ def live_message(event: OutboxEvent) -> dict[str, Any]:
     return message
 
 
+# A job's sends give up after this long (the live jobs' soft limit is 15 s): a push is only a hint.
+SEND_TIMEOUT_SECONDS = 10
+
+_sender_lock = threading.Lock()
+_sender: tuple[int, asyncio.AbstractEventLoop] | None = None
+
+
+def _sender_loop() -> asyncio.AbstractEventLoop:
+    """This process's event loop for the jobs' channel-layer sends, running in a thread of its own.
+
+    The Redis channel layer keeps one connection pool per event loop and closes it with the loop;
+    async_to_sync, called from a job, starts a new loop each time, so every push opened (and closed) a
+    Redis connection of its own: a third of the worker's CPU for a lone create (bench/load.py with
+    py-spy, docs/performance.md).  One loop per process keeps the connection.  Made on first use in each
+    process (keyed by pid): a prefork pool process does not inherit its parent's thread."""
+    global _sender
+    with _sender_lock:
+        if _sender is None or _sender[0] != os.getpid():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="live-sender", daemon=True).start()
+            _sender = (os.getpid(), loop)
+        return _sender[1]
+
+
+def _send(sends: Callable[[], Awaitable[None]]) -> None:
+    """Run `sends()` on this process's sender loop and wait for it (at most SEND_TIMEOUT_SECONDS); its
+    error is raised here.  Left unfinished (a time limit, a timeout), it is cancelled."""
+    future = asyncio.run_coroutine_threadsafe(sends(), _sender_loop())
+    try:
+        future.result(timeout=SEND_TIMEOUT_SECONDS)
+    finally:
+        future.cancel()  # a no-op once it is done
+
+
 def live_push(*, event_id: str) -> bool:
     """Send outbox event `event_id` to its user's open pages; False when there is nothing to send."""
     event = OutboxEvent.objects.filter(event_id=event_id).first()
     if event is None or event.user_id is None:
         return False
-    async_to_sync(get_channel_layer().group_send)(
-        user_group(event.user_id), {"type": MESSAGE_TYPE, "update": live_message(event)}
-    )
+    _send(lambda: get_channel_layer().group_send(
+        user_group(event.user_id), {"type": MESSAGE_TYPE, "update": live_message(event)}))
     return True
 
 
@@ -79,5 +116,5 @@ def live_push_many(*, event_ids: list[str], since=None) -> int:
             await layer.group_send(user_group(event.user_id), {"type": MESSAGE_TYPE, "update": live_message(event)})
 
     if events_:
-        async_to_sync(send_all)()
+        _send(send_all)
     return len(events_)

@@ -16,6 +16,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tasks_app.limits import TASK_DESCRIPTION_MAX_LENGTH_CEILING
 from todo_project import email_url
@@ -354,14 +355,18 @@ TASK_DESCRIPTION_MAX_LENGTH = env_int("TASK_DESCRIPTION_MAX_LENGTH", 10_000, min
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 # WebSockets at /ws/tasks/ (Django Channels, served by the same uvicorn ASGI app; no daphne):
-# the worker job `workers.push_live_update` sends each event to its user's group through Redis.
+# the worker job `workers.drain_live` sends each event to its user's group through Redis.
 # socket_timeout: redis-py 8 reads with a 5 s timeout by default, which cuts channels_redis's
 # blocking 5 s BZPOPMIN short and tears every idle socket down (django/channels_redis#422);
 # a little longer than that wait still notices a dead connection.
+# retry_on_error: connections are kept (by the web's event loop, and by each worker process's sender
+# loop, tasks_app.live), so one Redis dropped (a restart, a timeout on its side) fails the next command
+# on it; redis-py then reconnects and sends that command once more instead of failing it.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "prefix": "todo-live"},
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15, "retry_on_error": [RedisConnectionError]}],
+                   "prefix": "todo-live"},
     },
 }
 
