@@ -88,7 +88,8 @@ TASK_FIELDS = (
 
 def task_tag_names(task: Task) -> list[str]:
     """The task's tag names as every surface lists them: by name, ignoring case.  A listed task
-    (selectors.task_list) carries them already as `tag_names`; others read its tags."""
+    (selectors.task_list) and one whose tags the services just wrote carry them already as `tag_names`;
+    others read its tags."""
     names = getattr(task, "tag_names", None)
     if names is None:
         names = [tag.name for tag in task.tags.all()]

@@ -16,7 +16,6 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from .. import events
@@ -120,8 +119,9 @@ def task_create(
     task.save()
     if tag_objects:  # add, not set: a new task has no links to compare with (set() would read them first)
         task.tags.add(*tag_objects)
-    # Read once: the event's snapshot and the response both list the task's tags.
-    prefetch_related_objects([task], "tags")
+    # The event's snapshot and the response list these names (events.task_tag_names): no query to read back
+    # the links just written.
+    task.tag_names = [tag.name for tag in tag_objects]
     events.record(events.TASK_CREATED, task)
     if previous_occurrence is None:  # a spawned occurrence goes with the completion that made it
         change_record(kind="created", task=task, before=None)
@@ -135,7 +135,9 @@ def task_update(*, task: Task, **changes: Any) -> Task:
     if unknown:
         raise ValidationError({name: ["cannot be changed"] for name in sorted(unknown)})
     # Tags read once for the snapshot before, and once more below if they change.
-    task = Task.objects.select_for_update().prefetch_related("tags").get(pk=task.pk)
+    given, task = task, Task.objects.select_for_update().prefetch_related("tags").get(pk=task.pk)
+    if Task.user.is_cached(given):
+        task.user = given.user  # the caller's (the request's user): its zone and tags need not read it again
     before = events.task_snapshot(task)
     state_before = task_state(task)
     reminder_before = (task.due_at, task.reminder_minutes_before)
@@ -163,8 +165,8 @@ def task_update(*, task: Task, **changes: Any) -> Task:
     task.full_clean(exclude=TASK_CLEAN_EXCLUDE, validate_constraints=False)
     task.save()
     if new_tags is not None:
-        task.tags.set(new_tags)
-        prefetch_related_objects([task], "tags")
+        task.tags.set(new_tags)  # (which drops the tags prefetched above)
+        task.tag_names = [tag.name for tag in new_tags]
     after = events.task_snapshot(task)
     changed = {name: {"old": before[name], "new": after[name]} for name in UPDATABLE_FIELDS
                if before[name] != after[name]}
