@@ -124,11 +124,16 @@ def _task(request, task_id: int) -> Task:
     return selectors.task_get(user=request.user, task_id=task_id)
 
 
+def _task_to_change(request, task_id: int) -> Task:
+    # As _task, without its tags: the service reads the row again, locked, with them.
+    return selectors.task_to_change(user=request.user, task_id=task_id)
+
+
 def _task_for_write(request, task_id: int, if_match: str | None) -> Task:
     """The task to change; with If-Match, locked (call inside transaction.atomic) and checked,
     so no other write slips in between the check and this request's write."""
     if if_match is None:  # unconditional write: last one wins, as before
-        return _task(request, task_id)
+        return _task_to_change(request, task_id)
     conditional.task_lock_for_write(user=request.user, task_id=task_id)
     task = _task(request, task_id)
     current = conditional.task_etag(task)
@@ -261,13 +266,13 @@ def delete_task(request, task_id: int,
 @router.post("/tasks/{int:task_id}/complete", response=documented(TaskOut, SIGNED_IN_WRITE, 404),
              operation_id="task_complete")
 def complete_task(request, task_id: int):
-    return _task_response(request, services.task_complete(task=_task(request, task_id)))
+    return _task_response(request, services.task_complete(task=_task_to_change(request, task_id)))
 
 
 @router.post("/tasks/{int:task_id}/reopen", response=documented(TaskOut, SIGNED_IN_WRITE, 404),
              operation_id="task_reopen")
 def reopen_task(request, task_id: int):
-    return _task_response(request, services.task_reopen(task=_task(request, task_id)))
+    return _task_response(request, services.task_reopen(task=_task_to_change(request, task_id)))
 
 
 @router.post("/undo", response=documented(UndoOut, SIGNED_IN_WRITE, JSON_BODY, 409), operation_id="changes_undo")

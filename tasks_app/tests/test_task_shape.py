@@ -128,3 +128,22 @@ def test_an_update_does_not_read_its_user_again(alice, alice_api):
                                   content_type="application/json")
     assert updated.status_code == 200 and updated.json()["due_at"] == "2031-01-02T09:00:00Z"  # read in alice's zone
     assert [query["sql"] for query in queries.captured_queries if query["sql"].startswith('SELECT "auth_user"')] == []
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("patch", "/api/tasks/{id}", {"priority": "P1"}),
+    ("post", "/api/tasks/{id}/complete", None),
+    ("post", "/api/tasks/{id}/reopen", None),
+    ("delete", "/api/tasks/{id}", None),
+], ids=["update", "complete", "reopen", "delete"])
+def test_a_write_reads_the_tasks_tags_only_under_its_lock(alice, alice_api, method, path, body):
+    """The view checks that the task is the caller's without its tags; the service reads them with the row it
+    locks (reading them before as well was one more query per write)."""
+    task = services.task_create(user=alice, title="Plan", tags=["work"])
+    with CaptureQueriesContext(connection) as queries:
+        kwargs = {"data": body, "content_type": "application/json"} if body else {}
+        response = getattr(alice_api, method)(path.format(id=task.pk), **kwargs)
+    assert response.status_code in (200, 204), response.content
+    statements = [query["sql"] for query in queries.captured_queries]
+    locked = next(n for n, sql in enumerate(statements) if sql.startswith("SELECT") and "FOR UPDATE" in sql)
+    assert [sql for sql in statements[:locked] if "tasks_app_task_tags" in sql] == []
