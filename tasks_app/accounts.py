@@ -14,18 +14,19 @@ import hashlib
 import json
 import secrets
 from datetime import timedelta
+from functools import cache
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.utils import timezone
 
 from . import live, throttling
 from .cleaning import clean_text
-from .models import ApiToken
+from .models import ApiToken, Profile
 from .services import profiles
 
 User = get_user_model()
@@ -85,13 +86,62 @@ def api_token_issue(*, user, name: str = "") -> str:
     return api_token_create(user=user, name=name)[0]
 
 
+class _TokenLookup:
+    """The statement behind every Bearer request: the token row, its user and the user's profile in one
+    join, as `select_related("user__profile")` would read them.  Its SQL is written once, from the
+    models' own fields, and its rows become instances with `Model.from_db`: the ORM's building,
+    compiling and row handling of that query cost ~0.9 ms per request here, against 0.16 ms for
+    the statement itself (docs/performance.md, "The token lookup")."""
+
+    def __init__(self):
+        quote = connection.ops.quote_name
+        models_ = (ApiToken, User, Profile)
+        self.parts = [(model, [field.attname for field in model._meta.concrete_fields]) for model in models_]
+        columns = ", ".join(f"{alias}.{quote(field.column)}" for alias, model in zip("tup", models_)
+                            for field in model._meta.concrete_fields)
+
+        def column(model, name: str) -> str:
+            return quote(model._meta.get_field(name).column)
+
+        self.sql = (
+            f"SELECT {columns} FROM {quote(ApiToken._meta.db_table)} t"
+            f" JOIN {quote(User._meta.db_table)} u ON u.{quote(User._meta.pk.column)} = t.{column(ApiToken, 'user')}"
+            f" LEFT JOIN {quote(Profile._meta.db_table)} p"
+            f" ON p.{column(Profile, 'user')} = u.{quote(User._meta.pk.column)}"
+            f" WHERE t.{column(ApiToken, 'key_hash')} = %s AND t.{column(ApiToken, 'expires_at')} > %s")
+
+    def find(self, key_hash: str, now) -> ApiToken | None:
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, [key_hash, now])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        instances, start = [], 0
+        for model, attnames in self.parts:
+            values = row[start:start + len(attnames)]
+            start += len(attnames)
+            present = values[attnames.index(model._meta.pk.attname)] is not None  # a user without a profile
+            instances.append(model.from_db(DEFAULT_DB_ALIAS, attnames, values) if present else None)
+        token, user, profile = instances
+        ApiToken.user.field.set_cached_value(token, user)
+        User.profile.related.set_cached_value(user, profile)  # None: reading user.profile raises DoesNotExist
+        if profile is not None:
+            Profile.user.field.set_cached_value(profile, user)
+        return token
+
+
+@cache
+def _token_lookup() -> _TokenLookup:
+    return _TokenLookup()
+
+
 def api_token_find(token: str) -> ApiToken | None:
-    """The live token row for `token` (not expired, its user active), with `.user`; else None."""
+    """The live token row for `token` (not expired, its user active), with `.user` and the user's
+    `.profile` read in the same statement; else None."""
     if not token:
         return None
     now = timezone.now()
-    found = (ApiToken.objects.select_related("user__profile")
-             .filter(key_hash=_hash_token(token), expires_at__gt=now).first())
+    found = _token_lookup().find(_hash_token(token), now)
     if found is None or not found.user.is_active:
         return None
     # Write at most once a minute per token: a busy client should not turn reads into writes.

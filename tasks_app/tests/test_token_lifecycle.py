@@ -7,11 +7,15 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tasks_app import accounts
-from tasks_app.models import ApiToken
+from tasks_app import accounts, cleaning
+from tasks_app.models import ApiToken, Profile
+from tasks_app.services import profiles
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +43,58 @@ def test_a_token_expires_after_the_configured_days(alice, settings):
     ApiToken.objects.filter(user=alice).update(expires_at=timezone.now() - timedelta(seconds=1))
     response = client.get("/api/tasks")
     assert response.status_code == 401
+
+
+def fields(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
+
+
+def test_a_token_brings_its_user_and_profile_in_one_statement(alice, bob):
+    profiles.profile_ensure(user=alice, timezone="Asia/Tokyo")
+    token = accounts.api_token_issue(user=alice)
+    accounts.api_token_issue(user=bob)
+    accounts.api_token_find(token)  # sets last_used_at: the next lookups within the minute only read
+
+    with CaptureQueriesContext(connection) as queries:
+        found = accounts.api_token_find(token)
+        user, zone = found.user, cleaning.user_timezone(found.user)
+        profile_user = found.user.profile.user
+
+    assert len(queries) == 1, [query["sql"] for query in queries]
+    assert fields(found) == fields(ApiToken.objects.get(key_hash=found.key_hash))
+    assert fields(user) == fields(get_user_model().objects.get(pk=alice.pk))
+    assert fields(user.profile) == fields(Profile.objects.get(user=alice))
+    assert str(zone) == "Asia/Tokyo" and profile_user is user
+    assert found.user.check_password("alice-Password-1")
+
+
+def test_a_token_of_a_user_without_a_profile_reads_the_defaults_without_asking_again(alice, settings):
+    assert not Profile.objects.filter(user=alice).exists()
+    token = accounts.api_token_issue(user=alice)
+    accounts.api_token_find(token)
+
+    with CaptureQueriesContext(connection) as queries:
+        found = accounts.api_token_find(token)
+        zone = cleaning.user_timezone(found.user)
+        with pytest.raises(Profile.DoesNotExist):
+            found.user.profile  # noqa: B018 -- reading it is the test
+
+    assert len(queries) == 1
+    assert found.user.pk == alice.pk and str(zone) == settings.TIME_ZONE
+
+
+def test_a_lookup_finds_nothing_for_an_unknown_expired_or_inactive_token(alice):
+    token = accounts.api_token_issue(user=alice)
+    assert accounts.api_token_find(token) is not None
+    assert accounts.api_token_find(token + "x") is None
+    assert accounts.api_token_find("") is None
+
+    ApiToken.objects.filter(user=alice).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert accounts.api_token_find(token) is None
+    ApiToken.objects.filter(user=alice).update(expires_at=timezone.now() + timedelta(days=1))
+    alice.is_active = False
+    alice.save()
+    assert accounts.api_token_find(token) is None
 
 
 def test_listing_shows_the_callers_tokens_without_their_secrets(alice, bob):
