@@ -96,7 +96,12 @@ class _TokenLookup:
     def __init__(self):
         quote = connection.ops.quote_name
         models_ = (ApiToken, User, Profile)
-        self.parts = [(model, [field.attname for field in model._meta.concrete_fields]) for model in models_]
+        # Per model: its columns' attnames and where its primary key is among them (None there: no row,
+        # as for a user without a profile).
+        self.parts = []
+        for model in models_:
+            attnames = [field.attname for field in model._meta.concrete_fields]
+            self.parts.append((model, attnames, attnames.index(model._meta.pk.attname)))
         columns = ", ".join(f"{alias}.{quote(field.column)}" for alias, model in zip("tup", models_)
                             for field in model._meta.concrete_fields)
 
@@ -117,11 +122,10 @@ class _TokenLookup:
         if row is None:
             return None
         instances, start = [], 0
-        for model, attnames in self.parts:
+        for model, attnames, pk_position in self.parts:
             values = row[start:start + len(attnames)]
             start += len(attnames)
-            present = values[attnames.index(model._meta.pk.attname)] is not None  # a user without a profile
-            instances.append(model.from_db(DEFAULT_DB_ALIAS, attnames, values) if present else None)
+            instances.append(None if values[pk_position] is None else model.from_db(DEFAULT_DB_ALIAS, attnames, values))
         token, user, profile = instances
         ApiToken.user.field.set_cached_value(token, user)
         User.profile.related.set_cached_value(user, profile)  # None: reading user.profile raises DoesNotExist

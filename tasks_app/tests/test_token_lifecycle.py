@@ -6,8 +6,8 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import PasswordChangeForm
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
